@@ -1,0 +1,155 @@
+/* Message framing and descriptor passing (SCM_RIGHTS) over SEQPACKET. */
+#include "msg.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* msg_recv reads header and payload in one piece. */
+_Static_assert(offsetof(struct msg, u) == sizeof(struct msg_hdr), "msg layout");
+
+struct msg_spec {
+	const char *name;
+	size_t len;   /* exact payload size */
+	int nfds;     /* exact descriptor count */
+};
+
+static const struct msg_spec specs[MSG_TYPE_MAX] = {
+	[MSG_CONFIG] = {"config", sizeof(struct msg_config), 0},
+	[MSG_READY] = {"ready", 0, 0},
+	[MSG_SHUTDOWN] = {"shutdown", 0, 0},
+	[MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
+	[MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
+	[MSG_CONN_DONE] = {"conn-done", 0, 0},
+};
+
+static const struct msg_spec *spec_of(uint16_t type)
+{
+	if (type >= MSG_TYPE_MAX || specs[type].name == NULL)
+		return NULL;
+	return &specs[type];
+}
+
+const char *msg_type_name(uint16_t type)
+{
+	const struct msg_spec *s = spec_of(type);
+	return s ? s->name : "unknown";
+}
+
+int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
+    const int *fds, int nfds)
+{
+	const struct msg_spec *s = spec_of(type);
+	struct msg_hdr hdr = {MSG_PROTO_VERSION, (uint16_t)type, (uint32_t)len};
+	struct iovec iov[2] = {{&hdr, sizeof(hdr)}, {(void *)payload, len}};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * MSG_MAXFDS)];
+	} ctl;
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	ssize_t n;
+
+	if (s == NULL || s->len != len || s->nfds != nfds) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nfds > 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != sizeof(hdr) + len) {
+		errno = EMSGSIZE;   /* cannot happen on SEQPACKET: all or nothing */
+		return -1;
+	}
+	return 0;
+}
+
+void msg_close_fds(struct msg *m)
+{
+	for (int i = 0; i < m->nfds; i++)
+		if (m->fds[i] >= 0)
+			close(m->fds[i]);
+	m->nfds = 0;
+}
+
+/* Take the descriptors out of the control data; any surplus is closed. */
+static int take_fds(struct msghdr *mh, struct msg *m)
+{
+	int bad = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int n, fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			bad = 1;
+			continue;
+		}
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + sizeof(int) * (size_t)i, sizeof(fd));
+			if (m->nfds < MSG_MAXFDS)
+				m->fds[m->nfds++] = fd;
+			else {
+				close(fd);
+				bad = 1;
+			}
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int check_msg(const struct msg *m, size_t n)
+{
+	const struct msg_spec *s;
+
+	if (n < sizeof(m->hdr) || m->hdr.version != MSG_PROTO_VERSION)
+		return -1;
+	if ((s = spec_of(m->hdr.type)) == NULL)
+		return -1;
+	if (m->hdr.len != s->len || n != sizeof(m->hdr) + s->len)
+		return -1;
+	return m->nfds == s->nfds ? 0 : -1;
+}
+
+int msg_recv(int sock, struct msg *m)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * MSG_MAXFDS)];
+	} ctl;
+	struct iovec iov = {m, sizeof(m->hdr) + sizeof(m->u)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+	int bad;
+
+	m->nfds = 0;
+	do
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return n == 0 ? 0 : -1;
+	bad = take_fds(&mh, m);
+	if (bad || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    check_msg(m, (size_t)n) == -1) {
+		msg_close_fds(m);
+		errno = EBADMSG;
+		return -1;
+	}
+	return 1;
+}

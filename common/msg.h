@@ -1,0 +1,100 @@
+/*
+ * Framing of our own messages between wsd processes, over SOCK_SEQPACKET
+ * socketpairs (one recvmsg is one whole message, so a replaced process never
+ * starts mid-message). Every message: a header with protocol version, type
+ * and payload length; a fixed payload struct per type checked to the byte;
+ * and exactly the number of descriptors its type declares.
+ */
+#ifndef WSD_MSG_H
+#define WSD_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define MSG_PROTO_VERSION 1
+#define MSG_MAXFDS 2
+#define MSG_MAXPAYLOAD 8192
+
+/* Numbered in ranges by purpose. */
+enum msg_type {
+	/* 1..19: life cycle, supervisor <-> child */
+	MSG_CONFIG = 1,     /* struct msg_config: everything a role needs */
+	MSG_READY = 2,      /* child -> supervisor: configured and serving */
+	MSG_SHUTDOWN = 3,   /* supervisor -> child: drain and exit */
+	/* 20..39: heartbeats and figures */
+	MSG_HEARTBEAT = 20, /* struct msg_heartbeat */
+	/* 40..59: connections */
+	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
+	MSG_CONN_DONE = 41, /* worker -> manager: one connection ended */
+	MSG_TYPE_MAX
+};
+
+struct msg_hdr {
+	uint16_t version;
+	uint16_t type;
+	uint32_t len;       /* payload bytes after the header */
+};
+
+/* Settings a role needs, sent by its supervisor right after exec. */
+struct msg_config {
+	char root[4096];
+	uint32_t pool_min, pool_max, pool_limit, max_workload;
+	uint32_t keepalive_timeout_ms, header_timeout_ms;
+	uint32_t heartbeat_interval_ms, heartbeat_misses;
+	uint32_t shutdown_timeout_ms;
+	uint32_t log_level;
+	uint32_t has_access_log;
+};
+
+struct msg_heartbeat {
+	uint64_t seq;
+	uint64_t connections;  /* open now */
+	uint64_t accepted;     /* total since start */
+	uint64_t requests;
+	uint64_t bytes;
+	uint32_t workers;      /* manager: pool size */
+	uint32_t queued;       /* manager: wait queue length */
+};
+
+struct msg_conn {
+	struct sockaddr_storage peer;
+	uint32_t peerlen;
+};
+
+struct msg {
+	struct msg_hdr hdr;
+	union {
+		struct msg_config config;
+		struct msg_heartbeat heartbeat;
+		struct msg_conn conn;
+		unsigned char raw[MSG_MAXPAYLOAD];
+	} u;
+	int fds[MSG_MAXFDS];
+	int nfds;
+};
+
+/* Human name of a type, for logs. */
+const char *msg_type_name(uint16_t type);
+
+/*
+ * Send one message without blocking. Returns 0, or -1 with errno
+ * (EAGAIN: channel full, try again later; EINVAL: payload does not match
+ * the type's declared size or fd count).
+ */
+int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
+    const int *fds, int nfds);
+
+/*
+ * Receive one message without blocking. Returns 1 for a message, 0 for
+ * end-of-file (peer gone), -1 with errno (EAGAIN: nothing now; EBADMSG:
+ * malformed - wrong version, type, length, fd count, or truncated control
+ * data; any descriptors that came with it are closed). Received fds are
+ * close-on-exec.
+ */
+int msg_recv(int sock, struct msg *m);
+
+/* Close any fds a received message still holds. */
+void msg_close_fds(struct msg *m);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * The listener: accepts TCP connections on the socket the daemon bound and
+ * passes each one to the manager (SCM_RIGHTS). When that channel is full it
+ * stops accepting, so excess connections wait in the kernel backlog rather
+ * than in a buffer of ours.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "roles.h"
+
+#define ACCEPT_BATCH 64
+#define EMFILE_PAUSE_MS 100
+
+struct listener {
+	struct event_base *base;
+	struct event ev_accept, ev_channel, ev_parent, ev_term, ev_pause;
+	int accepting, draining;
+	int pending_fd;                /* accepted, waiting for room in the channel */
+	struct msg_conn pending;
+	uint64_t accepted;
+	struct msg_config cfg;
+};
+
+static void accept_interest(struct listener *l, int on)
+{
+	if (on && !l->accepting && !l->draining)
+		event_add(&l->ev_accept, NULL);
+	else if (!on && l->accepting)
+		event_del(&l->ev_accept);
+	l->accepting = on && !l->draining;
+}
+
+/* 0 sent (our copy closed), -1 channel full: hold it and wait. */
+static int hand_over(struct listener *l, int fd, const struct msg_conn *mc)
+{
+	if (msg_send(FD_MANAGER, MSG_CONN, mc, sizeof(*mc), &fd, 1) == -1) {
+		if (errno != EAGAIN && errno != ENOBUFS)
+			log_warn("connection to manager");
+		l->pending_fd = fd;
+		l->pending = *mc;
+		accept_interest(l, 0);
+		event_add(&l->ev_channel, NULL);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void channel_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	int cfd = l->pending_fd;
+
+	l->pending_fd = -1;
+	if (hand_over(l, cfd, &l->pending) == 0)
+		accept_interest(l, 1);
+}
+
+static void pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	accept_interest(arg, 1);
+}
+
+/* Out of descriptors: pause accepting for a moment instead of spinning. */
+static void accept_pause(struct listener *l)
+{
+	struct timeval tv = {0, EMFILE_PAUSE_MS * 1000};
+
+	log_warn("accept paused for %d ms", EMFILE_PAUSE_MS);
+	accept_interest(l, 0);
+	evtimer_add(&l->ev_pause, &tv);
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct listener *l = arg;
+	struct msg_conn mc;
+	socklen_t slen;
+	int fd;
+
+	for (int i = 0; i < ACCEPT_BATCH && l->pending_fd < 0; i++) {
+		memset(&mc, 0, sizeof(mc));
+		slen = sizeof(mc.peer);
+		fd = accept4(lfd, (struct sockaddr *)&mc.peer, &slen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				accept_pause(l);
+			else if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		mc.peerlen = slen;
+		l->accepted++;
+		if (hand_over(l, fd, &mc) == -1)
+			return;
+	}
+}
+
+static void listener_drain(struct listener *l)
+{
+	if (l->draining)
+		return;
+	accept_interest(l, 0);
+	l->draining = 1;
+	log_info("stopped accepting after %llu connections", (unsigned long long)l->accepted);
+	if (l->pending_fd < 0)
+		event_base_loopexit(l->base, NULL);
+	/* else channel_cb hands the last one over first */
+}
+
+static void parent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	struct msg m;
+	int rc;
+
+	while ((rc = msg_recv(fd, &m)) == 1) {
+		if (m.hdr.type == MSG_CONFIG) {
+			l->cfg = m.u.config;
+			log_setlevel((enum log_level)l->cfg.log_level);
+			accept_interest(l, 1);
+			if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
+				log_warn("ready to daemon");
+		} else if (m.hdr.type == MSG_SHUTDOWN)
+			listener_drain(l);
+		else {
+			log_warnx("unexpected %s message from daemon", msg_type_name(m.hdr.type));
+			msg_close_fds(&m);
+		}
+	}
+	if (rc == 0) {
+		event_del(&l->ev_parent);
+		log_warnx("daemon channel closed");
+		listener_drain(l);
+	} else if (errno == EBADMSG)
+		log_warnx("malformed message from daemon, dropped");
+}
+
+static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	listener_drain(arg);
+}
+
+static void channel_drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	channel_cb(fd, what, arg);
+	if (l->draining && l->pending_fd < 0)
+		event_base_loopexit(l->base, NULL);
+}
+
+int listener_main(void)
+{
+	struct listener l = {.pending_fd = -1};
+
+	proc_child_init("listener");
+	if ((l.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	event_assign(&l.ev_accept, l.base, FD_LISTEN, EV_READ | EV_PERSIST, accept_cb, &l);
+	event_assign(&l.ev_channel, l.base, FD_MANAGER, EV_WRITE, channel_drained_cb, &l);
+	evtimer_assign(&l.ev_pause, l.base, pause_cb, &l);
+	event_assign(&l.ev_parent, l.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &l);
+	event_add(&l.ev_parent, NULL);
+	evsignal_assign(&l.ev_term, l.base, SIGTERM, sigterm_cb, &l);
+	evsignal_add(&l.ev_term, NULL);
+	event_base_dispatch(l.base);
+	log_info("exiting");
+	return 0;
+}

@@ -1,0 +1,153 @@
+/* Process plumbing shared by the daemon and the manager. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define PPID_ENV "WSD_PPID"
+
+static int self_fd = -1;
+
+/*
+ * We exec our binary through an O_PATH descriptor opened at start: a child
+ * that has dropped privileges may not be allowed to walk the binary's path.
+ */
+int proc_init_self(int inherited)
+{
+	if (inherited) {
+		self_fd = FD_SELF_EXE;
+		return 0;
+	}
+	self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	return self_fd == -1 ? -1 : 0;
+}
+
+int proc_self_fd(void) { return self_fd; }
+
+/* Move the handed descriptors above the targets first, so dup2 never clobbers one. */
+static void child_place_fds(const struct proc_fdmap *map, int nmap)
+{
+	int tmp[PROC_MAXFDS + 1];
+
+	for (int i = 0; i < nmap; i++) {
+		tmp[i] = -1;
+		if (map[i].fd >= 0 &&
+		    (tmp[i] = fcntl(map[i].fd, F_DUPFD, 64)) == -1)
+			_exit(126);
+	}
+	for (int i = 0; i < nmap; i++)
+		if (tmp[i] >= 0 && dup2(tmp[i], map[i].target) == -1)
+			_exit(126);
+	/* Everything else above stderr goes: only what is handed is inherited. */
+	for (int fd = 3; fd < 64; fd++) {
+		int keep = 0;
+
+		for (int i = 0; i < nmap; i++)
+			keep |= (map[i].target == fd && tmp[i] >= 0);
+		if (!keep)
+			close(fd);
+	}
+	close_range(64, ~0U, 0);
+}
+
+static void child_drop(const struct proc_creds *c)
+{
+	if (!c || !c->drop)
+		return;
+	if (setgroups(1, &c->gid) == -1 || setgid(c->gid) == -1 ||
+	    setuid(c->uid) == -1) {
+		log_warn("cannot drop privileges to uid %d", (int)c->uid);
+		_exit(126);
+	}
+}
+
+pid_t proc_spawn(const char *role, const struct proc_fdmap *map, int nmap,
+    const struct proc_creds *creds)
+{
+	char title[32], ppid[24];
+	char *argv[2] = {title, NULL};
+	struct proc_fdmap all_map[PROC_MAXFDS + 1];
+	sigset_t all;
+	pid_t pid;
+
+	/* Every role gets our binary too, so it can start children of its own. */
+	memcpy(all_map, map, sizeof(*map) * (size_t)nmap);
+	all_map[nmap].fd = self_fd;
+	all_map[nmap].target = FD_SELF_EXE;
+
+	snprintf(title, sizeof(title), "wsd: %s", role);
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+	if ((pid = fork()) == -1) {
+		log_warn("fork %s", role);
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	/* Child: clean signal state, then become the role. */
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	child_place_fds(all_map, nmap + 1);
+	child_drop(creds);
+	setenv(PPID_ENV, ppid, 1);
+	execveat(FD_SELF_EXE, "", argv, environ, AT_EMPTY_PATH);
+	log_warn("exec %s", role);
+	_exit(127);
+}
+
+void proc_child_init(const char *role)
+{
+	const char *env = getenv(PPID_ENV);
+	pid_t want = env ? (pid_t)atoi(env) : 0;
+
+	char name[16];
+
+	log_setrole(role);
+	snprintf(name, sizeof(name), "wsd: %s", role);
+	prctl(PR_SET_NAME, name);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	/* After exec and any setuid, which would have cleared it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (want == 0 || getppid() != want) {
+		log_warnx("parent %d is gone, exiting", (int)want);
+		exit(1);
+	}
+	unsetenv(PPID_ENV);
+}
+
+void proc_describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "%s: SIG%s%s",
+		    WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM ?
+		    "killed" : "crash", sigabbrev_np(WTERMSIG(status)) ?
+		    sigabbrev_np(WTERMSIG(status)) : "?",
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, len, "status 0x%x", status);
+}
+
+uint64_t proc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,332 @@
+/*
+ * Request target to file descriptor, never leaving the document root.
+ *
+ * Two layers. resolve_target() is purely lexical: it decodes the target
+ * and removes every "." and ".." so the path handed on has none. Then
+ * resolve_open() lets the kernel walk that path with openat2(2) and
+ * RESOLVE_BENEATH, which also refuses symlinks that lead out. Where
+ * openat2 is missing or filtered, the file is opened with openat(2) and
+ * its real path, read back from /proc, must lie under the root's.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "resolve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore it). */
+#define OPEN_FLAGS	(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE)
+#define INDEX_NAME	"index.html"
+#define EAGAIN_TRIES	3
+
+enum { OA2_UNKNOWN, OA2_WORKS, OA2_MISSING };
+
+static int oa2_state = OA2_UNKNOWN;
+static int force_fallback;
+
+void
+resolve_force_fallback(int on)
+{
+	force_fallback = on;
+}
+
+/* ---- lexical part ---- */
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Finish the component out[cs..*o): drop it if empty or ".", and for ".."
+ * drop it with its parent. mark is where the component's '/' was written.
+ */
+static int
+end_component(char *out, size_t mark, size_t cs, size_t *o)
+{
+	size_t n = *o - cs;
+
+	if (n == 0 || (n == 1 && out[cs] == '.')) {
+		*o = mark;
+		return 0;
+	}
+	if (n == 2 && out[cs] == '.' && out[cs + 1] == '.') {
+		if (mark == 0)
+			return 400;	/* would climb above the root */
+		*o = mark;
+		while (*o > 0 && out[*o - 1] != '/')
+			(*o)--;
+		if (*o > 0)
+			(*o)--;		/* the parent's own separator */
+		return 0;
+	}
+	return 0;
+}
+
+/* After normalisation "." and ".." are gone: any leading dot is a hidden name. */
+static int
+has_hidden(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '.' && (i == 0 || p[i - 1] == '/'))
+			return 1;
+	return 0;
+}
+
+/*
+ * %2F decodes to '/' and is then a separator like any other: every
+ * decoded byte goes through the same normalisation, so an encoded slash
+ * or dot can never smuggle a ".." past it. Intermediate results count
+ * against outlen too, so "/<long>/../x" may give 414 although "x" fits.
+ */
+int
+resolve_target(const char *target, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0, mark = 0, cs = 0;
+	unsigned char c;
+	int hi, lo, r;
+
+	if (outlen == 0)
+		return 414;
+	if (len == 0 || target[0] != '/')
+		return 400;
+	for (i = 1; ; i++) {
+		if (i == len || target[i] == '?' || target[i] == '#')
+			break;
+		c = (unsigned char)target[i];
+		if (c == '%') {
+			if (len - i < 3 || (hi = hexval(target[i + 1])) < 0 ||
+			    (lo = hexval(target[i + 2])) < 0)
+				return 400;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return 400;	/* NUL and control bytes, raw or encoded */
+		if (c == '/') {
+			if ((r = end_component(out, mark, cs, &o)) != 0)
+				return r;
+			mark = cs = o;
+			continue;
+		}
+		if (o == cs && o > 0) {
+			/* first byte of a component after another: separator */
+			if (o + 1 >= outlen)
+				return 414;
+			out[o++] = '/';
+			cs = o;
+		}
+		if (o + 1 >= outlen)
+			return 414;
+		out[o++] = (char)c;
+	}
+	if ((r = end_component(out, mark, cs, &o)) != 0)
+		return r;
+	out[o] = '\0';
+	return has_hidden(out, o) ? 404 : 0;
+}
+
+/* ---- opening ---- */
+
+static int
+errno_status(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return 404;
+	case EXDEV:		/* a symlink out of the root, or absolute */
+	case ELOOP:
+	case EACCES:
+	case EPERM:
+	case ENXIO:		/* a socket, or a device without a driver */
+	case ENODEV:
+		return 403;
+	case ENAMETOOLONG:
+		return 414;
+	default:
+		return 500;
+	}
+}
+
+static int
+sys_openat2(int dirfd, const char *path, uint64_t flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = flags;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/*
+ * Is openat2 usable? Decided on its first answer. ENOSYS is plain; EPERM
+ * may be a seccomp filter or a real refusal of that one file, so ask
+ * again about the root itself, which any honest kernel allows.
+ */
+static int
+oa2_missing(int rootfd, int e)
+{
+	int fd;
+
+	if (oa2_state != OA2_UNKNOWN)
+		return oa2_state == OA2_MISSING;
+	if (e == EPERM) {
+		fd = sys_openat2(rootfd, ".", O_PATH | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		else
+			e = errno;
+	}
+	oa2_state = (e == ENOSYS || e == EPERM) ? OA2_MISSING : OA2_WORKS;
+	if (oa2_state == OA2_MISSING)
+		log_warnx("openat2 unavailable (%s), checking paths via /proc",
+		    strerror(e));
+	return oa2_state == OA2_MISSING;
+}
+
+/* Real path of an fd; 0 only if it fit completely. */
+static int
+fd_path(int fd, char *buf, size_t size, size_t *len)
+{
+	char link[32];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, size);
+	if (n <= 0 || (size_t)n >= size || buf[0] != '/')
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Fallback proof that fd lies beneath rootfd. The root's path is read
+ * afresh each time: a cached copy keyed by fd number would go stale if
+ * the root were reopened or renamed, and stale here means unsafe.
+ * No /proc means no proof, and no proof means refuse.
+ */
+static int
+beneath(int rootfd, int fd)
+{
+	static int warned;
+	char root[PATH_MAX], path[PATH_MAX];
+	size_t rlen, plen;
+
+	if (fd_path(rootfd, root, sizeof(root), &rlen) == -1 ||
+	    fd_path(fd, path, sizeof(path), &plen) == -1) {
+		if (!warned) {
+			warned = 1;
+			log_warnx("cannot read a real path from /proc/self/fd, "
+			    "refusing what cannot be proven beneath the root");
+		}
+		return 0;
+	}
+	if (rlen == 1)
+		return 1;	/* the root is "/" */
+	/* readlink does not terminate: equal lengths mean the root itself */
+	return plen >= rlen && memcmp(root, path, rlen) == 0 &&
+	    (plen == rlen || path[rlen] == '/');
+}
+
+static int
+open_fallback(int rootfd, const char *path, int *status)
+{
+	int fd;
+
+	if ((fd = openat(rootfd, path, OPEN_FLAGS)) == -1) {
+		*status = errno_status(errno);
+		return -1;
+	}
+	if (!beneath(rootfd, fd)) {
+		close(fd);
+		*status = 403;
+		return -1;
+	}
+	return fd;
+}
+
+/* One path beneath the root, by whichever means this process has. */
+static int
+open_beneath(int rootfd, const char *path, int *status)
+{
+	int fd, e, tries = 0;
+
+	if (force_fallback || oa2_state == OA2_MISSING)
+		return open_fallback(rootfd, path, status);
+	/* EAGAIN: a rename raced a ".." in some symlink; the kernel asks us to retry */
+	while ((fd = sys_openat2(rootfd, path, OPEN_FLAGS)) == -1 &&
+	    errno == EAGAIN && ++tries < EAGAIN_TRIES)
+		;
+	if (fd >= 0) {
+		oa2_state = OA2_WORKS;
+		return fd;
+	}
+	e = errno;
+	if ((e == ENOSYS || e == EPERM) && oa2_missing(rootfd, e))
+		return open_fallback(rootfd, path, status);
+	*status = errno_status(e);
+	return -1;
+}
+
+/* Open path, or its index.html if a directory, as a regular file. */
+static int
+open_file(int rootfd, const char *path, struct stat *st, int *status, int isindex)
+{
+	int fd;
+
+	if ((fd = open_beneath(rootfd, path, status)) == -1)
+		return -1;
+	if (fstat(fd, st) == -1) {
+		*status = 500;
+		goto fail;
+	}
+	if (S_ISREG(st->st_mode))
+		return fd;
+	*status = 403;
+	if (S_ISDIR(st->st_mode) && !isindex) {
+		char ipath[PATH_MAX];
+		int n;
+
+		close(fd);
+		n = path[0] == '.' && path[1] == '\0' ?
+		    snprintf(ipath, sizeof(ipath), "%s", INDEX_NAME) :
+		    snprintf(ipath, sizeof(ipath), "%s/%s", path, INDEX_NAME);
+		if (n < 0 || (size_t)n >= sizeof(ipath)) {
+			*status = 414;
+			return -1;
+		}
+		if ((fd = open_file(rootfd, ipath, st, status, 1)) == -1 &&
+		    *status == 404)
+			*status = 403;	/* a directory without an index */
+		return fd;
+	}
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+resolve_open(int rootfd, const char *relpath, struct stat *st, int *status)
+{
+	return open_file(rootfd, relpath[0] == '\0' ? "." : relpath, st,
+	    status, 0);
+}

@@ -1,0 +1,530 @@
+/*
+ * The worker: serves many client connections at once on its own libevent
+ * loop. Connections arrive from the manager over FD_PARENT (SCM_RIGHTS);
+ * each one that ends is reported back so the manager knows our workload.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "http.h"
+#include "log.h"
+#include "mime.h"
+#include "msg.h"
+#include "proc.h"
+#include "resolve.h"
+#include "roles.h"
+
+#define SEND_TIMEOUT_MS 60000
+#define LINGER_MS 2000
+#define PARENT_GONE_GRACE_MS 1000
+
+enum conn_state { C_READ, C_WRITE, C_LINGER };
+
+struct worker;
+
+struct conn {
+	struct worker *w;
+	struct conn *prev, *next;    /* the open list, for draining */
+	struct event ev;
+	int fd;
+	enum conn_state state;
+	int keepalive;               /* after this response */
+	uint64_t deadline_ms;        /* header timeout of the request being read */
+	size_t inlen, consumed;
+	char out[1024];
+	size_t outlen, outoff;
+	int filefd;
+	off_t foff;
+	size_t fleft;
+	char in[HTTP_MAX_HEAD + 512];
+};
+
+struct worker {
+	struct event_base *base;
+	struct event ev_parent, ev_term, ev_drain_deadline;
+	struct msg_config cfg;
+	int configured, draining;
+	int rootfd;
+	pid_t ppid;
+	struct conn *open, *spare;   /* spare: freed conns kept for reuse */
+	uint64_t nconns, accepted, requests, bytes;
+	unsigned done_pending;       /* conn-done messages the channel refused */
+};
+
+static struct worker *worker;  /* for nothing but the debugger */
+
+static void conn_run(struct conn *c);
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void worker_maybe_exit(struct worker *w);
+
+/* ---- the workload report to the manager ---- */
+
+static void report_done(struct worker *w)
+{
+	w->done_pending++;
+	while (w->done_pending > 0) {
+		if (msg_send(FD_PARENT, MSG_CONN_DONE, NULL, 0, NULL, 0) == -1) {
+			if (errno != EAGAIN)
+				log_warn("conn-done to manager");
+			return;   /* retried with the next one */
+		}
+		w->done_pending--;
+	}
+}
+
+/* ---- connection life ---- */
+
+static struct conn *conn_alloc(struct worker *w)
+{
+	struct conn *c = w->spare;
+
+	if (c)
+		w->spare = c->next;
+	else if ((c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	c->w = w;
+	c->inlen = c->consumed = 0;
+	c->outlen = c->outoff = 0;
+	c->filefd = -1;
+	c->fleft = 0;
+	c->state = C_READ;
+	c->prev = NULL;
+	c->next = w->open;
+	if (w->open)
+		w->open->prev = c;
+	w->open = c;
+	return c;
+}
+
+static void conn_close(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	event_del(&c->ev);   /* before close: epoll interest follows the file */
+	close(c->fd);
+	if (c->filefd >= 0)
+		close(c->filefd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->open = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = w->spare;
+	w->spare = c;
+	w->nconns--;
+	report_done(w);
+	worker_maybe_exit(w);
+}
+
+static void conn_arm(struct conn *c, short what, uint64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	event_del(&c->ev);
+	event_assign(&c->ev, c->w->base, c->fd, what, conn_read_cb, c);
+	event_add(&c->ev, &tv);
+}
+
+/* Wait for the next request: idle keep-alive, or the rest of a head. */
+static void conn_wait_request(struct conn *c)
+{
+	uint64_t now = proc_now_ms();
+
+	if (c->inlen == 0)
+		conn_arm(c, EV_READ, c->w->cfg.keepalive_timeout_ms);
+	else
+		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
+}
+
+/* Half-close and drain what the client still sends, so our answer is not lost to a RST. */
+static void conn_linger(struct conn *c)
+{
+	c->state = C_LINGER;
+	shutdown(c->fd, SHUT_WR);
+	conn_arm(c, EV_READ, LINGER_MS);
+}
+
+/* ---- answers ---- */
+
+static void respond_error(struct conn *c, int status, int close_conn, int head_only)
+{
+	c->outlen = http_error_response(c->out, sizeof(c->out), status,
+	    close_conn, head_only, time(NULL));
+	c->outoff = 0;
+	if (close_conn)
+		c->keepalive = 0;
+}
+
+static const char *conn_header(const struct conn *c, const struct http_request *r)
+{
+	if (!c->keepalive)
+		return "Connection: close\r\n";
+	return r->minor == 0 ? "Connection: keep-alive\r\n" : "";
+}
+
+static void respond_options(struct conn *c, const struct http_request *r)
+{
+	int n = snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
+	    "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 0\r\n%s\r\n",
+	    http_date_cached(time(NULL)), conn_header(c, r));
+	c->outlen = (size_t)n;
+	c->outoff = 0;
+}
+
+static void respond_file(struct conn *c, const struct http_request *r,
+    int fd, const struct stat *st, const char *path)
+{
+	char lm[40];
+	int n;
+
+	http_date(st->st_mtime, lm, sizeof(lm));
+	n = snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %lld\r\n"
+	    "Last-Modified: %s\r\nETag: \"%llx-%llx\"\r\n"
+	    "Accept-Ranges: bytes\r\n%s\r\n",
+	    http_date_cached(time(NULL)), mime_lookup(path),
+	    (long long)st->st_size, lm, (unsigned long long)st->st_mtime,
+	    (unsigned long long)st->st_size, conn_header(c, r));
+	c->outlen = (size_t)n;
+	c->outoff = 0;
+	if (r->method == HTTP_M_HEAD || st->st_size == 0) {
+		close(fd);
+		return;
+	}
+	c->filefd = fd;
+	c->foff = 0;
+	c->fleft = (size_t)st->st_size;
+}
+
+static void respond_get(struct conn *c, const struct http_request *r)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int status, fd, head = r->method == HTTP_M_HEAD;
+
+	status = resolve_target(r->target.p, r->target.len, path, sizeof(path) - 16);
+	if (status != 0) {
+		respond_error(c, status, status == 400, head);
+		return;
+	}
+	if ((fd = resolve_open(c->w->rootfd, path, &st, &status)) == -1) {
+		respond_error(c, status, 0, head);
+		return;
+	}
+	respond_file(c, r, fd, &st, path);
+}
+
+static void respond(struct conn *c, const struct http_request *r)
+{
+	c->keepalive = r->keepalive && !c->w->draining &&
+	    c->w->cfg.keepalive_timeout_ms > 0;
+	switch (r->method) {
+	case HTTP_M_GET:
+	case HTTP_M_HEAD:
+		respond_get(c, r);
+		break;
+	case HTTP_M_OPTIONS:
+		respond_options(c, r);
+		break;
+	case HTTP_M_OTHER:
+		respond_error(c, 405, 0, 0);
+		break;
+	case HTTP_M_UNKNOWN:
+		respond_error(c, 501, 0, 0);
+		break;
+	}
+}
+
+/* ---- the state machine ---- */
+
+/* Parse what is buffered: 1 = an answer is ready, 0 = need more bytes. */
+static int conn_parse(struct conn *c)
+{
+	struct http_request req;
+	int rc = http_parse_request(c->in, c->inlen, &req);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		c->consumed = c->inlen;
+		respond_error(c, -rc, 1, 0);
+	} else {
+		c->consumed = (size_t)rc;
+		respond(c, &req);
+	}
+	c->state = C_WRITE;
+	return 1;
+}
+
+/* Write the head, then the body with sendfile: 1 done, 0 again later, -1 error. */
+static int conn_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL | (c->fleft ? MSG_MORE : 0));
+		if (n == -1)
+			return errno == EAGAIN ? 0 : errno == EINTR ? 0 : -1;
+		c->outoff += (size_t)n;
+		c->w->bytes += (uint64_t)n;
+	}
+	while (c->fleft > 0) {
+		n = sendfile(c->fd, c->filefd, &c->foff, c->fleft);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (n == 0)
+			return -1;   /* the file shrank under us */
+		c->fleft -= (size_t)n;
+		c->w->bytes += (uint64_t)n;
+	}
+	return 1;
+}
+
+/* A response went out: keep the connection for the next request, or end it. */
+static int conn_next_request(struct conn *c)
+{
+	if (c->filefd >= 0) {
+		close(c->filefd);
+		c->filefd = -1;
+	}
+	c->w->requests++;
+	if (!c->keepalive || c->w->draining) {
+		conn_linger(c);
+		return 0;
+	}
+	c->inlen -= c->consumed;
+	memmove(c->in, c->in + c->consumed, c->inlen);
+	c->consumed = 0;
+	c->state = C_READ;
+	c->deadline_ms = proc_now_ms() + c->w->cfg.header_timeout_ms;
+	return 1;
+}
+
+static void conn_run(struct conn *c)
+{
+	for (;;) {
+		if (c->state == C_READ && !conn_parse(c)) {
+			conn_wait_request(c);
+			return;
+		}
+		switch (conn_flush(c)) {
+		case 0:
+			conn_arm(c, EV_WRITE, SEND_TIMEOUT_MS);
+			return;
+		case -1:
+			conn_close(c);
+			return;
+		}
+		if (!conn_next_request(c))
+			return;
+	}
+}
+
+static void conn_on_timeout(struct conn *c)
+{
+	if (c->state == C_READ && c->inlen > 0) {
+		/* A request started and stalled: say so, then close. */
+		respond_error(c, 408, 1, 0);
+		c->state = C_WRITE;
+		if (conn_flush(c) == 1) {
+			conn_linger(c);
+			return;
+		}
+	}
+	conn_close(c);   /* idle keep-alive, stalled send, or linger over */
+}
+
+static void conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->state == C_LINGER) {
+		char sink[4096];
+
+		while ((n = read(c->fd, sink, sizeof(sink))) > 0)
+			;
+		if (n == 0 || errno != EAGAIN)
+			conn_close(c);
+		return;
+	}
+	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(c);
+		return;
+	}
+	if (n > 0) {
+		if (c->inlen == 0)
+			c->deadline_ms = proc_now_ms() + c->w->cfg.header_timeout_ms;
+		c->inlen += (size_t)n;
+	}
+	conn_run(c);
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT)
+		conn_on_timeout(c);
+	else if (c->state == C_WRITE)
+		conn_run(c);
+	else
+		conn_read(c);
+}
+
+static void conn_start(struct worker *w, int fd)
+{
+	struct conn *c;
+
+	if (w->draining || (c = conn_alloc(w)) == NULL) {
+		if (!w->draining)
+			log_warn("no memory for a connection");
+		close(fd);
+		report_done(w);
+		return;
+	}
+	c->fd = fd;
+	w->nconns++;
+	w->accepted++;
+	event_assign(&c->ev, w->base, fd, EV_READ, conn_read_cb, c);
+	/* A connection that never sends a byte ends at the header timeout. */
+	c->deadline_ms = proc_now_ms() + w->cfg.header_timeout_ms;
+	conn_arm(c, EV_READ, w->cfg.header_timeout_ms);
+}
+
+/* ---- draining and exit ---- */
+
+static void worker_maybe_exit(struct worker *w)
+{
+	if (w->draining && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_warnx("drain deadline passed with %llu connections open, closing them",
+	    (unsigned long long)w->nconns);
+	while (w->open)
+		conn_close(w->open);
+	event_base_loopexit(w->base, NULL);
+}
+
+/* Stop taking work; idle connections close now, busy ones after their answer. */
+static void worker_drain(struct worker *w, uint32_t grace_ms)
+{
+	struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
+	struct conn *c, *next;
+
+	if (!w->draining) {
+		w->draining = 1;
+		log_info("draining %llu connections", (unsigned long long)w->nconns);
+		evtimer_assign(&w->ev_drain_deadline, w->base, drain_deadline_cb, w);
+		evtimer_add(&w->ev_drain_deadline, &tv);
+	}
+	for (c = w->open; c; c = next) {
+		next = c->next;
+		if (c->state == C_READ && c->inlen == 0)
+			conn_close(c);
+	}
+	worker_maybe_exit(w);
+}
+
+static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	int orphaned = getppid() != w->ppid;
+
+	if (orphaned)
+		log_warnx("manager is gone, finishing in-flight requests");
+	worker_drain(w, orphaned ? PARENT_GONE_GRACE_MS : w->cfg.shutdown_timeout_ms);
+}
+
+/* ---- the manager channel ---- */
+
+static void worker_configure(struct worker *w, const struct msg_config *cfg)
+{
+	w->cfg = *cfg;
+	log_setlevel((enum log_level)cfg->log_level);
+	if ((w->rootfd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		fatal("open root %s", cfg->root);
+	w->configured = 1;
+	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
+		fatal("ready to manager");
+}
+
+static void parent_msg(struct worker *w, struct msg *m)
+{
+	switch (m->hdr.type) {
+	case MSG_CONFIG:
+		worker_configure(w, &m->u.config);
+		break;
+	case MSG_CONN:
+		if (!w->configured)
+			fatalx("connection before configuration");
+		conn_start(w, m->fds[0]);
+		break;
+	case MSG_SHUTDOWN:
+		worker_drain(w, w->cfg.shutdown_timeout_ms);
+		break;
+	default:
+		log_warnx("unexpected %s message from manager", msg_type_name(m->hdr.type));
+		msg_close_fds(m);
+	}
+}
+
+static void parent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct msg m;
+	int rc;
+
+	while ((rc = msg_recv(fd, &m)) == 1)
+		parent_msg(w, &m);
+	if (rc == 0) {
+		event_del(&w->ev_parent);
+		log_warnx("manager channel closed, finishing in-flight requests");
+		worker_drain(w, PARENT_GONE_GRACE_MS);
+	} else if (errno == EBADMSG)
+		log_warnx("malformed message from manager, dropped");
+	else if (errno != EAGAIN)
+		fatal("manager channel");
+}
+
+int worker_main(void)
+{
+	struct worker w = {.rootfd = -1};
+
+	worker = &w;
+	proc_child_init("worker");
+	w.ppid = getppid();
+	mime_init("/etc/mime.types");
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	event_assign(&w.ev_parent, w.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &w);
+	event_add(&w.ev_parent, NULL);
+	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
+	evsignal_add(&w.ev_term, NULL);
+	event_base_dispatch(w.base);
+	log_debug("exiting after %llu requests", (unsigned long long)w.requests);
+	return 0;
+}

@@ -1,0 +1,215 @@
+/* Framing and descriptor passing over real SEQPACKET socketpairs. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+static int sp[2];
+
+static void setup(void)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+}
+
+static void teardown(void)
+{
+	close(sp[0]);
+	close(sp[1]);
+}
+
+START_TEST(test_roundtrip_no_payload)
+{
+	struct msg m;
+
+	ck_assert_int_eq(msg_send(sp[0], MSG_READY, NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_READY);
+	ck_assert_int_eq(m.hdr.len, 0);
+	ck_assert_int_eq(m.nfds, 0);
+}
+END_TEST
+
+START_TEST(test_roundtrip_config)
+{
+	struct msg_config c = {.pool_min = 3, .pool_max = 9};
+	struct msg m;
+
+	strcpy(c.root, "/srv/www");
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONFIG, &c, sizeof(c), NULL, 0), 0);
+	ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_CONFIG);
+	ck_assert_str_eq(m.u.config.root, "/srv/www");
+	ck_assert_int_eq(m.u.config.pool_min, 3);
+	ck_assert_int_eq(m.u.config.pool_max, 9);
+}
+END_TEST
+
+START_TEST(test_fd_passing)
+{
+	struct msg_conn mc = {.peerlen = 16};
+	struct msg m;
+	int p[2], fd;
+	char buf[8] = {0};
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONN, &mc, sizeof(mc), &p[0], 1), 0);
+	close(p[0]);
+	ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+	ck_assert_int_eq(m.nfds, 1);
+	fd = m.fds[0];
+	/* Received descriptors are close-on-exec. */
+	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(write(p[1], "hi", 2), 2);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 2);
+	ck_assert_str_eq(buf, "hi");
+	ck_assert_int_eq(m.u.conn.peerlen, 16);
+	close(fd);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(test_send_rejects_wrong_shape)
+{
+	struct msg_conn mc = {0};
+	int fd = 0;
+
+	/* Wrong payload size, missing fd, an fd where none is declared, unknown type. */
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONFIG, &mc, sizeof(mc), NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONN, &mc, sizeof(mc), NULL, 0), -1);
+	ck_assert_int_eq(msg_send(sp[0], MSG_READY, NULL, 0, &fd, 1), -1);
+	ck_assert_int_eq(msg_send(sp[0], (enum msg_type)99, NULL, 0, NULL, 0), -1);
+	ck_assert_int_eq(msg_send(sp[0], (enum msg_type)7, NULL, 0, NULL, 0), -1);
+}
+END_TEST
+
+/* Raw bytes that no msg_send would produce must be refused on receipt. */
+static void send_raw(const void *p, size_t n)
+{
+	ck_assert_int_eq(send(sp[0], p, n, 0), (ssize_t)n);
+}
+
+START_TEST(test_recv_rejects_malformed)
+{
+	struct msg_hdr h = {MSG_PROTO_VERSION, MSG_READY, 0};
+	struct msg m;
+	char big[32] = {0};
+
+	h.version = 99;                     /* wrong protocol version */
+	send_raw(&h, sizeof(h));
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	h = (struct msg_hdr){MSG_PROTO_VERSION, MSG_READY, 4};  /* length lies */
+	send_raw(&h, sizeof(h));
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	h = (struct msg_hdr){MSG_PROTO_VERSION, 77, 0};          /* unknown type */
+	send_raw(&h, sizeof(h));
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	send_raw("abc", 3);                                      /* shorter than a header */
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	h = (struct msg_hdr){MSG_PROTO_VERSION, MSG_READY, 0};   /* trailing bytes */
+	memcpy(big, &h, sizeof(h));
+	send_raw(big, sizeof(big));
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	/* The channel still works after all that. */
+	ck_assert_int_eq(msg_send(sp[0], MSG_READY, NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+}
+END_TEST
+
+START_TEST(test_recv_conn_without_fd_rejected)
+{
+	struct {
+		struct msg_hdr h;
+		struct msg_conn c;
+	} raw = {{MSG_PROTO_VERSION, MSG_CONN, sizeof(struct msg_conn)}, {.peerlen = 0}};
+	struct msg m;
+
+	send_raw(&raw, sizeof(raw));
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+}
+END_TEST
+
+START_TEST(test_unexpected_fd_closed)
+{
+	struct msg_hdr h = {MSG_PROTO_VERSION, MSG_READY, 0};
+	struct iovec iov = {&h, sizeof(h)};
+	union {
+		struct cmsghdr a;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct msg m;
+	int p[2];
+	char x;
+
+	ck_assert_int_eq(pipe(p), 0);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+	ck_assert_int_eq(sendmsg(sp[0], &mh, 0), (ssize_t)sizeof(h));
+	close(p[1]);
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	/* The smuggled write end was closed: the pipe reads end-of-file. */
+	ck_assert_int_eq(read(p[0], &x, 1), 0);
+	close(p[0]);
+}
+END_TEST
+
+START_TEST(test_eof_and_eagain)
+{
+	struct msg m;
+
+	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(sp[0]);
+	sp[0] = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(msg_recv(sp[1], &m), 0);
+}
+END_TEST
+
+START_TEST(test_channel_full_is_eagain)
+{
+	struct msg_config c = {0};
+	int n = 0;
+
+	while (msg_send(sp[0], MSG_CONFIG, &c, sizeof(c), NULL, 0) == 0)
+		ck_assert_int_lt(++n, 100000);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_gt(n, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("msg");
+	TCase *tc = tcase_create("framing");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_roundtrip_no_payload);
+	tcase_add_test(tc, test_roundtrip_config);
+	tcase_add_test(tc, test_fd_passing);
+	tcase_add_test(tc, test_send_rejects_wrong_shape);
+	tcase_add_test(tc, test_recv_rejects_malformed);
+	tcase_add_test(tc, test_recv_conn_without_fd_rejected);
+	tcase_add_test(tc, test_unexpected_fd_closed);
+	tcase_add_test(tc, test_eof_and_eagain);
+	tcase_add_test(tc, test_channel_full_is_eagain);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
