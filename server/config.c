@@ -448,6 +448,25 @@ struct load {
  * lines keeps that count true (inih would split them) and stops a
  * truncated path from being taken silently. Stops at our first error.
  */
+/* inih reports a section only with its first key: check even an empty one here. */
+static int
+load_section(struct load *ld, const char *line)
+{
+	char name[64];
+	size_t n = strcspn(line + 1, "]");
+
+	ld->haskey = 0;
+	if (line[1 + n] != ']' || n >= sizeof(name))
+		return 0;   /* inih reports the syntax error */
+	memcpy(name, line + 1, n);
+	name[n] = '\0';
+	if (section_known(name))
+		return 0;
+	ld->errline = ld->line;
+	snprintf(ld->msg, sizeof(ld->msg), "unknown section [%s]", name);
+	return -1;
+}
+
 static char *
 load_read(char *buf, int size, void *arg)
 {
@@ -463,8 +482,8 @@ load_read(char *buf, int size, void *arg)
 	}
 	ld->line++;
 	ld->indented = isspace((unsigned char)buf[0]);
-	if (!ld->indented && buf[0] == '[')
-		ld->haskey = 0;
+	if (!ld->indented && buf[0] == '[' && load_section(ld, buf) == -1)
+		return NULL;
 	len = strlen(buf);
 	if ((len == 0 || buf[len - 1] != '\n') && !feof(ld->fp)) {
 		ld->errline = ld->line;

@@ -27,7 +27,6 @@
 
 /* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore it). */
 #define OPEN_FLAGS	(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE)
-#define INDEX_NAME	"index.html"
 #define EAGAIN_TRIES	3
 
 enum { OA2_UNKNOWN, OA2_WORKS, OA2_MISSING };
@@ -287,46 +286,62 @@ open_beneath(int rootfd, const char *path, int *status)
 	return -1;
 }
 
-/* Open path, or its index.html if a directory, as a regular file. */
+/* Open path and fstat it; a directory is left open for the caller to judge. */
 static int
-open_file(int rootfd, const char *path, struct stat *st, int *status, int isindex)
+open_stat(int rootfd, const char *path, struct stat *st, int *status)
 {
 	int fd;
 
 	if ((fd = open_beneath(rootfd, path, status)) == -1)
 		return -1;
 	if (fstat(fd, st) == -1) {
-		*status = 500;
-		goto fail;
-	}
-	if (S_ISREG(st->st_mode))
-		return fd;
-	*status = 403;
-	if (S_ISDIR(st->st_mode) && !isindex) {
-		char ipath[PATH_MAX];
-		int n;
-
 		close(fd);
-		n = path[0] == '.' && path[1] == '\0' ?
-		    snprintf(ipath, sizeof(ipath), "%s", INDEX_NAME) :
-		    snprintf(ipath, sizeof(ipath), "%s/%s", path, INDEX_NAME);
+		*status = 500;
+		return -1;
+	}
+	return fd;
+}
+
+int
+resolve_open_idx(int rootfd, const char *relpath, struct stat *st,
+    int *status, int *isindex)
+{
+	char ipath[PATH_MAX];
+	int fd, n;
+
+	*isindex = 0;
+	if ((fd = open_stat(rootfd, relpath[0] == '\0' ? "." : relpath, st,
+	    status)) == -1)
+		return -1;
+	if (S_ISDIR(st->st_mode)) {
+		/* from the root again, so the index too is proven beneath it */
+		close(fd);
+		n = relpath[0] == '\0' ?
+		    snprintf(ipath, sizeof(ipath), "%s", RESOLVE_INDEX) :
+		    snprintf(ipath, sizeof(ipath), "%s/%s", relpath, RESOLVE_INDEX);
 		if (n < 0 || (size_t)n >= sizeof(ipath)) {
 			*status = 414;
 			return -1;
 		}
-		if ((fd = open_file(rootfd, ipath, st, status, 1)) == -1 &&
-		    *status == 404)
-			*status = 403;	/* a directory without an index */
-		return fd;
+		if ((fd = open_stat(rootfd, ipath, st, status)) == -1) {
+			if (*status == 404)
+				*status = 403;	/* a directory without an index */
+			return -1;
+		}
+		*isindex = 1;
 	}
-fail:
-	close(fd);
-	return -1;
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		*status = 403;
+		return -1;
+	}
+	return fd;
 }
 
 int
 resolve_open(int rootfd, const char *relpath, struct stat *st, int *status)
 {
-	return open_file(rootfd, relpath[0] == '\0' ? "." : relpath, st,
-	    status, 0);
+	int isindex;
+
+	return resolve_open_idx(rootfd, relpath, st, status, &isindex);
 }

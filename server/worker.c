@@ -216,18 +216,19 @@ static void respond_get(struct conn *c, const struct http_request *r)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int status, fd, head = r->method == HTTP_M_HEAD;
+	int status, fd, isindex, head = r->method == HTTP_M_HEAD;
 
 	status = resolve_target(r->target.p, r->target.len, path, sizeof(path) - 16);
 	if (status != 0) {
 		respond_error(c, status, status == 400, head);
 		return;
 	}
-	if ((fd = resolve_open(c->w->rootfd, path, &st, &status)) == -1) {
+	fd = resolve_open_idx(c->w->rootfd, path, &st, &status, &isindex);
+	if (fd == -1) {
 		respond_error(c, status, 0, head);
 		return;
 	}
-	respond_file(c, r, fd, &st, path);
+	respond_file(c, r, fd, &st, isindex ? RESOLVE_INDEX : path);
 }
 
 static void respond(struct conn *c, const struct http_request *r)

@@ -332,7 +332,8 @@ END_TEST
 
 START_TEST(test_load_errors)
 {
-	assert_load_error("[cache]\nsize = 1\n", 2, "unknown section [cache]");
+	assert_load_error("[cache]\nsize = 1\n", 1, "unknown section [cache]");
+	assert_load_error("[server]\nbacklog = 5\n[empty]\n", 3, "unknown section [empty]");
 	assert_load_error("[server]\n\nport = 80\n", 3,
 	    "unknown key 'port' in [server]");
 	assert_load_error("[pool]\nmin = 1\nmax = many\n", 3,

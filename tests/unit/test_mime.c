@@ -1,5 +1,7 @@
 /* mime: parsing a mime.types file, the built-in table, and lookups. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,9 @@
  *	base/rootevil/secret		"OUTSIDE"	shares the root's prefix
  *	base/root/			the document root
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -454,6 +456,32 @@ START_TEST(test_open_missing)
 }
 END_TEST
 
+/* The caller learns when an index was served, to type it as HTML. */
+START_TEST(test_open_isindex)
+{
+	static const struct { const char *rel; int isindex; } c[] = {
+		{ "", 1 }, { "sub", 1 }, { "link_subdir", 1 },
+		{ "index.html", 0 }, { "a.txt", 0 }, { "sub/index.html", 0 },
+	};
+	struct stat st;
+	int fd, status, isindex;
+
+	MODE;
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		isindex = -1;
+		fd = resolve_open_idx(rootfd, c[k].rel, &st, &status, &isindex);
+		ck_assert_msg(fd >= 0, "%s: %d", c[k].rel, status);
+		close(fd);
+		ck_assert_int_eq(isindex, c[k].isindex);
+	}
+	isindex = -1;
+	ck_assert_int_eq(resolve_open_idx(rootfd, "noindex", &st, &status,
+	    &isindex), -1);
+	ck_assert_int_eq(status, 403);
+	ck_assert_int_eq(isindex, 0);
+}
+END_TEST
+
 /* Absolute symlinks: openat2 refuses them all; the fallback judges where they land. */
 START_TEST(test_open_abs_inside)
 {
@@ -601,6 +629,7 @@ resolve_suite(void)
 	tcase_add_loop_test(tc, test_open_refused, 0, 2);
 	tcase_add_loop_test(tc, test_open_missing, 0, 2);
 	tcase_add_loop_test(tc, test_open_abs_inside, 0, 2);
+	tcase_add_loop_test(tc, test_open_isindex, 0, 2);
 	tcase_add_loop_test(tc, test_target_then_open, 0, 2);
 	tcase_add_loop_test(tc, test_open_index_too_long, 0, 2);
 	tcase_add_loop_test(tc, test_open_seccomp, 0, 2);

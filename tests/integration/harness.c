@@ -1,0 +1,481 @@
+/* Integration harness: see harness.h. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 15000
+#define STOP_TIMEOUT_MS 20000
+#define RECV_TIMEOUT_S 10
+
+uint64_t h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int h_wait_until(int (*pred)(void *), void *arg, int timeout_ms)
+{
+	uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		if (pred(arg))
+			return 1;
+		if (h_now_ms() >= end)
+			return 0;
+		poll(NULL, 0, 5);
+	}
+}
+
+void h_init(struct wsd *w)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->dir, sizeof(w->dir), "%s/wsd-test-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(w->dir));
+	ck_assert_int_eq(chmod(w->dir, 0755), 0);
+	snprintf(w->root, sizeof(w->root), "%s/root", w->dir);
+	snprintf(w->log, sizeof(w->log), "%s/wsd.log", w->dir);
+	snprintf(w->conf, sizeof(w->conf), "%s/wsd.conf", w->dir);
+	snprintf(w->sock, sizeof(w->sock), "%s/ctl.sock", w->dir);
+	ck_assert_int_eq(mkdir(w->root, 0755), 0);
+	/* Orphans of a crashed instance come to us, so none escapes the check. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+void h_write_file(struct wsd *w, const char *rel, const void *data, size_t len)
+{
+	char path[PATH_MAX * 2];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", w->root, rel);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_msg(fd >= 0, "create %s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (n + 4096 + 1 > cap && (buf = realloc(buf, cap = cap * 2 + 8192)) == NULL)
+			abort();
+		r = fread(buf + n, 1, 4096, f);
+		n += r;
+	} while (r > 0);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int h_log_has(struct wsd *w, const char *needle)
+{
+	char *s = slurp(w->log, NULL);
+	int found = s && strstr(s, needle) != NULL;
+
+	free(s);
+	return found;
+}
+
+struct log_wait {
+	struct wsd *w;
+	const char *needle;
+};
+
+static int log_pred(void *arg)
+{
+	struct log_wait *lw = arg;
+	return h_log_has(lw->w, lw->needle);
+}
+
+int h_wait_log(struct wsd *w, const char *needle, int timeout_ms)
+{
+	struct log_wait lw = {w, needle};
+	return h_wait_until(log_pred, &lw, timeout_ms);
+}
+
+/* ---- processes ---- */
+
+static pid_t ppid_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %d", &ppid);
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+static int cmdline_is(pid_t pid, const char *want)
+{
+	char path[64], buf[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, want) == 0;
+}
+
+static int descends_from(pid_t pid, pid_t root)
+{
+	for (int depth = 0; depth < 8 && pid > 1; depth++) {
+		if (pid == root)
+			return 1;
+		pid = ppid_of(pid);
+	}
+	return 0;
+}
+
+static void remember(struct wsd *w, pid_t pid)
+{
+	for (int i = 0; i < w->nseen; i++)
+		if (w->seen[i] == pid)
+			return;
+	if (w->nseen < H_MAXPROCS)
+		w->seen[w->nseen++] = pid;
+}
+
+int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max)
+{
+	char want[64];
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "wsd: %s", role);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid <= 0 || pid == w->pid || !descends_from(pid, w->pid))
+			continue;
+		remember(w, pid);
+		if (!cmdline_is(pid, want))
+			continue;
+		if (pids && n < max)
+			pids[n] = pid;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- start and stop ---- */
+
+static void write_conf(struct wsd *w, const char *extra)
+{
+	FILE *f = fopen(w->conf, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
+	    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n%s\n",
+	    w->root, w->log, w->sock, extra ? extra : "");
+	fclose(f);
+}
+
+static int parse_port(struct wsd *w)
+{
+	char *s = slurp(w->log, NULL), *p;
+	int port = 0;
+
+	if (s && (p = strstr(s, "ready: serving")) && (p = strstr(p, "http://127.0.0.1:")))
+		port = atoi(p + strlen("http://127.0.0.1:"));
+	free(s);
+	return port;
+}
+
+static int ready_or_dead(void *arg)
+{
+	struct wsd *w = arg;
+	return parse_port(w) > 0 || waitpid(w->pid, NULL, WNOHANG) == w->pid;
+}
+
+void h_start(struct wsd *w, const char *extra)
+{
+	char err[PATH_MAX + 32];
+	int fd;
+
+	write_conf(w, extra);
+	snprintf(err, sizeof(err), "%s/stderr.txt", w->dir);
+	if ((w->pid = fork()) == 0) {
+		/* If this test dies, so does its server. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(WSD_BIN, "wsd", "-c", w->conf, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(w->pid, 0);
+	ck_assert_msg(h_wait_until(ready_or_dead, w, START_TIMEOUT_MS) && parse_port(w) > 0,
+	    "wsd did not become ready; log in %s", w->log);
+	w->port = (uint16_t)parse_port(w);
+	h_count_role(w, "", NULL, 0);   /* remember every process it has */
+}
+
+static int gone(pid_t pid)
+{
+	char path[64], buf[512], *p, state = '?';
+	FILE *f;
+
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;   /* reap orphans that came to us */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		state = p[2];
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+static int all_gone(void *arg)
+{
+	struct wsd *w = arg;
+
+	for (int i = 0; i < w->nseen; i++)
+		if (!gone(w->seen[i]))
+			return 0;
+	return 1;
+}
+
+static int daemon_exited(void *arg)
+{
+	struct wsd *w = arg;
+	int status;
+
+	if (waitpid(w->pid, &status, WNOHANG) != w->pid)
+		return 0;
+	w->pid = -status - 1;   /* keep the status; the pid is gone */
+	return 1;
+}
+
+static void check_clean_stderr(struct wsd *w)
+{
+	char path[PATH_MAX + 32];
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/stderr.txt", w->dir);
+	s = slurp(path, NULL);
+	ck_assert_msg(s == NULL || (!strstr(s, "Sanitizer") && !strstr(s, "runtime error")),
+	    "sanitizer report in %s", path);
+	free(s);
+}
+
+int h_stop(struct wsd *w)
+{
+	int status;
+
+	h_count_role(w, "", NULL, 0);
+	ck_assert_int_eq(kill(w->pid, SIGTERM), 0);
+	if (!h_wait_until(daemon_exited, w, STOP_TIMEOUT_MS)) {
+		kill(w->pid, SIGKILL);
+		ck_abort_msg("wsd did not exit within %d ms of SIGTERM", STOP_TIMEOUT_MS);
+	}
+	status = -w->pid - 1;
+	ck_assert_msg(h_wait_until(all_gone, w, 3000), "wsd left processes behind");
+	check_clean_stderr(w);
+	ck_assert_msg(!h_log_has(w, " fatal "), "fatal in log %s", w->log);
+	return status;
+}
+
+int h_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
+{
+	int p[2], status = -1;
+	size_t n = 0;
+	ssize_t r;
+	uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pfd = {p[0], POLLIN, 0};
+
+		poll(&pfd, 1, 50);
+		while (n + 1 < outlen && (r = read(p[0], out + n, outlen - n - 1)) > 0)
+			n += (size_t)r;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (h_now_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+	}
+	while (n + 1 < outlen && (r = read(p[0], out + n, outlen - n - 1)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	return status;
+}
+
+/* ---- HTTP ---- */
+
+int h_connect(struct wsd *w)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(w->port)};
+	struct timeval tv = {RECV_TIMEOUT_S, 0};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "connect to port %u: %s", w->port, strerror(errno));
+	return fd;
+}
+
+int h_send(int fd, const char *s)
+{
+	size_t len = strlen(s), off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		if ((n = send(fd, s + off, len - off, MSG_NOSIGNAL)) <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int h_header(const struct h_response *r, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
+		const char *line = p + 2, *end = strstr(line, "\r\n");
+
+		if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+			const char *v = line + nl + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, len, "%.*s", (int)(end ? end - v : (long)strlen(v)), v);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Read until the head is complete; leftover body bytes are kept in r->body. */
+static int read_head(int fd, struct h_response *r, size_t *have)
+{
+	size_t n = 0;
+	char *end;
+	ssize_t k;
+
+	for (;;) {
+		if (n + 1 >= sizeof(r->head))
+			return -1;
+		/* One byte at a time past the head would be slow; peek then take. */
+		k = recv(fd, r->head + n, sizeof(r->head) - n - 1, MSG_PEEK);
+		if (k <= 0)
+			return -1;
+		r->head[n + (size_t)k] = '\0';
+		if ((end = strstr(r->head, "\r\n\r\n")) != NULL) {
+			size_t want = (size_t)(end + 4 - r->head) - n;
+
+			if (recv(fd, r->head + n, want, 0) != (ssize_t)want)
+				return -1;
+			n += want;
+			r->head[n] = '\0';
+			*have = n;
+			return 0;
+		}
+		if (recv(fd, r->head + n, (size_t)k, 0) != k)
+			return -1;
+		n += (size_t)k;
+	}
+}
+
+int h_read_response(int fd, struct h_response *r, int head_only)
+{
+	char v[64];
+	size_t have;
+	ssize_t k;
+
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+	if (read_head(fd, r, &have) == -1 || sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+		return -1;
+	if (h_header(r, "Content-Length", v, sizeof(v)) == 0)
+		r->content_length = atol(v);
+	r->closed = h_header(r, "Connection", v, sizeof(v)) == 0 && strcasecmp(v, "close") == 0;
+	if (head_only || r->content_length <= 0)
+		return 0;
+	r->body = malloc((size_t)r->content_length + 1);
+	while (r->body_len < (size_t)r->content_length) {
+		k = recv(fd, r->body + r->body_len, (size_t)r->content_length - r->body_len, 0);
+		if (k <= 0)
+			return -1;
+		r->body_len += (size_t)k;
+	}
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+void h_response_free(struct h_response *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+int h_get(struct wsd *w, const char *method, const char *target, struct h_response *r)
+{
+	char req[4096];
+	int fd = h_connect(w), rc;
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n\r\n", method, target);
+	rc = h_send(fd, req) == 0 ? h_read_response(fd, r, strcmp(method, "HEAD") == 0) : -1;
+	close(fd);
+	return rc;
+}

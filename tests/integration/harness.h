@@ -1,0 +1,76 @@
+/*
+ * Integration harness: start the real wsd on an ephemeral loopback port
+ * with a temp root, a private log and control socket path; talk real HTTP
+ * to it; stop it and prove nothing is left running.
+ */
+#ifndef WSD_HARNESS_H
+#define WSD_HARNESS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define H_MAXPROCS 64
+
+struct wsd {
+	pid_t pid;                  /* the daemon */
+	uint16_t port;
+	char dir[PATH_MAX];         /* temp dir holding everything below */
+	char root[PATH_MAX + 8];    /* document root: dir/root */
+	char log[PATH_MAX + 16];    /* the daemon's log file */
+	char conf[PATH_MAX + 16];
+	char sock[PATH_MAX + 16];   /* control socket path */
+	pid_t seen[H_MAXPROCS];     /* every process of this instance we saw */
+	int nseen;
+};
+
+/* Make the temp dir and root (0755, so a dropped-privilege worker can read it). */
+void h_init(struct wsd *w);
+/* Write a file below the root (mode 0644); returns its path. */
+void h_write_file(struct wsd *w, const char *rel, const void *data, size_t len);
+/*
+ * Start wsd with the config text extra (may be NULL) appended to the
+ * harness's own [server]/[log]/[control] settings; wait until it logs ready.
+ */
+void h_start(struct wsd *w, const char *extra);
+/* SIGTERM, wait for exit (returns the exit status), then prove no process of it is left. */
+int h_stop(struct wsd *w);
+/* Run wsd with arguments, collect exit status and output (for flag/config errors). */
+int h_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
+
+/* Processes of the instance whose cmdline is exactly "wsd: ROLE". */
+int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max);
+/* Wait until the log contains needle (or timeout): 1 found, 0 not. */
+int h_wait_log(struct wsd *w, const char *needle, int timeout_ms);
+/* Does the log contain needle now? */
+int h_log_has(struct wsd *w, const char *needle);
+
+/* A connected TCP socket to the instance (blocking, with a receive timeout). */
+int h_connect(struct wsd *w);
+int h_send(int fd, const char *s);
+
+struct h_response {
+	int status;
+	char head[8192];            /* status line and headers */
+	char *body;                 /* malloc'd, body_len bytes */
+	size_t body_len;
+	long content_length;        /* -1 if absent */
+	int closed;                 /* server closed after this response */
+};
+
+/* Read one response; head_only for HEAD (no body expected). 0 ok, -1 error/timeout. */
+int h_read_response(int fd, struct h_response *r, int head_only);
+void h_response_free(struct h_response *r);
+/* Value of a header in r->head (case-insensitive name) into out; 0 found, -1 not. */
+int h_header(const struct h_response *r, const char *name, char *out, size_t len);
+/* One request on a fresh connection: "GET /path HTTP/1.1" with Host and Connection: close. */
+int h_get(struct wsd *w, const char *method, const char *target, struct h_response *r);
+
+/* Until predicate true or timeout; polls every 5 ms. */
+int h_wait_until(int (*pred)(void *), void *arg, int timeout_ms);
+
+/* Milliseconds of the monotonic clock. */
+uint64_t h_now_ms(void);
+
+#endif
