@@ -53,7 +53,7 @@ struct daemon {
 	struct wsd_config cfg;
 	struct msg_config mc;
 	struct proc_creds creds;
-	int listenfd, logfd, accessfd;
+	int listenfd, logfd, accessfd, rootfd;
 	int lm[2];                 /* listener -> manager */
 	int wl[2];                 /* workers -> listener */
 	struct child listener, manager;
@@ -169,10 +169,11 @@ static int child_spawn(struct child *c)
 	struct proc_fdmap mmap[] = {
 		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {c->peer, FD_PARENT},
 		{d->lm[1], FD_FROM_LISTENER}, {d->wl[1], FD_WORKER_LINK},
+		{d->rootfd, FD_ROOT},
 	};
 
 	c->pid = is_listener ? proc_spawn(c->role, lmap, 6, &d->creds) :
-	    proc_spawn(c->role, mmap, 5, &d->creds);
+	    proc_spawn(c->role, mmap, 6, &d->creds);
 	return c->pid == -1 ? -1 : 0;
 }
 
@@ -415,6 +416,10 @@ static int daemon_setup(struct daemon *d)
 		log_warn("cannot open our own binary");
 		return 3;
 	}
+	if ((d->rootfd = open(d->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("server.root %s", d->cfg.root);
+		return 1;
+	}
 	if (bind_listen(d) == -1)
 		return 3;
 	fill_msg_config(d);
@@ -454,5 +459,6 @@ int daemon_run(const struct wsd_config *cfg)
 	child_start(&d.manager);
 	event_base_dispatch(d.base);
 	log_info("stopped");
+	event_base_free(d.base);
 	return 0;
 }

@@ -179,5 +179,6 @@ int listener_main(void)
 	evsignal_add(&l.ev_term, NULL);
 	event_base_dispatch(l.base);
 	log_info("exiting");
+	event_base_free(l.base);
 	return 0;
 }

@@ -93,9 +93,10 @@ static int slot_spawn(struct manager *m, struct slot *s)
 		{m->cfg.has_access_log ? FD_ACCESS : -1, FD_ACCESS},
 		{s->peer, FD_PARENT},
 		{FD_WORKER_LINK, FD_TO_LISTENER},
+		{FD_ROOT, FD_ROOT},
 	};
 
-	if ((s->pid = proc_spawn("worker", map, 4, NULL)) == -1)
+	if ((s->pid = proc_spawn("worker", map, 5, NULL)) == -1)
 		return -1;
 	s->state = W_STARTING;
 	s->conns = 0;
@@ -450,5 +451,7 @@ int manager_main(void)
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
 	log_info("exiting");
+	free(m.slots);
+	event_base_free(m.base);
 	return 0;
 }

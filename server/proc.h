@@ -23,6 +23,9 @@
 #define FD_TO_LISTENER   6
 
 #define FD_SELF_EXE 9   /* O_PATH fd of our binary, in every role */
+#define FD_ROOT     10  /* manager, worker: O_PATH fd of the document root, opened
+                           by the daemon so the root's parents need not be
+                           searchable by server.user */
 
 #define PROC_MAXFDS 8
 

@@ -466,8 +466,7 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 {
 	w->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
-	if ((w->rootfd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-		fatal("open root %s", cfg->root);
+	w->rootfd = FD_ROOT;
 	w->configured = 1;
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		fatal("ready to manager");
@@ -527,5 +526,11 @@ int worker_main(void)
 	evsignal_add(&w.ev_term, NULL);
 	event_base_dispatch(w.base);
 	log_debug("exiting after %llu requests", (unsigned long long)w.requests);
+	while (w.open)
+		conn_close(w.open);
+	for (struct conn *c; (c = w.spare) != NULL; free(c))
+		w.spare = c->next;
+	event_base_free(w.base);
+	mime_free();
 	return 0;
 }

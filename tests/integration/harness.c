@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -300,6 +301,18 @@ static void check_clean_stderr(struct wsd *w)
 	free(s);
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+void h_cleanup(struct wsd *w)
+{
+	if (w->dir[0])
+		nftw(w->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	w->dir[0] = '\0';
+}
+
 int h_stop(struct wsd *w)
 {
 	int status;
@@ -314,6 +327,7 @@ int h_stop(struct wsd *w)
 	ck_assert_msg(h_wait_until(all_gone, w, 3000), "wsd left processes behind");
 	check_clean_stderr(w);
 	ck_assert_msg(!h_log_has(w, " fatal "), "fatal in log %s", w->log);
+	h_cleanup(w);   /* kept for inspection when an assertion failed */
 	return status;
 }
 

@@ -36,6 +36,8 @@ void h_write_file(struct wsd *w, const char *rel, const void *data, size_t len);
 void h_start(struct wsd *w, const char *extra);
 /* SIGTERM, wait for exit (returns the exit status), then prove no process of it is left. */
 int h_stop(struct wsd *w);
+/* Remove the temp dir (h_stop does it when all went well). */
+void h_cleanup(struct wsd *w);
 /* Run wsd with arguments, collect exit status and output (for flag/config errors). */
 int h_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
 

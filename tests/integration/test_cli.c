@@ -79,6 +79,7 @@ START_TEST(test_config_check)
 
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", "/nonexistent/wsd.conf", NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/nonexistent/wsd.conf"));
+	h_cleanup(&w);
 }
 END_TEST
 
