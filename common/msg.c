@@ -20,6 +20,7 @@ static const struct msg_spec specs[MSG_TYPE_MAX] = {
 	[MSG_CONFIG] = {"config", sizeof(struct msg_config), 0},
 	[MSG_READY] = {"ready", 0, 0},
 	[MSG_SHUTDOWN] = {"shutdown", 0, 0},
+	[MSG_DRAINING] = {"draining", 0, 0},
 	[MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
 	[MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
 	[MSG_CONN_DONE] = {"conn-done", 0, 0},

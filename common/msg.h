@@ -22,6 +22,7 @@ enum msg_type {
 	MSG_CONFIG = 1,     /* struct msg_config: everything a role needs */
 	MSG_READY = 2,      /* child -> supervisor: configured and serving */
 	MSG_SHUTDOWN = 3,   /* supervisor -> child: drain and exit */
+	MSG_DRAINING = 4,   /* child -> supervisor: told to stop, draining; start my replacement */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20, /* struct msg_heartbeat */
 	/* 40..59: connections */
@@ -47,12 +48,14 @@ struct msg_config {
 	uint32_t has_access_log;
 };
 
+/* Sent every heartbeat.interval from the sender's own event loop, with live figures. */
 struct msg_heartbeat {
 	uint64_t seq;
-	uint64_t connections;  /* open now */
-	uint64_t accepted;     /* total since start */
-	uint64_t requests;
-	uint64_t bytes;
+	uint64_t connections;  /* open now (manager: total workload of its pool) */
+	uint64_t accepted;     /* total since start (listener: accepted; worker: taken) */
+	uint64_t held;         /* listener: connections it holds */
+	uint64_t requests;     /* worker: its own; manager: its workers' sum */
+	uint64_t bytes;        /* likewise */
 	uint32_t workers;      /* manager: pool size */
 	uint32_t queued;       /* manager: wait queue length */
 };

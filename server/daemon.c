@@ -26,27 +26,23 @@
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
+#include "supervise.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define STABLE_MS 60000
-#define KILL_GRACE_MS 1000
+#define MAX_KIDS 8               /* current listener and manager, plus draining ones */
 
-enum child_state { S_STOPPED, S_STARTING, S_RUNNING, S_DRAINING };
-static const char *const state_names[] = {"stopped", "starting", "running", "draining"};
+enum { ROLE_LISTENER, ROLE_MANAGER, NROLES };
+static const char *const role_names[NROLES] = {"listener", "manager"};
 
-struct child {
-	const char *role;
-	enum child_state state;
-	pid_t pid;
+/* One supervised process: its table entry and the channel we talk to it on. */
+struct kid {
+	struct sv_child sv;
+	int role;
 	int chan, peer;            /* our end, and the child's end we keep for restarts */
-	struct event ev_read, ev_restart;
-	uint64_t started_ms;
-	uint32_t backoff_ms;
-	unsigned restarts;
-	char last_exit[64];
+	struct event ev_read;
 	struct daemon *d;
 };
+
+enum stop_phase { STOP_NONE, STOP_GRACEFUL, STOP_TERM, STOP_KILL };
 
 struct daemon {
 	struct event_base *base;
@@ -56,13 +52,17 @@ struct daemon {
 	int listenfd, logfd, accessfd, rootfd;
 	int lm[2];                 /* listener -> manager */
 	int wl[2];                 /* workers -> listener */
-	struct child listener, manager;
-	int stopping, ready;
-	struct event ev_term, ev_int, ev_chld, ev_stop1, ev_stop2;
+	struct kid kids[MAX_KIDS];
+	struct kid *cur[NROLES];   /* the listener and the manager now serving */
+	struct event ev_restart[NROLES];
+	enum stop_phase stopping;
+	unsigned stopped_graceful, stopped_term, stopped_kill;
+	int ready;
+	struct event ev_term, ev_int, ev_chld, ev_usr1, ev_check, ev_stop1, ev_stop2;
 	char url[300];
 };
 
-static void child_start(struct child *c);
+static void kid_start(struct kid *k);
 
 /* ---- start-up ---- */
 
@@ -158,126 +158,232 @@ static int make_channel(int sp[2], const char *what)
 
 /* ---- children ---- */
 
-static int child_spawn(struct child *c)
+static uint32_t hb_interval(struct daemon *d) { return d->cfg.heartbeat_interval_ms; }
+
+static int kid_spawn(struct kid *k)
 {
-	struct daemon *d = c->d;
-	int is_listener = c == &d->listener;
+	struct daemon *d = k->d;
 	struct proc_fdmap lmap[] = {
-		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {c->peer, FD_PARENT},
+		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {k->peer, FD_PARENT},
 		{d->listenfd, FD_LISTEN}, {d->lm[0], FD_MANAGER}, {d->wl[0], FD_WORKERS},
 	};
 	struct proc_fdmap mmap[] = {
-		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {c->peer, FD_PARENT},
+		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {k->peer, FD_PARENT},
 		{d->lm[1], FD_FROM_LISTENER}, {d->wl[1], FD_WORKER_LINK},
 		{d->rootfd, FD_ROOT},
 	};
+	pid_t pid = k->role == ROLE_LISTENER ?
+	    proc_spawn("listener", lmap, 6, &d->creds) :
+	    proc_spawn("manager", mmap, 6, &d->creds);
 
-	c->pid = is_listener ? proc_spawn(c->role, lmap, 6, &d->creds) :
-	    proc_spawn(c->role, mmap, 6, &d->creds);
-	return c->pid == -1 ? -1 : 0;
+	if (pid == -1)
+		return -1;
+	sv_started(&k->sv, pid, proc_now_ms());
+	return 0;
+}
+
+static void kid_read_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A table entry with a fresh channel. */
+static struct kid *kid_new(struct daemon *d, int role)
+{
+	struct kid *k = NULL;
+	int sp[2];
+
+	for (int i = 0; i < MAX_KIDS && !k; i++)
+		if (d->kids[i].sv.state == SV_FREE)
+			k = &d->kids[i];
+	if (k == NULL || make_channel(sp, role_names[role]) == -1)
+		return NULL;
+	memset(&k->sv, 0, sizeof(k->sv));
+	k->sv.role = role_names[role];
+	k->sv.state = SV_STOPPED;
+	k->role = role;
+	k->d = d;
+	k->chan = sp[0];
+	k->peer = sp[1];
+	event_assign(&k->ev_read, d->base, k->chan, EV_READ | EV_PERSIST, kid_read_cb, k);
+	event_add(&k->ev_read, NULL);
+	return k;
+}
+
+static void kid_free(struct kid *k)
+{
+	event_del(&k->ev_read);
+	close(k->chan);
+	close(k->peer);
+	k->sv.state = SV_FREE;
 }
 
 static void restart_cb(evutil_socket_t fd, short what, void *arg)
 {
-	child_start(arg);
+	kid_start(arg);
 }
 
-static void child_start(struct child *c)
+static void kid_schedule(struct kid *k, uint32_t delay_ms)
 {
-	struct daemon *d = c->d;
-	struct timeval tv;
+	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+
+	evtimer_assign(&k->d->ev_restart[k->role], k->d->base, restart_cb, k);
+	evtimer_add(&k->d->ev_restart[k->role], &tv);
+}
+
+static void kid_start(struct kid *k)
+{
+	struct daemon *d = k->d;
 
 	if (d->stopping)
 		return;
-	if (child_spawn(c) == -1) {
-		c->backoff_ms = c->backoff_ms ? c->backoff_ms : BACKOFF_MIN_MS;
-		tv = (struct timeval){c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000};
-		evtimer_add(&c->ev_restart, &tv);
+	if (kid_spawn(k) == -1) {
+		kid_schedule(k, SV_BACKOFF_MAX_MS);
 		return;
 	}
-	c->state = S_STARTING;
-	c->started_ms = proc_now_ms();
-	if (msg_send(c->chan, MSG_CONFIG, &d->mc, sizeof(d->mc), NULL, 0) == -1)
-		log_warn("config to %s", c->role);
-	log_info("started %s, pid %d", c->role, (int)c->pid);
+	if (msg_send(k->chan, MSG_CONFIG, &d->mc, sizeof(d->mc), NULL, 0) == -1)
+		log_warn("config to %s", k->sv.role);
+	log_info("started %s, pid %d", k->sv.role, (int)k->sv.pid);
 }
 
-static void child_ready(struct child *c)
+static void kid_ready(struct kid *k)
 {
-	struct daemon *d = c->d;
+	struct daemon *d = k->d;
 
-	c->state = S_RUNNING;
-	if (!d->ready && d->listener.state == S_RUNNING && d->manager.state == S_RUNNING) {
+	if (k->sv.state == SV_STARTING)
+		k->sv.state = SV_RUNNING;
+	if (!d->ready && d->cur[ROLE_LISTENER]->sv.state == SV_RUNNING &&
+	    d->cur[ROLE_MANAGER]->sv.state == SV_RUNNING) {
 		d->ready = 1;
 		log_info("ready: serving %s at %s", d->cfg.root, d->url);
 	}
 }
 
-static void child_read_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * The child was told to stop (SIGTERM to its pid) and is draining: it
+ * keeps its own channel to the end; the replacement starts now on a fresh
+ * control channel and the same data channels.
+ */
+static void kid_draining(struct kid *k)
 {
-	struct child *c = arg;
+	struct daemon *d = k->d;
+	struct kid *next;
+
+	if (k->sv.state == SV_DRAINING || d->stopping)
+		return;
+	k->sv.state = SV_DRAINING;
+	if (d->cur[k->role] != k || (next = kid_new(d, k->role)) == NULL) {
+		log_info("%s %d draining", k->sv.role, (int)k->sv.pid);
+		return;
+	}
+	next->sv.restarts = k->sv.restarts + 1;
+	d->cur[k->role] = next;
+	log_info("%s %d draining, starting its replacement", k->sv.role, (int)k->sv.pid);
+	kid_start(next);
+}
+
+static void kid_msg(struct kid *k, struct msg *m)
+{
+	switch (m->hdr.type) {
+	case MSG_HEARTBEAT:
+		sv_heartbeat(&k->sv, &m->u.heartbeat, proc_now_ms());
+		break;
+	case MSG_READY:
+		kid_ready(k);
+		break;
+	case MSG_DRAINING:
+		kid_draining(k);
+		break;
+	default:
+		log_warnx("unexpected %s message from %s", msg_type_name(m->hdr.type), k->sv.role);
+		msg_close_fds(m);
+	}
+}
+
+static void kid_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kid *k = arg;
 	struct msg m;
 	int rc;
 
-	while ((rc = msg_recv(fd, &m)) == 1) {
-		if (m.hdr.type == MSG_READY)
-			child_ready(c);
-		else {
-			log_warnx("unexpected %s message from %s",
-			    msg_type_name(m.hdr.type), c->role);
-			msg_close_fds(&m);
-		}
-	}
+	while ((rc = msg_recv(fd, &m)) == 1)
+		kid_msg(k, &m);
 	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from %s, dropped", c->role);
+		log_warnx("malformed message from %s, dropped", k->sv.role);
 }
 
-/* Crash loops back off: 100 ms doubling to 5 s, reset after a minute of stable running. */
-static void child_schedule_restart(struct child *c)
+/* Every heartbeat.interval: a child silent for heartbeat.misses intervals is hung. */
+static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t ran = proc_now_ms() - c->started_ms;
-	struct timeval tv;
+	struct daemon *d = arg;
+	uint64_t now = proc_now_ms();
 
-	if (ran >= STABLE_MS || c->backoff_ms == 0)
-		c->backoff_ms = BACKOFF_MIN_MS;
-	else if ((c->backoff_ms *= 2) > BACKOFF_MAX_MS)
-		c->backoff_ms = BACKOFF_MAX_MS;
-	c->restarts++;
-	tv = (struct timeval){c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000};
-	evtimer_add(&c->ev_restart, &tv);
-	log_info("restarting %s in %u ms (restart %u)", c->role, c->backoff_ms, c->restarts);
+	for (int i = 0; i < MAX_KIDS; i++) {
+		struct kid *k = &d->kids[i];
+
+		if (!sv_check(&k->sv, now, hb_interval(d), d->cfg.heartbeat_misses))
+			continue;
+		log_warnx("lost child: pid %d %s (hung: no heartbeat for %u ms), killing it",
+		    (int)k->sv.pid, k->sv.role, k->sv.hung_ms);
+		/* SIGTERM cannot reach a stopped or wedged process. */
+		kill(k->sv.pid, SIGKILL);
+	}
 }
 
-static void child_exited(struct child *c, int status)
+static void stop_note(struct daemon *d, struct kid *k)
 {
-	struct daemon *d = c->d;
+	static const char *const how[] = {"", "gracefully", "after SIGTERM", "killed"};
 
-	proc_describe_status(status, c->last_exit, sizeof(c->last_exit));
-	if (d->stopping)
-		log_info("%s %d stopped (%s)", c->role, (int)c->pid, c->last_exit);
-	else
-		log_warnx("lost child: pid %d %s (%s), was %s", (int)c->pid,
-		    c->role, c->last_exit, state_names[c->state]);
-	c->pid = 0;
-	c->state = S_STOPPED;
-	if (!d->stopping)
-		child_schedule_restart(c);
+	log_info("%s %d stopped %s (%s)", k->sv.role, (int)k->sv.pid,
+	    how[d->stopping], k->sv.last_exit);
+	d->stopped_graceful += d->stopping == STOP_GRACEFUL;
+	d->stopped_term += d->stopping == STOP_TERM;
+	d->stopped_kill += d->stopping == STOP_KILL;
 }
 
-static int child_init(struct daemon *d, struct child *c, const char *role)
+static void kid_exited(struct kid *k, int status)
 {
-	int sp[2];
+	struct daemon *d = k->d;
+	pid_t pid = k->sv.pid;
+	enum sv_state was = k->sv.state;
+	uint32_t delay = sv_exited(&k->sv, status, proc_now_ms());
 
-	if (make_channel(sp, role) == -1)
-		return -1;
-	c->d = d;
-	c->role = role;
-	c->chan = sp[0];
-	c->peer = sp[1];
-	event_assign(&c->ev_read, d->base, c->chan, EV_READ | EV_PERSIST, child_read_cb, c);
-	event_add(&c->ev_read, NULL);
-	evtimer_assign(&c->ev_restart, d->base, restart_cb, c);
-	return 0;
+	if (d->stopping) {
+		k->sv.pid = pid;
+		stop_note(d, k);
+		k->sv.pid = 0;
+	} else if (d->cur[k->role] != k) {
+		log_info("%s %d finished draining (%s)", k->sv.role, (int)pid, k->sv.last_exit);
+		kid_free(k);
+	} else {
+		if (!k->sv.hung_ms)
+			log_warnx("lost child: pid %d %s (%s), was %s", (int)pid,
+			    k->sv.role, k->sv.last_exit, sv_state_name(was));
+		k->sv.restarts++;
+		log_info("restarting %s in %u ms (restart %u)", k->sv.role, delay, k->sv.restarts);
+		kid_schedule(k, delay);
+	}
+}
+
+/* Log the supervision table (SIGUSR1). */
+static void log_table(struct daemon *d)
+{
+	uint64_t now = proc_now_ms();
+
+	log_info("role       pid     state     up(s)  last-hb(ms)  missed  restarts  last-exit");
+	for (int i = 0; i < MAX_KIDS; i++) {
+		struct sv_child *s = &d->kids[i].sv;
+
+		if (s->state == SV_FREE)
+			continue;
+		log_info("%-9s %6d  %-8s %6llu  %11llu  %6u  %8u  %s", s->role, (int)s->pid,
+		    sv_state_name(s->state), (unsigned long long)(now - s->started_ms) / 1000,
+		    (unsigned long long)(now - s->last_hb_ms),
+		    sv_missed(s, now, hb_interval(d)), s->restarts,
+		    s->last_exit[0] ? s->last_exit : "-");
+	}
+}
+
+static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_table(arg);
 }
 
 /* ---- stopping ---- */
@@ -294,10 +400,9 @@ static void signal_all(struct daemon *d, int sig)
 	ssize_t n;
 	int fd;
 
-	if (d->listener.pid > 0)
-		kill(d->listener.pid, sig);
-	if (d->manager.pid > 0)
-		kill(d->manager.pid, sig);
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].sv.pid > 0)
+			kill(d->kids[i].sv.pid, sig);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
@@ -314,10 +419,21 @@ static void signal_all(struct daemon *d, int sig)
 	}
 }
 
+static int kids_alive(struct daemon *d)
+{
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].sv.pid > 0)
+			return 1;
+	return 0;
+}
+
 static void daemon_maybe_exit(struct daemon *d)
 {
-	if (d->stopping && d->listener.pid == 0 && d->manager.pid == 0 && !children_left())
-		event_base_loopexit(d->base, NULL);
+	if (!d->stopping || kids_alive(d) || children_left())
+		return;
+	log_info("stop outcome: %u stopped gracefully, %u after SIGTERM, %u killed",
+	    d->stopped_graceful, d->stopped_term, d->stopped_kill);
+	event_base_loopexit(d->base, NULL);
 }
 
 static void stop_kill_cb(evutil_socket_t fd, short what, void *arg)
@@ -325,38 +441,52 @@ static void stop_kill_cb(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	log_warnx("children still running after SIGTERM: SIGKILL");
+	d->stopping = STOP_KILL;
 	signal_all(d, SIGKILL);
 }
 
 static void stop_term_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct timeval tv = {KILL_GRACE_MS / 1000, (KILL_GRACE_MS % 1000) * 1000};
+	struct timeval tv = {1, 0};
 
 	log_warnx("shutdown_timeout passed: SIGTERM to what is left");
+	d->stopping = STOP_TERM;
 	signal_all(d, SIGTERM);
 	evtimer_assign(&d->ev_stop2, d->base, stop_kill_cb, d);
 	evtimer_add(&d->ev_stop2, &tv);
 }
 
-static void tell(struct child *c, enum msg_type type)
+static void tell_shutdown(struct kid *k)
 {
-	if (c->pid > 0 && msg_send(c->chan, type, NULL, 0, NULL, 0) == -1)
-		kill(c->pid, SIGTERM);
-	if (c->pid > 0)
-		c->state = S_DRAINING;
+	if (k->sv.pid <= 0)
+		return;
+	if (msg_send(k->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
+		kill(k->sv.pid, SIGTERM);
+	k->sv.state = SV_DRAINING;
 }
 
-/* The manager drains after the listener has gone, so nothing is left in their channel. */
-static void stop_manager_when_listener_gone(struct daemon *d)
+static int listeners_alive(struct daemon *d)
 {
-	if (!d->stopping || d->listener.pid != 0 || d->manager.state == S_DRAINING)
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].role == ROLE_LISTENER && d->kids[i].sv.pid > 0)
+			return 1;
+	return 0;
+}
+
+/* The manager drains after the listeners have gone, so nothing is left in their channel. */
+static void stop_managers_when_listeners_gone(struct daemon *d)
+{
+	if (!d->stopping || listeners_alive(d))
 		return;
 	if (d->listenfd >= 0) {
 		close(d->listenfd);   /* no listener any more: free the port */
 		d->listenfd = -1;
 	}
-	tell(&d->manager, MSG_SHUTDOWN);
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].role == ROLE_MANAGER && d->kids[i].sv.pid > 0 &&
+		    d->kids[i].sv.state != SV_DRAINING)
+			tell_shutdown(&d->kids[i]);
 }
 
 static void daemon_stop(struct daemon *d, const char *why)
@@ -366,12 +496,14 @@ static void daemon_stop(struct daemon *d, const char *why)
 
 	if (d->stopping)
 		return;
-	d->stopping = 1;
+	d->stopping = STOP_GRACEFUL;
 	log_info("%s: stopping", why);
-	evtimer_del(&d->listener.ev_restart);
-	evtimer_del(&d->manager.ev_restart);
-	tell(&d->listener, MSG_SHUTDOWN);
-	stop_manager_when_listener_gone(d);
+	for (int r = 0; r < NROLES; r++)
+		evtimer_del(&d->ev_restart[r]);
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].role == ROLE_LISTENER)
+			tell_shutdown(&d->kids[i]);
+	stop_managers_when_listeners_gone(d);
 	evtimer_assign(&d->ev_stop1, d->base, stop_term_cb, d);
 	evtimer_add(&d->ev_stop1, &tv);
 	daemon_maybe_exit(d);
@@ -382,21 +514,28 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	daemon_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+static struct kid *kid_by_pid(struct daemon *d, pid_t pid)
+{
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].sv.state != SV_FREE && d->kids[i].sv.pid == pid)
+			return &d->kids[i];
+	return NULL;
+}
+
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	struct kid *k;
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == d->listener.pid)
-			child_exited(&d->listener, status);
-		else if (pid == d->manager.pid)
-			child_exited(&d->manager, status);
+		if ((k = kid_by_pid(d, pid)) != NULL)
+			kid_exited(k, status);
 		else
 			log_debug("reaped orphan %d", (int)pid);   /* a worker whose manager died */
 	}
-	stop_manager_when_listener_gone(d);
+	stop_managers_when_listeners_gone(d);
 	daemon_maybe_exit(d);
 }
 
@@ -425,10 +564,11 @@ static int daemon_setup(struct daemon *d)
 	fill_msg_config(d);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if ((d->base = event_base_new()) == NULL ||
+	    event_base_priority_init(d->base, 2) == -1 ||
 	    make_channel(d->lm, "listener-manager") == -1 ||
 	    make_channel(d->wl, "workers-listener") == -1 ||
-	    child_init(d, &d->listener, "listener") == -1 ||
-	    child_init(d, &d->manager, "manager") == -1)
+	    (d->cur[ROLE_LISTENER] = kid_new(d, ROLE_LISTENER)) == NULL ||
+	    (d->cur[ROLE_MANAGER] = kid_new(d, ROLE_MANAGER)) == NULL)
 		return 3;
 	return 0;
 }
@@ -439,6 +579,8 @@ static void daemon_signals(struct daemon *d)
 	evsignal_assign(&d->ev_term, d->base, SIGTERM, sigterm_cb, d);
 	evsignal_assign(&d->ev_int, d->base, SIGINT, sigterm_cb, d);
 	evsignal_assign(&d->ev_chld, d->base, SIGCHLD, sigchld_cb, d);
+	evsignal_assign(&d->ev_usr1, d->base, SIGUSR1, sigusr1_cb, d);
+	evsignal_add(&d->ev_usr1, NULL);
 	evsignal_add(&d->ev_term, NULL);
 	evsignal_add(&d->ev_int, NULL);
 	evsignal_add(&d->ev_chld, NULL);
@@ -455,8 +597,11 @@ int daemon_run(const struct wsd_config *cfg)
 		return rc;
 	daemon_signals(&d);
 	log_info("wsd starting: root %s, pool %u..%u", d.cfg.root, d.cfg.pool_min, d.cfg.pool_max);
-	child_start(&d.listener);
-	child_start(&d.manager);
+	kid_start(d.cur[ROLE_LISTENER]);
+	kid_start(d.cur[ROLE_MANAGER]);
+	event_assign(&d.ev_check, d.base, -1, EV_PERSIST, check_cb, &d);
+	event_add(&d.ev_check, &(struct timeval){hb_interval(&d) / 1000,
+	    (hb_interval(&d) % 1000) * 1000});
 	event_base_dispatch(d.base);
 	log_info("stopped");
 	event_base_free(d.base);

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "heartbeat.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -29,6 +30,9 @@ struct listener {
 	struct msg_conn pending;
 	uint64_t accepted;
 	struct msg_config cfg;
+	struct heartbeat hb;
+	pid_t ppid;
+	int configured;
 };
 
 static void accept_interest(struct listener *l, int on)
@@ -121,6 +125,28 @@ static void listener_drain(struct listener *l)
 	/* else channel_cb hands the last one over first */
 }
 
+static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
+{
+	struct listener *l = arg;
+
+	hb->accepted = l->accepted;
+	hb->held = l->pending_fd >= 0;
+}
+
+static void listener_configure(struct listener *l, const struct msg_config *cfg)
+{
+	if (l->configured)
+		return;   /* a replacement may find its predecessor's copy queued too */
+	l->configured = 1;
+	l->cfg = *cfg;
+	log_setlevel((enum log_level)cfg->log_level);
+	accept_interest(l, 1);
+	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
+		log_warn("ready to daemon");
+	heartbeat_start(&l->hb, l->base, FD_PARENT, cfg->heartbeat_interval_ms,
+	    heartbeat_fill, l);
+}
+
 static void parent_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
@@ -128,13 +154,9 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	while ((rc = msg_recv(fd, &m)) == 1) {
-		if (m.hdr.type == MSG_CONFIG) {
-			l->cfg = m.u.config;
-			log_setlevel((enum log_level)l->cfg.log_level);
-			accept_interest(l, 1);
-			if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
-				log_warn("ready to daemon");
-		} else if (m.hdr.type == MSG_SHUTDOWN)
+		if (m.hdr.type == MSG_CONFIG)
+			listener_configure(l, &m.u.config);
+		else if (m.hdr.type == MSG_SHUTDOWN)
 			listener_drain(l);
 		else {
 			log_warnx("unexpected %s message from daemon", msg_type_name(m.hdr.type));
@@ -149,9 +171,15 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("malformed message from daemon, dropped");
 }
 
+/* SIGTERM to our pid: the daemon starts a replacement while we hand over. */
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
-	listener_drain(arg);
+	struct listener *l = arg;
+
+	if (!l->draining && getppid() == l->ppid &&
+	    msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
+		log_warn("draining notice to daemon");
+	listener_drain(l);
 }
 
 static void channel_drained_cb(evutil_socket_t fd, short what, void *arg)
@@ -168,8 +196,10 @@ int listener_main(void)
 	struct listener l = {.pending_fd = -1};
 
 	proc_child_init("listener");
+	l.ppid = getppid();
 	if ((l.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	heartbeat_base_init(l.base);
 	event_assign(&l.ev_accept, l.base, FD_LISTEN, EV_READ | EV_PERSIST, accept_cb, &l);
 	event_assign(&l.ev_channel, l.base, FD_MANAGER, EV_WRITE, channel_drained_cb, &l);
 	evtimer_assign(&l.ev_pause, l.base, pause_cb, &l);

@@ -2,7 +2,8 @@
  * The manager: runs the worker pool between pool.min and pool.max, takes
  * connections from the listener channel into a wait queue, and gives each
  * to the running worker with the fewest connections. A worker that holds
- * max_workload gets no more until one of its connections ends.
+ * max_workload gets no more until one of its connections ends. It watches
+ * its workers' heartbeats and replaces those that die or hang.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,43 +16,40 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "heartbeat.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
 #include "roles.h"
+#include "supervise.h"
 
 #define QUEUE_MAX 4096          /* past this, connections wait in the channel and backlog */
 #define ORPHAN_GRACE_MS 1000
 
-enum slot_state { W_FREE, W_STARTING, W_RUNNING, W_DRAINING };
-
 struct slot {
-	enum slot_state state;
-	pid_t pid;
+	struct sv_child sv;       /* state, pid, heartbeats, restarts */
 	int chan;                 /* our end */
 	int peer;                 /* the worker's end, kept so a replacement gets the same channel */
-	struct event ev_read, ev_write;
+	struct event ev_read, ev_write, ev_restart;
 	int blocked;              /* channel full: waiting for EV_WRITE */
-	uint32_t conns;
+	uint32_t conns;           /* given minus reported done */
 	struct manager *m;
 };
 
 struct manager {
 	struct event_base *base;
-	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline;
+	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_check;
+	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
 	pid_t ppid;
 	struct slot *slots;       /* pool_limit entries */
-	uint32_t nslots;          /* in use (not W_FREE) */
 	int queue[QUEUE_MAX];
 	uint32_t qhead, qlen;
 };
 
 static void dispatch(struct manager *m);
 static void manager_maybe_exit(struct manager *m);
-
-static const char *const state_names[] = {"free", "starting", "running", "draining"};
 
 /* ---- the wait queue ---- */
 
@@ -81,10 +79,33 @@ static void listener_interest(struct manager *m)
 	m->listening = want;
 }
 
-/* ---- workers ---- */
+/* ---- the pool ---- */
+
+#define FOREACH_SLOT(m, s) \
+	for (struct slot *s = (m)->slots; s < (m)->slots + (m)->cfg.pool_limit; s++)
+
+/* Workers that count towards the pool: all but the free and the draining. */
+static uint32_t pool_size(struct manager *m)
+{
+	uint32_t n = 0;
+
+	FOREACH_SLOT(m, s)
+		n += s->sv.state != SV_FREE && s->sv.state != SV_DRAINING;
+	return n;
+}
+
+static uint32_t pool_count(struct manager *m, enum sv_state st)
+{
+	uint32_t n = 0;
+
+	FOREACH_SLOT(m, s)
+		n += s->sv.state == st;
+	return n;
+}
 
 static void slot_read_cb(evutil_socket_t fd, short what, void *arg);
 static void slot_write_cb(evutil_socket_t fd, short what, void *arg);
+static void slot_restart_cb(evutil_socket_t fd, short what, void *arg);
 
 static int slot_spawn(struct manager *m, struct slot *s)
 {
@@ -95,88 +116,86 @@ static int slot_spawn(struct manager *m, struct slot *s)
 		{FD_WORKER_LINK, FD_TO_LISTENER},
 		{FD_ROOT, FD_ROOT},
 	};
+	pid_t pid = proc_spawn("worker", map, 5, NULL);
 
-	if ((s->pid = proc_spawn("worker", map, 5, NULL)) == -1)
+	if (pid == -1)
 		return -1;
-	s->state = W_STARTING;
+	sv_started(&s->sv, pid, proc_now_ms());
 	s->conns = 0;
 	s->blocked = 0;
 	if (msg_send(s->chan, MSG_CONFIG, &m->cfg, sizeof(m->cfg), NULL, 0) == -1)
-		log_warn("config to worker %d", (int)s->pid);
-	log_debug("started worker %d", (int)s->pid);
+		log_warn("config to worker %d", (int)pid);
+	log_debug("started worker %d", (int)pid);
 	return 0;
 }
 
 static struct slot *slot_new(struct manager *m)
 {
-	int sp[2];
 	struct slot *s = NULL;
+	int sp[2];
 
-	for (uint32_t i = 0; i < m->cfg.pool_limit && !s; i++)
-		if (m->slots[i].state == W_FREE)
-			s = &m->slots[i];
+	FOREACH_SLOT(m, t)
+		if (t->sv.state == SV_FREE) {
+			s = t;
+			break;
+		}
 	if (s == NULL)
 		return NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) == -1) {
 		log_warn("socketpair for a worker");
 		return NULL;
 	}
+	memset(&s->sv, 0, sizeof(s->sv));
+	s->sv.role = "worker";
 	s->m = m;
 	s->chan = sp[0];
 	s->peer = sp[1];
 	event_assign(&s->ev_read, m->base, s->chan, EV_READ | EV_PERSIST, slot_read_cb, s);
 	event_assign(&s->ev_write, m->base, s->chan, EV_WRITE, slot_write_cb, s);
+	evtimer_assign(&s->ev_restart, m->base, slot_restart_cb, s);
 	event_add(&s->ev_read, NULL);
 	if (slot_spawn(m, s) == -1) {
 		event_del(&s->ev_read);
 		close(sp[0]);
 		close(sp[1]);
+		s->sv.state = SV_FREE;
 		return NULL;
 	}
-	m->nslots++;
 	return s;
 }
 
-static void slot_free(struct manager *m, struct slot *s)
+static void slot_free(struct slot *s)
 {
 	event_del(&s->ev_read);
 	event_del(&s->ev_write);
+	evtimer_del(&s->ev_restart);
 	close(s->chan);
 	close(s->peer);
-	s->state = W_FREE;
-	s->pid = 0;
-	m->nslots--;
+	s->sv.state = SV_FREE;
+	s->sv.pid = 0;
 }
 
 static struct slot *slot_by_pid(struct manager *m, pid_t pid)
 {
-	for (uint32_t i = 0; i < m->cfg.pool_limit; i++)
-		if (m->slots[i].state != W_FREE && m->slots[i].pid == pid)
-			return &m->slots[i];
+	FOREACH_SLOT(m, s)
+		if (s->sv.state != SV_FREE && s->sv.pid == pid)
+			return s;
 	return NULL;
 }
 
 /* Keep pool.min workers. */
 static void pool_fill(struct manager *m)
 {
-	while (!m->draining && m->nslots < m->cfg.pool_min)
+	while (!m->draining && pool_size(m) < m->cfg.pool_min)
 		if (slot_new(m) == NULL)
 			break;
 }
 
-static uint32_t pool_count(struct manager *m, enum slot_state st)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < m->cfg.pool_limit; i++)
-		n += m->slots[i].state == st;
-	return n;
-}
-
 static void slot_ready(struct manager *m, struct slot *s)
 {
-	s->state = W_RUNNING;
-	if (!m->ready_sent && pool_count(m, W_RUNNING) >= m->cfg.pool_min) {
+	if (s->sv.state == SV_STARTING)
+		s->sv.state = SV_RUNNING;
+	if (!m->ready_sent && pool_count(m, SV_RUNNING) >= m->cfg.pool_min) {
 		m->ready_sent = 1;
 		if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 			log_warn("ready to daemon");
@@ -185,11 +204,27 @@ static void slot_ready(struct manager *m, struct slot *s)
 	dispatch(m);
 }
 
+/* A worker told to stop by its pid: it drains, and the pool is refilled now. */
+static void slot_draining(struct manager *m, struct slot *s)
+{
+	if (s->sv.state == SV_DRAINING)
+		return;
+	s->sv.state = SV_DRAINING;
+	log_info("worker %d draining, refilling the pool", (int)s->sv.pid);
+	pool_fill(m);
+}
+
 static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 {
 	switch (msg->hdr.type) {
+	case MSG_HEARTBEAT:
+		sv_heartbeat(&s->sv, &msg->u.heartbeat, proc_now_ms());
+		break;
 	case MSG_READY:
 		slot_ready(m, s);
+		break;
+	case MSG_DRAINING:
+		slot_draining(m, s);
 		break;
 	case MSG_CONN_DONE:
 		if (s->conns > 0)
@@ -199,7 +234,7 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 		break;
 	default:
 		log_warnx("unexpected %s message from worker %d",
-		    msg_type_name(msg->hdr.type), (int)s->pid);
+		    msg_type_name(msg->hdr.type), (int)s->sv.pid);
 		msg_close_fds(msg);
 	}
 }
@@ -213,7 +248,7 @@ static void slot_read_cb(evutil_socket_t fd, short what, void *arg)
 	while ((rc = msg_recv(fd, &msg)) == 1)
 		slot_msg(s->m, s, &msg);
 	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from worker %d, dropped", (int)s->pid);
+		log_warnx("malformed message from worker %d, dropped", (int)s->sv.pid);
 	/* EOF cannot happen while we hold the peer end; death comes by SIGCHLD. */
 }
 
@@ -225,16 +260,23 @@ static void slot_write_cb(evutil_socket_t fd, short what, void *arg)
 	dispatch(s->m);
 }
 
+static void slot_restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot *s = arg;
+
+	if (s->m->draining || slot_spawn(s->m, s) == -1)
+		slot_free(s);
+	pool_fill(s->m);
+}
+
 /* ---- dispatch ---- */
 
 static struct slot *least_loaded(struct manager *m)
 {
 	struct slot *best = NULL;
 
-	for (uint32_t i = 0; i < m->cfg.pool_limit; i++) {
-		struct slot *s = &m->slots[i];
-
-		if (s->state != W_RUNNING || s->blocked || s->conns >= m->cfg.max_workload)
+	FOREACH_SLOT(m, s) {
+		if (s->sv.state != SV_RUNNING || s->blocked || s->conns >= m->cfg.max_workload)
 			continue;
 		if (best == NULL || s->conns < best->conns)
 			best = s;
@@ -245,10 +287,10 @@ static struct slot *least_loaded(struct manager *m)
 /* Every running worker is full: grow the pool, up to pool.max. */
 static void pool_grow(struct manager *m)
 {
-	if (m->draining || pool_count(m, W_STARTING) > 0 || m->nslots >= m->cfg.pool_max)
+	if (m->draining || pool_count(m, SV_STARTING) > 0 || pool_size(m) >= m->cfg.pool_max)
 		return;
 	if (slot_new(m))
-		log_info("all workers busy, pool grows to %u", m->nslots);
+		log_info("all workers busy, pool grows to %u", pool_size(m));
 }
 
 static int give(struct manager *m, struct slot *s, int fd)
@@ -257,7 +299,7 @@ static int give(struct manager *m, struct slot *s, int fd)
 
 	if (msg_send(s->chan, MSG_CONN, &mc, sizeof(mc), &fd, 1) == -1) {
 		if (errno != EAGAIN)
-			log_warn("connection to worker %d", (int)s->pid);
+			log_warn("connection to worker %d", (int)s->sv.pid);
 		s->blocked = 1;
 		event_add(&s->ev_write, NULL);
 		return -1;
@@ -304,23 +346,32 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 	dispatch(m);
 }
 
-/* ---- children ---- */
+/* ---- watching the workers ---- */
 
-static void worker_lost(struct manager *m, struct slot *s, int status)
+static void worker_exited(struct manager *m, struct slot *s, int status)
 {
-	char cause[64];
+	pid_t pid = s->sv.pid;
+	enum sv_state was = s->sv.state;
+	uint32_t delay = sv_exited(&s->sv, status, proc_now_ms());
+	struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
 
-	proc_describe_status(status, cause, sizeof(cause));
-	if (s->state == W_DRAINING) {
-		log_info("worker %d stopped (%s)", (int)s->pid, cause);
-		slot_free(m, s);
+	if (was == SV_DRAINING) {
+		log_info("worker %d finished draining (%s)", (int)pid, s->sv.last_exit);
+		slot_free(s);
 		return;
 	}
-	log_warnx("lost child: pid %d worker (%s), was %s with %u connections",
-	    (int)s->pid, cause, state_names[s->state], s->conns);
+	if (!s->sv.hung_ms)
+		log_warnx("lost child: pid %d worker (%s), was %s with %u connections",
+		    (int)pid, s->sv.last_exit, sv_state_name(was), s->conns);
+	s->sv.restarts++;
+	s->conns = 0;
+	if (m->draining) {
+		slot_free(s);
+		return;
+	}
 	/* Same channel: connections already queued to it reach the replacement. */
-	if (m->draining || slot_spawn(m, s) == -1)
-		slot_free(m, s);
+	log_info("restarting worker in %u ms (restart %u)", delay, s->sv.restarts);
+	evtimer_add(&s->ev_restart, &tv);
 }
 
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
@@ -332,27 +383,62 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((s = slot_by_pid(m, pid)) != NULL)
-			worker_lost(m, s, status);
+			worker_exited(m, s, status);
 	pool_fill(m);
 	dispatch(m);
+}
+
+/* Every heartbeat.interval: a worker silent for heartbeat.misses intervals is hung. */
+static void check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct manager *m = arg;
+	uint64_t now = proc_now_ms();
+
+	FOREACH_SLOT(m, s) {
+		if (!sv_check(&s->sv, now, m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses))
+			continue;
+		log_warnx("lost child: pid %d worker (hung: no heartbeat for %u ms), killing it",
+		    (int)s->sv.pid, s->sv.hung_ms);
+		kill(s->sv.pid, SIGKILL);
+	}
+}
+
+static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
+{
+	struct manager *m = arg;
+
+	hb->workers = pool_size(m);
+	hb->queued = m->qlen;
+	FOREACH_SLOT(m, s) {
+		if (s->sv.state == SV_FREE)
+			continue;
+		hb->connections += s->conns;
+		hb->requests += s->sv.figures.requests;
+		hb->bytes += s->sv.figures.bytes;
+	}
 }
 
 /* ---- draining ---- */
 
 static void manager_maybe_exit(struct manager *m)
 {
+	int alive = 0;
+
 	if (!m->draining || m->qlen > 0)
 		return;
-	for (uint32_t i = 0; i < m->cfg.pool_limit; i++) {
-		struct slot *s = &m->slots[i];
-
-		if (s->state == W_RUNNING || s->state == W_STARTING) {
-			s->state = W_DRAINING;
-			if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-				kill(s->pid, SIGTERM);
+	FOREACH_SLOT(m, s) {
+		if (s->sv.state == SV_STOPPED) {
+			slot_free(s);   /* was waiting to be restarted */
+			continue;
 		}
+		if (s->sv.state == SV_RUNNING || s->sv.state == SV_STARTING) {
+			s->sv.state = SV_DRAINING;
+			if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
+				kill(s->sv.pid, SIGTERM);
+		}
+		alive |= s->sv.state != SV_FREE;
 	}
-	if (m->nslots == 0)
+	if (!alive)
 		event_base_loopexit(m->base, NULL);
 }
 
@@ -360,51 +446,74 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
 
-	log_warnx("drain deadline passed, killing %u workers", m->nslots);
-	for (uint32_t i = 0; i < m->cfg.pool_limit; i++)
-		if (m->slots[i].state != W_FREE)
-			kill(m->slots[i].pid, SIGKILL);
+	log_warnx("drain deadline passed, killing the workers left");
+	FOREACH_SLOT(m, s)
+		if (s->sv.state != SV_FREE && s->sv.pid > 0)
+			kill(s->sv.pid, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0)
 		;
 	event_base_loopexit(m->base, NULL);
 }
 
-/* Take what the listener already queued to us, then stop reading it. */
+/*
+ * Take what the listener already queued to us, stop reading its channel
+ * (a replacement manager reads it now), give every queued connection to a
+ * worker, then let the workers drain.
+ */
 static void manager_drain(struct manager *m, uint32_t grace_ms)
 {
 	struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
 
-	if (m->draining)
+	if (m->draining) {
+		if (grace_ms == ORPHAN_GRACE_MS)
+			evtimer_add(&m->ev_deadline, &tv);   /* the daemon is gone: hurry */
 		return;
-	listener_cb(FD_FROM_LISTENER, EV_READ, m);
+	}
+	if (m->configured)
+		listener_cb(FD_FROM_LISTENER, EV_READ, m);
 	m->draining = 1;
-	log_info("draining: %u queued connections, %u workers", m->qlen, m->nslots);
+	log_info("draining: %u queued connections, %u workers", m->qlen, pool_size(m));
 	evtimer_assign(&m->ev_deadline, m->base, deadline_cb, m);
 	evtimer_add(&m->ev_deadline, &tv);
-	dispatch(m);
+	if (m->configured)
+		dispatch(m);
+	else
+		event_base_loopexit(m->base, NULL);
 }
 
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct manager *m = arg;
-	int orphaned = getppid() != m->ppid;
 
-	if (orphaned)
+	if (getppid() != m->ppid) {
 		log_warnx("daemon is gone, finishing in-flight requests");
-	manager_drain(m, orphaned ? ORPHAN_GRACE_MS : m->cfg.shutdown_timeout_ms);
+		manager_drain(m, ORPHAN_GRACE_MS);
+		return;
+	}
+	/* Told to stop by pid: the daemon starts our replacement now. */
+	if (!m->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
+		log_warn("draining notice to daemon");
+	manager_drain(m, m->cfg.shutdown_timeout_ms);
 }
 
 /* ---- the daemon channel ---- */
 
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
+	struct timeval tv = {cfg->heartbeat_interval_ms / 1000,
+	    (cfg->heartbeat_interval_ms % 1000) * 1000};
+
 	if (m->configured)
-		return;   /* runtime changes come with the control socket */
+		return;   /* a replacement may find its predecessor's copy queued too */
 	m->cfg = *cfg;
 	m->configured = 1;
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
 		fatal("worker table");
+	heartbeat_start(&m->hb, m->base, FD_PARENT, cfg->heartbeat_interval_ms,
+	    heartbeat_fill, m);
+	event_assign(&m->ev_check, m->base, -1, EV_PERSIST, check_cb, m);
+	event_add(&m->ev_check, &tv);
 	pool_fill(m);
 	listener_interest(m);
 }
@@ -441,6 +550,7 @@ int manager_main(void)
 	m.ppid = getppid();
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	heartbeat_base_init(m.base);
 	event_assign(&m.ev_parent, m.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &m);
 	event_add(&m.ev_parent, NULL);
 	event_assign(&m.ev_listener, m.base, FD_FROM_LISTENER, EV_READ | EV_PERSIST,

@@ -109,6 +109,30 @@ pid_t proc_spawn(const char *role, const struct proc_fdmap *map, int nmap,
 	_exit(127);
 }
 
+#ifdef WSD_FAULTS
+/*
+ * Test-only fault switch (debug builds with -DWSD_FAULTS=ON): while the
+ * file named by WSD_FAULT_FILE holds this role's name, the role crashes
+ * at start, so tests can drive a real crash loop and then end it.
+ */
+static void fault_switch(const char *role)
+{
+	const char *path = getenv("WSD_FAULT_FILE");
+	char buf[64] = "";
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(buf, sizeof(buf), f) && strncmp(buf, role, strlen(role)) == 0) {
+		log_warnx("fault switch %s: crashing on purpose", path);
+		abort();
+	}
+	fclose(f);
+}
+#else
+static void fault_switch(const char *role) { (void)role; }
+#endif
+
 void proc_child_init(const char *role)
 {
 	const char *env = getenv(PPID_ENV);
@@ -128,6 +152,7 @@ void proc_child_init(const char *role)
 		exit(1);
 	}
 	unsetenv(PPID_ENV);
+	fault_switch(role);
 }
 
 void proc_describe_status(int status, char *buf, size_t len)

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "heartbeat.h"
 #include "http.h"
 #include "log.h"
 #include "mime.h"
@@ -30,6 +31,7 @@
 #define SEND_TIMEOUT_MS 60000
 #define LINGER_MS 2000
 #define PARENT_GONE_GRACE_MS 1000
+#define IDLE_GRACE_MS 1000     /* draining: how long an idle keep-alive connection may still send */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -55,6 +57,7 @@ struct conn {
 struct worker {
 	struct event_base *base;
 	struct event ev_parent, ev_term, ev_drain_deadline;
+	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
 	int rootfd;
@@ -145,7 +148,8 @@ static void conn_wait_request(struct conn *c)
 	uint64_t now = proc_now_ms();
 
 	if (c->inlen == 0)
-		conn_arm(c, EV_READ, c->w->cfg.keepalive_timeout_ms);
+		conn_arm(c, EV_READ, c->w->draining ? IDLE_GRACE_MS :
+		    c->w->cfg.keepalive_timeout_ms);
 	else
 		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
 }
@@ -306,7 +310,7 @@ static int conn_next_request(struct conn *c)
 		c->filefd = -1;
 	}
 	c->w->requests++;
-	if (!c->keepalive || c->w->draining) {
+	if (!c->keepalive) {
 		conn_linger(c);
 		return 0;
 	}
@@ -430,10 +434,15 @@ static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
-/* Stop taking work; idle connections close now, busy ones after their answer. */
-static void worker_drain(struct worker *w, uint32_t grace_ms)
+/*
+ * Stop taking work. Busy connections finish their answer, sent with
+ * "Connection: close"; an idle keep-alive connection may still send one
+ * request within a short grace (it is answered and closed), or is closed at
+ * once when our manager is gone.
+ */
+static void worker_drain(struct worker *w, uint32_t deadline_ms, int close_idle)
 {
-	struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
+	struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
 	struct conn *c, *next;
 
 	if (!w->draining) {
@@ -441,11 +450,18 @@ static void worker_drain(struct worker *w, uint32_t grace_ms)
 		log_info("draining %llu connections", (unsigned long long)w->nconns);
 		evtimer_assign(&w->ev_drain_deadline, w->base, drain_deadline_cb, w);
 		evtimer_add(&w->ev_drain_deadline, &tv);
-	}
+	} else if (close_idle)
+		evtimer_add(&w->ev_drain_deadline, &tv);   /* the manager is gone: hurry */
+	else
+		return;
 	for (c = w->open; c; c = next) {
 		next = c->next;
-		if (c->state == C_READ && c->inlen == 0)
+		if (c->state != C_READ || c->inlen != 0)
+			continue;
+		if (close_idle)
 			conn_close(c);
+		else
+			conn_wait_request(c);   /* re-armed with the idle grace */
 	}
 	worker_maybe_exit(w);
 }
@@ -455,21 +471,41 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	struct worker *w = arg;
 	int orphaned = getppid() != w->ppid;
 
-	if (orphaned)
+	if (orphaned) {
 		log_warnx("manager is gone, finishing in-flight requests");
-	worker_drain(w, orphaned ? PARENT_GONE_GRACE_MS : w->cfg.shutdown_timeout_ms);
+		worker_drain(w, PARENT_GONE_GRACE_MS, 1);
+		return;
+	}
+	/* Told to stop by pid: the manager starts our replacement now. */
+	if (!w->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
+		log_warn("draining notice to manager");
+	worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
 }
 
 /* ---- the manager channel ---- */
 
+static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
+{
+	struct worker *w = arg;
+
+	hb->connections = w->nconns;
+	hb->accepted = w->accepted;
+	hb->requests = w->requests;
+	hb->bytes = w->bytes;
+}
+
 static void worker_configure(struct worker *w, const struct msg_config *cfg)
 {
+	if (w->configured)
+		return;
 	w->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	w->rootfd = FD_ROOT;
 	w->configured = 1;
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		fatal("ready to manager");
+	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms,
+	    heartbeat_fill, w);
 }
 
 static void parent_msg(struct worker *w, struct msg *m)
@@ -484,7 +520,7 @@ static void parent_msg(struct worker *w, struct msg *m)
 		conn_start(w, m->fds[0]);
 		break;
 	case MSG_SHUTDOWN:
-		worker_drain(w, w->cfg.shutdown_timeout_ms);
+		worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
 		break;
 	default:
 		log_warnx("unexpected %s message from manager", msg_type_name(m->hdr.type));
@@ -503,7 +539,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	if (rc == 0) {
 		event_del(&w->ev_parent);
 		log_warnx("manager channel closed, finishing in-flight requests");
-		worker_drain(w, PARENT_GONE_GRACE_MS);
+		worker_drain(w, PARENT_GONE_GRACE_MS, 1);
 	} else if (errno == EBADMSG)
 		log_warnx("malformed message from manager, dropped");
 	else if (errno != EAGAIN)
@@ -520,6 +556,7 @@ int worker_main(void)
 	mime_init("/etc/mime.types");
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	heartbeat_base_init(w.base);
 	event_assign(&w.ev_parent, w.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &w);
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);

@@ -1,0 +1,44 @@
+/* The sending side of heartbeats. */
+#include "heartbeat.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+
+void heartbeat_base_init(struct event_base *base)
+{
+	event_base_priority_init(base, 2);
+}
+
+static void heartbeat_send(struct heartbeat *hb)
+{
+	struct msg_heartbeat m;
+
+	memset(&m, 0, sizeof(m));
+	m.seq = ++hb->seq;
+	hb->fill(hb->arg, &m);
+	/* A full channel means the supervisor is not reading: it will notice. */
+	if (msg_send(hb->fd, MSG_HEARTBEAT, &m, sizeof(m), NULL, 0) == -1 &&
+	    errno != EAGAIN)
+		log_warn("heartbeat");
+}
+
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	heartbeat_send(arg);
+}
+
+void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd,
+    uint32_t interval_ms, heartbeat_fill_fn fill, void *arg)
+{
+	struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
+
+	hb->fd = fd;
+	hb->fill = fill;
+	hb->arg = arg;
+	event_assign(&hb->ev, base, -1, EV_PERSIST, heartbeat_cb, hb);
+	event_priority_set(&hb->ev, 0);
+	event_add(&hb->ev, &tv);
+	heartbeat_send(hb);
+}

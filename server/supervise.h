@@ -1,0 +1,53 @@
+/*
+ * The supervision table entry both supervisors keep (the daemon for the
+ * listener and the manager, the manager for its workers): state, heartbeat
+ * bookkeeping, restart back-off, last exit cause. Pure bookkeeping - no
+ * I/O, no signals - so the rules are unit-tested on their own.
+ */
+#ifndef WSD_SUPERVISE_H
+#define WSD_SUPERVISE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "msg.h"
+
+#define SV_BACKOFF_MIN_MS 100
+#define SV_BACKOFF_MAX_MS 5000
+#define SV_STABLE_MS 60000
+
+enum sv_state { SV_FREE, SV_STARTING, SV_RUNNING, SV_DRAINING, SV_STOPPED };
+
+struct sv_child {
+	const char *role;
+	enum sv_state state;
+	pid_t pid;
+	uint64_t started_ms;
+	uint64_t last_hb_ms;
+	unsigned restarts;
+	uint32_t backoff_ms;        /* delay before the next restart after a quick failure */
+	uint32_t hung_ms;           /* non-zero: killed for silence this long */
+	char last_exit[64];         /* "exit 3", "crash: SIGSEGV", "hung: no heartbeat for 812 ms", "stopped" */
+	struct msg_heartbeat figures;
+};
+
+const char *sv_state_name(enum sv_state s);
+
+/* A process was started for this entry. */
+void sv_started(struct sv_child *c, pid_t pid, uint64_t now);
+void sv_heartbeat(struct sv_child *c, const struct msg_heartbeat *hb, uint64_t now);
+/* Whole heartbeat intervals missed so far. */
+uint32_t sv_missed(const struct sv_child *c, uint64_t now, uint32_t interval_ms);
+/*
+ * 1 when the entry has just been found hung (misses intervals without a
+ * heartbeat): the caller kills it with SIGKILL. Once per process.
+ */
+int sv_check(struct sv_child *c, uint64_t now, uint32_t interval_ms, uint32_t misses);
+/*
+ * Record how the process ended (wait status) and return the delay before
+ * its replacement: at once after a process that ran a minute or more (or
+ * the first time), then 100 ms doubling to 5 s while it keeps failing.
+ */
+uint32_t sv_exited(struct sv_child *c, int status, uint64_t now);
+
+#endif

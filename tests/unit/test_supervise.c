@@ -1,0 +1,111 @@
+/* Supervision bookkeeping: hang detection, exit causes, restart back-off. */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "supervise.h"
+
+/* Wait statuses as waitpid(2) reports them. */
+#define EXITED(code) ((code) << 8)
+#define SIGNALED(sig) (sig)
+
+START_TEST(test_hang_after_misses)
+{
+	struct sv_child c = {.role = "listener"};
+
+	sv_started(&c, 42, 1000);
+	ck_assert_int_eq(c.state, SV_STARTING);
+	ck_assert_int_eq(sv_check(&c, 1600, 200, 3), 0);   /* exactly 3 intervals: not yet */
+	ck_assert_int_eq(sv_missed(&c, 1600, 200), 3);
+	ck_assert_int_eq(sv_check(&c, 1601, 200, 3), 1);
+	ck_assert_int_eq(c.hung_ms, 601);
+	ck_assert_int_eq(sv_check(&c, 1800, 200, 3), 0);   /* reported once */
+}
+END_TEST
+
+START_TEST(test_heartbeat_resets_silence)
+{
+	struct sv_child c = {.role = "worker"};
+	struct msg_heartbeat hb = {.seq = 1, .requests = 7};
+
+	sv_started(&c, 42, 0);
+	sv_heartbeat(&c, &hb, 500);
+	ck_assert_int_eq(sv_check(&c, 1000, 200, 3), 0);
+	ck_assert_int_eq(sv_check(&c, 1101, 200, 3), 1);
+	ck_assert_int_eq(c.figures.requests, 7);
+}
+END_TEST
+
+START_TEST(test_exit_causes)
+{
+	struct sv_child c = {.role = "manager"};
+
+	sv_started(&c, 42, 0);
+	sv_exited(&c, EXITED(3), 10);
+	ck_assert_str_eq(c.last_exit, "exit 3");
+	ck_assert_int_eq(c.state, SV_STOPPED);
+	ck_assert_int_eq(c.pid, 0);
+	sv_started(&c, 43, 0);
+	sv_exited(&c, SIGNALED(SIGSEGV), 10);
+	ck_assert_str_eq(c.last_exit, "crash: SIGSEGV");
+	sv_started(&c, 44, 0);
+	sv_exited(&c, SIGNALED(SIGKILL), 10);
+	ck_assert_str_eq(c.last_exit, "killed: SIGKILL");
+	sv_started(&c, 45, 0);
+	ck_assert_int_eq(sv_check(&c, 900, 200, 3), 1);
+	sv_exited(&c, SIGNALED(SIGKILL), 900);
+	ck_assert_str_eq(c.last_exit, "hung: no heartbeat for 900 ms");
+}
+END_TEST
+
+START_TEST(test_backoff_doubles_and_resets)
+{
+	struct sv_child c = {.role = "listener"};
+	uint32_t want[] = {0, 100, 200, 400, 800, 1600, 3200, 5000, 5000};
+	uint64_t now = 0;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		sv_started(&c, 42, now);
+		now += 10;   /* a quick failure */
+		ck_assert_uint_eq(sv_exited(&c, SIGNALED(SIGSEGV), now), want[i]);
+	}
+	/* A minute of stable running resets the back-off. */
+	sv_started(&c, 42, now);
+	now += SV_STABLE_MS;
+	ck_assert_uint_eq(sv_exited(&c, SIGNALED(SIGSEGV), now), 0);
+	sv_started(&c, 42, now);
+	ck_assert_uint_eq(sv_exited(&c, SIGNALED(SIGSEGV), now + 5), 100);
+}
+END_TEST
+
+START_TEST(test_state_names)
+{
+	ck_assert_str_eq(sv_state_name(SV_STARTING), "starting");
+	ck_assert_str_eq(sv_state_name(SV_RUNNING), "running");
+	ck_assert_str_eq(sv_state_name(SV_DRAINING), "draining");
+	ck_assert_str_eq(sv_state_name(SV_STOPPED), "stopped");
+	ck_assert_str_eq(sv_state_name((enum sv_state)99), "?");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("supervise");
+	TCase *tc = tcase_create("supervise");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_hang_after_misses);
+	tcase_add_test(tc, test_heartbeat_resets_silence);
+	tcase_add_test(tc, test_exit_causes);
+	tcase_add_test(tc, test_backoff_doubles_and_resets);
+	tcase_add_test(tc, test_state_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
