@@ -80,6 +80,11 @@ int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
 	return 0;
 }
 
+int msg_peer_gone(int rc)
+{
+	return rc == 0 || (rc == -1 && errno != EAGAIN && errno != EBADMSG);
+}
+
 void msg_close_fds(struct msg *m)
 {
 	for (int i = 0; i < m->nfds; i++)

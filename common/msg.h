@@ -97,6 +97,13 @@ int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
  */
 int msg_recv(int sock, struct msg *m);
 
+/*
+ * After msg_recv returned rc: is the peer gone? End-of-file, or an error
+ * other than "nothing now" and "malformed" (ECONNRESET when it died with
+ * messages unread).
+ */
+int msg_peer_gone(int rc);
+
 /* Close any fds a received message still holds. */
 void msg_close_fds(struct msg *m);
 

@@ -599,9 +599,11 @@ int daemon_run(const struct wsd_config *cfg)
 	log_info("wsd starting: root %s, pool %u..%u", d.cfg.root, d.cfg.pool_min, d.cfg.pool_max);
 	kid_start(d.cur[ROLE_LISTENER]);
 	kid_start(d.cur[ROLE_MANAGER]);
+	/* Checked twice an interval, so a hang is seen at most half an interval late. */
 	event_assign(&d.ev_check, d.base, -1, EV_PERSIST, check_cb, &d);
-	event_add(&d.ev_check, &(struct timeval){hb_interval(&d) / 1000,
-	    (hb_interval(&d) % 1000) * 1000});
+	event_priority_set(&d.ev_check, 0);
+	event_add(&d.ev_check, &(struct timeval){hb_interval(&d) / 2000,
+	    (hb_interval(&d) / 2 % 1000) * 1000});
 	event_base_dispatch(d.base);
 	log_info("stopped");
 	event_base_free(d.base);

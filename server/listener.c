@@ -163,7 +163,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			msg_close_fds(&m);
 		}
 	}
-	if (rc == 0) {
+	if (msg_peer_gone(rc)) {
 		event_del(&l->ev_parent);
 		log_warnx("daemon channel closed");
 		listener_drain(l);

@@ -211,6 +211,9 @@ static void slot_draining(struct manager *m, struct slot *s)
 		return;
 	s->sv.state = SV_DRAINING;
 	log_info("worker %d draining, refilling the pool", (int)s->sv.pid);
+	/* Tells the worker nothing more comes after what is already queued. */
+	if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
+		log_warn("shutdown to worker %d", (int)s->sv.pid);
 	pool_fill(m);
 }
 
@@ -500,8 +503,9 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
-	struct timeval tv = {cfg->heartbeat_interval_ms / 1000,
-	    (cfg->heartbeat_interval_ms % 1000) * 1000};
+	/* Checked twice an interval, so a hang is seen at most half an interval late. */
+	struct timeval tv = {cfg->heartbeat_interval_ms / 2000,
+	    (cfg->heartbeat_interval_ms / 2 % 1000) * 1000};
 
 	if (m->configured)
 		return;   /* a replacement may find its predecessor's copy queued too */
@@ -513,6 +517,7 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	heartbeat_start(&m->hb, m->base, FD_PARENT, cfg->heartbeat_interval_ms,
 	    heartbeat_fill, m);
 	event_assign(&m->ev_check, m->base, -1, EV_PERSIST, check_cb, m);
+	event_priority_set(&m->ev_check, 0);
 	event_add(&m->ev_check, &tv);
 	pool_fill(m);
 	listener_interest(m);
@@ -534,7 +539,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			msg_close_fds(&msg);
 		}
 	}
-	if (rc == 0) {
+	if (msg_peer_gone(rc)) {
 		event_del(&m->ev_parent);
 		log_warnx("daemon channel closed, finishing in-flight requests");
 		manager_drain(m, ORPHAN_GRACE_MS);

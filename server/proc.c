@@ -140,6 +140,8 @@ void proc_child_init(const char *role)
 
 	char name[16];
 
+	/* The daemon opened the log; it reaches us on FD_LOG whatever our user. */
+	log_init(FD_LOG, LOG_LVL_INFO);
 	log_setrole(role);
 	snprintf(name, sizeof(name), "wsd: %s", role);
 	prctl(PR_SET_NAME, name);

@@ -33,6 +33,8 @@
 #define PARENT_GONE_GRACE_MS 1000
 #define IDLE_GRACE_MS 1000     /* draining: how long an idle keep-alive connection may still send */
 
+#define EARLY_MAX 1024
+
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
 struct worker;
@@ -60,11 +62,18 @@ struct worker {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
+	int last_conn_sent;          /* the manager promised no more connections */
 	int rootfd;
 	pid_t ppid;
 	struct conn *open, *spare;   /* spare: freed conns kept for reuse */
 	uint64_t nconns, accepted, requests, bytes;
 	unsigned done_pending;       /* conn-done messages the channel refused */
+	/*
+	 * A replacement worker inherits its predecessor's channel: connections
+	 * queued there arrive before our own configuration and wait here.
+	 */
+	int early[EARLY_MAX];
+	unsigned nearly;
 };
 
 static struct worker *worker;  /* for nothing but the debugger */
@@ -399,9 +408,12 @@ static void conn_start(struct worker *w, int fd)
 {
 	struct conn *c;
 
-	if (w->draining || (c = conn_alloc(w)) == NULL) {
-		if (!w->draining)
-			log_warn("no memory for a connection");
+	/*
+	 * Even while draining: the manager may have sent it before it heard
+	 * we drain. Its first request is answered with Connection: close.
+	 */
+	if ((c = conn_alloc(w)) == NULL) {
+		log_warn("no memory for a connection");
 		close(fd);
 		report_done(w);
 		return;
@@ -412,14 +424,15 @@ static void conn_start(struct worker *w, int fd)
 	event_assign(&c->ev, w->base, fd, EV_READ, conn_read_cb, c);
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = proc_now_ms() + w->cfg.header_timeout_ms;
-	conn_arm(c, EV_READ, w->cfg.header_timeout_ms);
+	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
 }
 
 /* ---- draining and exit ---- */
 
+/* Exit once drained - and only once no connection can still be on its way to us. */
 static void worker_maybe_exit(struct worker *w)
 {
-	if (w->draining && w->nconns == 0)
+	if (w->draining && w->last_conn_sent && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -452,8 +465,10 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int close_idle)
 		evtimer_add(&w->ev_drain_deadline, &tv);
 	} else if (close_idle)
 		evtimer_add(&w->ev_drain_deadline, &tv);   /* the manager is gone: hurry */
-	else
+	else {
+		worker_maybe_exit(w);   /* the manager's go-ahead may be what we waited for */
 		return;
+	}
 	for (c = w->open; c; c = next) {
 		next = c->next;
 		if (c->state != C_READ || c->inlen != 0)
@@ -473,6 +488,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (orphaned) {
 		log_warnx("manager is gone, finishing in-flight requests");
+		w->last_conn_sent = 1;
 		worker_drain(w, PARENT_GONE_GRACE_MS, 1);
 		return;
 	}
@@ -506,6 +522,9 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 		fatal("ready to manager");
 	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms,
 	    heartbeat_fill, w);
+	for (unsigned i = 0; i < w->nearly; i++)
+		conn_start(w, w->early[i]);
+	w->nearly = 0;
 }
 
 static void parent_msg(struct worker *w, struct msg *m)
@@ -515,11 +534,18 @@ static void parent_msg(struct worker *w, struct msg *m)
 		worker_configure(w, &m->u.config);
 		break;
 	case MSG_CONN:
-		if (!w->configured)
-			fatalx("connection before configuration");
-		conn_start(w, m->fds[0]);
+		if (w->configured)
+			conn_start(w, m->fds[0]);
+		else if (w->nearly < EARLY_MAX)
+			w->early[w->nearly++] = m->fds[0];
+		else {
+			close(m->fds[0]);
+			report_done(w);
+		}
 		break;
 	case MSG_SHUTDOWN:
+		/* Channel order: no connection follows this message. */
+		w->last_conn_sent = 1;
 		worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
 		break;
 	default:
@@ -536,14 +562,13 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 
 	while ((rc = msg_recv(fd, &m)) == 1)
 		parent_msg(w, &m);
-	if (rc == 0) {
+	if (msg_peer_gone(rc)) {
 		event_del(&w->ev_parent);
 		log_warnx("manager channel closed, finishing in-flight requests");
+		w->last_conn_sent = 1;
 		worker_drain(w, PARENT_GONE_GRACE_MS, 1);
 	} else if (errno == EBADMSG)
 		log_warnx("malformed message from manager, dropped");
-	else if (errno != EAGAIN)
-		fatal("manager channel");
 }
 
 int worker_main(void)

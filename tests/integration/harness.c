@@ -278,6 +278,20 @@ static int all_gone(void *arg)
 	return 1;
 }
 
+int h_all_gone(struct wsd *w, int timeout_ms)
+{
+	return h_wait_until(all_gone, w, timeout_ms);
+}
+
+int h_bound_ms(int optimised_ms)
+{
+#ifdef WSD_OPTIMISED
+	return optimised_ms;
+#else
+	return optimised_ms * 5;
+#endif
+}
+
 static int daemon_exited(void *arg)
 {
 	struct wsd *w = arg;

@@ -36,6 +36,10 @@ void h_write_file(struct wsd *w, const char *rel, const void *data, size_t len);
 void h_start(struct wsd *w, const char *extra);
 /* SIGTERM, wait for exit (returns the exit status), then prove no process of it is left. */
 int h_stop(struct wsd *w);
+/* Every process of the instance seen so far is gone within timeout_ms: 1, else 0. */
+int h_all_gone(struct wsd *w, int timeout_ms);
+/* The harness's own timing bound: ms in the optimised build, more under sanitizers. */
+int h_bound_ms(int optimised_ms);
 /* Remove the temp dir (h_stop does it when all went well). */
 void h_cleanup(struct wsd *w);
 /* Run wsd with arguments, collect exit status and output (for flag/config errors). */

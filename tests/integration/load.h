@@ -1,0 +1,31 @@
+/*
+ * A bounded client load for supervision tests: threads that keep sending
+ * GET requests to 127.0.0.1, some on keep-alive connections, some on a new
+ * connection each, counting answers, failed requests and refused connects.
+ */
+#ifndef WSD_LOAD_H
+#define WSD_LOAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define LOAD_MAXTHREADS 16
+
+struct load {
+	uint16_t port;
+	const char *path;
+	long body_len;
+	pthread_t th[LOAD_MAXTHREADS];
+	int nthreads, nkeep;
+	atomic_int stop;
+	atomic_ulong ok, failed, refused;
+};
+
+void load_start(struct load *l, uint16_t port, const char *path, long body_len,
+    int nkeep, int nshort);
+void load_stop(struct load *l);
+/* Wait until n more answers than now have arrived: 1, or 0 on timeout. */
+int load_wait_more(struct load *l, unsigned long n, int timeout_ms);
+
+#endif
