@@ -45,6 +45,9 @@ int log_level_parse(const char *name, enum log_level *out)
 }
 
 static void log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char line[2048];
 	struct timeval tv;

@@ -15,6 +15,7 @@
 #define MSG_PROTO_VERSION 1
 #define MSG_MAXFDS 2
 #define MSG_MAXPAYLOAD 8192
+#define MSG_HIST_BUCKETS 5
 
 /* Numbered in ranges by purpose. */
 enum msg_type {
@@ -56,6 +57,8 @@ struct msg_heartbeat {
 	uint64_t held;         /* listener: connections it holds */
 	uint64_t requests;     /* worker: its own; manager: its workers' sum */
 	uint64_t bytes;        /* likewise */
+	uint64_t resp_us;      /* summed response time, microseconds */
+	uint64_t resp_hist[MSG_HIST_BUCKETS]; /* responses by time: < 1, 10, 100 ms, 1 s, more */
 	uint32_t workers;      /* manager: pool size */
 	uint32_t queued;       /* manager: wait queue length */
 };

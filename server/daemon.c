@@ -313,8 +313,17 @@ static void kid_read_cb(evutil_socket_t fd, short what, void *arg)
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t now = proc_now_ms();
+	uint64_t now;
 
+	/*
+	 * This timer runs before channel reads: take the heartbeats already
+	 * waiting first, or a daemon that was itself short of CPU would blame
+	 * its children for its own delay.
+	 */
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].sv.state != SV_FREE)
+			kid_read_cb(d->kids[i].chan, EV_READ, &d->kids[i]);
+	now = proc_now_ms();
 	for (int i = 0; i < MAX_KIDS; i++) {
 		struct kid *k = &d->kids[i];
 

@@ -44,7 +44,10 @@ struct manager {
 	int configured, ready_sent, draining, listening;
 	pid_t ppid;
 	struct slot *slots;       /* pool_limit entries */
-	int queue[QUEUE_MAX];
+	struct queued {
+		int fd;
+		struct msg_conn mc;   /* peer address, for the access log */
+	} queue[QUEUE_MAX];
 	uint32_t qhead, qlen;
 };
 
@@ -53,18 +56,19 @@ static void manager_maybe_exit(struct manager *m);
 
 /* ---- the wait queue ---- */
 
-static void queue_push(struct manager *m, int fd)
+static void queue_push(struct manager *m, int fd, const struct msg_conn *mc)
 {
-	m->queue[(m->qhead + m->qlen++) % QUEUE_MAX] = fd;
+	struct queued *q = &m->queue[(m->qhead + m->qlen++) % QUEUE_MAX];
+
+	q->fd = fd;
+	q->mc = *mc;
 }
 
-static int queue_pop(struct manager *m)
+static void queue_drop_head(struct manager *m)
 {
-	int fd = m->queue[m->qhead];
-
+	close(m->queue[m->qhead].fd);   /* the worker has its copy */
 	m->qhead = (m->qhead + 1) % QUEUE_MAX;
 	m->qlen--;
-	return fd;
 }
 
 /* Read the listener channel only while there is room to queue. */
@@ -296,11 +300,9 @@ static void pool_grow(struct manager *m)
 		log_info("all workers busy, pool grows to %u", pool_size(m));
 }
 
-static int give(struct manager *m, struct slot *s, int fd)
+static int give(struct manager *m, struct slot *s, const struct queued *q)
 {
-	struct msg_conn mc = {.peerlen = 0};
-
-	if (msg_send(s->chan, MSG_CONN, &mc, sizeof(mc), &fd, 1) == -1) {
+	if (msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == -1) {
 		if (errno != EAGAIN)
 			log_warn("connection to worker %d", (int)s->sv.pid);
 		s->blocked = 1;
@@ -320,8 +322,8 @@ static void dispatch(struct manager *m)
 			pool_grow(m);
 			break;
 		}
-		if (give(m, s, m->queue[m->qhead]) == 0)
-			close(queue_pop(m));
+		if (give(m, s, &m->queue[m->qhead]) == 0)
+			queue_drop_head(m);
 	}
 	listener_interest(m);
 	manager_maybe_exit(m);
@@ -337,7 +339,7 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 
 	while (m->qlen < QUEUE_MAX && (rc = msg_recv(fd, &msg)) == 1) {
 		if (msg.hdr.type == MSG_CONN)
-			queue_push(m, msg.fds[0]);
+			queue_push(m, msg.fds[0], &msg.u.conn);
 		else {
 			log_warnx("unexpected %s message from listener",
 			    msg_type_name(msg.hdr.type));
@@ -395,8 +397,13 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
-	uint64_t now = proc_now_ms();
+	uint64_t now;
 
+	/* Heartbeats already waiting first: our own delay is not theirs. */
+	FOREACH_SLOT(m, s)
+		if (s->sv.state != SV_FREE)
+			slot_read_cb(s->chan, EV_READ, s);
+	now = proc_now_ms();
 	FOREACH_SLOT(m, s) {
 		if (!sv_check(&s->sv, now, m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses))
 			continue;
@@ -418,6 +425,9 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 		hb->connections += s->conns;
 		hb->requests += s->sv.figures.requests;
 		hb->bytes += s->sv.figures.bytes;
+		hb->resp_us += s->sv.figures.resp_us;
+		for (int i = 0; i < MSG_HIST_BUCKETS; i++)
+			hb->resp_hist[i] += s->sv.figures.resp_hist[i];
 	}
 }
 

@@ -20,6 +20,7 @@
 #include <event2/event_struct.h>
 
 #include "heartbeat.h"
+#include "accesslog.h"
 #include "http.h"
 #include "log.h"
 #include "mime.h"
@@ -53,6 +54,16 @@ struct conn {
 	int filefd;
 	off_t foff;
 	size_t fleft;
+	/* The request being answered, for the access log and the figures. */
+	struct {
+		struct http_slice method, target, referer, user_agent;
+		int minor;               /* -1: no valid request line */
+		int status;
+		uint64_t body;           /* body bytes sent */
+		time_t when;
+		uint64_t start_us;
+	} req;
+	struct sockaddr_storage peer;
 	char in[HTTP_MAX_HEAD + 512];
 };
 
@@ -67,6 +78,7 @@ struct worker {
 	pid_t ppid;
 	struct conn *open, *spare;   /* spare: freed conns kept for reuse */
 	uint64_t nconns, accepted, requests, bytes;
+	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
 	unsigned done_pending;       /* conn-done messages the channel refused */
 	/*
 	 * A replacement worker inherits its predecessor's channel: connections
@@ -173,20 +185,20 @@ static void conn_linger(struct conn *c)
 
 /* ---- answers ---- */
 
-static void respond_error(struct conn *c, int status, int close_conn, int head_only)
-{
-	c->outlen = http_error_response(c->out, sizeof(c->out), status,
-	    close_conn, head_only, time(NULL));
-	c->outoff = 0;
-	if (close_conn)
-		c->keepalive = 0;
-}
-
 static const char *conn_header(const struct conn *c, const struct http_request *r)
 {
-	if (!c->keepalive)
-		return "Connection: close\r\n";
-	return r->minor == 0 ? "Connection: keep-alive\r\n" : "";
+	return http_connection_header(c->keepalive, r->minor);
+}
+
+/* close_conn: the connection can no longer be trusted, whatever was asked. */
+static void respond_error(struct conn *c, int status, int close_conn, int head_only)
+{
+	if (close_conn)
+		c->keepalive = 0;
+	c->req.status = status;
+	c->outlen = http_error_response(c->out, sizeof(c->out), status,
+	    http_connection_header(c->keepalive, c->req.minor), head_only, time(NULL));
+	c->outoff = 0;
 }
 
 static void respond_options(struct conn *c, const struct http_request *r)
@@ -197,32 +209,99 @@ static void respond_options(struct conn *c, const struct http_request *r)
 	    http_date_cached(time(NULL)), conn_header(c, r));
 	c->outlen = (size_t)n;
 	c->outoff = 0;
+	c->req.status = 200;
 }
 
-static void respond_file(struct conn *c, const struct http_request *r,
-    int fd, const struct stat *st, const char *path)
-{
-	char lm[40];
-	int n;
+/* The validators of a file: Last-Modified and ETag. */
+struct validators {
+	char lm[40], etag[HTTP_ETAG_MAX];
+};
 
-	http_date(st->st_mtime, lm, sizeof(lm));
-	n = snprintf(c->out, sizeof(c->out),
-	    "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %lld\r\n"
-	    "Last-Modified: %s\r\nETag: \"%llx-%llx\"\r\n"
-	    "Accept-Ranges: bytes\r\n%s\r\n",
-	    http_date_cached(time(NULL)), mime_lookup(path),
-	    (long long)st->st_size, lm, (unsigned long long)st->st_mtime,
-	    (unsigned long long)st->st_size, conn_header(c, r));
-	c->outlen = (size_t)n;
+static void validators_of(const struct stat *st, struct validators *v)
+{
+	http_date(st->st_mtime, v->lm, sizeof(v->lm));
+	http_etag(v->etag, sizeof(v->etag), st->st_mtime, st->st_size);
+}
+
+static void respond_not_modified(struct conn *c, const struct http_request *r,
+    const struct validators *v)
+{
+	c->req.status = 304;
+	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 304 Not Modified\r\nServer: wsd\r\nDate: %s\r\n"
+	    "Last-Modified: %s\r\nETag: %s\r\n%s\r\n",
+	    http_date_cached(time(NULL)), v->lm, v->etag, conn_header(c, r));
 	c->outoff = 0;
-	if (r->method == HTTP_M_HEAD || st->st_size == 0) {
+}
+
+static void respond_unsatisfiable(struct conn *c, const struct http_request *r, off_t size)
+{
+	static const char body[] = "<html><head><title>416 Range Not Satisfiable</title>"
+	    "</head><body><h1>416 Range Not Satisfiable</h1></body></html>\n";
+
+	c->req.status = 416;
+	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 416 Range Not Satisfiable\r\nServer: wsd\r\nDate: %s\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
+	    "Content-Range: bytes */%lld\r\n%s\r\n%s",
+	    http_date_cached(time(NULL)), sizeof(body) - 1, (long long)size,
+	    conn_header(c, r), r->method == HTTP_M_HEAD ? "" : body);
+	c->outoff = 0;
+}
+
+/* 200 with the whole file, or 206 with one range of it; the body goes by sendfile. */
+static void respond_file(struct conn *c, const struct http_request *r, int fd,
+    const struct stat *st, const char *path, const struct validators *v,
+    off_t start, off_t len)
+{
+	char range[96] = "";
+	int partial = len != st->st_size;
+
+	if (partial)
+		snprintf(range, sizeof(range), "Content-Range: bytes %lld-%lld/%lld\r\n",
+		    (long long)start, (long long)(start + len - 1), (long long)st->st_size);
+	c->req.status = partial ? 206 : 200;
+	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 %s\r\nServer: wsd\r\nDate: %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %lld\r\n%s"
+	    "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
+	    partial ? "206 Partial Content" : "200 OK", http_date_cached(time(NULL)),
+	    mime_lookup(path), (long long)len, range, v->lm, v->etag, conn_header(c, r));
+	c->outoff = 0;
+	if (r->method == HTTP_M_HEAD || len == 0) {
 		close(fd);
 		return;
 	}
 	c->filefd = fd;
-	c->foff = 0;
-	c->fleft = (size_t)st->st_size;
+	c->foff = start;
+	c->fleft = (size_t)len;
+}
+
+/* Conditionals first (RFC 9110 13.2.2), then the range. */
+static void respond_found(struct conn *c, const struct http_request *r, int fd,
+    const struct stat *st, const char *path)
+{
+	struct validators v;
+	off_t start = 0, len = st->st_size;
+
+	validators_of(st, &v);
+	if (http_not_modified(r, v.etag, st->st_mtime)) {
+		close(fd);
+		respond_not_modified(c, r, &v);
+		return;
+	}
+	switch (http_range(r, st->st_size, v.etag, st->st_mtime, &start, &len)) {
+	case 416:
+		close(fd);
+		respond_unsatisfiable(c, r, st->st_size);
+		return;
+	case 206:
+		break;
+	default:
+		start = 0;
+		len = st->st_size;
+	}
+	respond_file(c, r, fd, st, path, &v, start, len);
 }
 
 static void respond_get(struct conn *c, const struct http_request *r)
@@ -241,7 +320,7 @@ static void respond_get(struct conn *c, const struct http_request *r)
 		respond_error(c, status, 0, head);
 		return;
 	}
-	respond_file(c, r, fd, &st, isindex ? RESOLVE_INDEX : path);
+	respond_found(c, r, fd, &st, isindex ? RESOLVE_INDEX : path);
 }
 
 static void respond(struct conn *c, const struct http_request *r)
@@ -256,11 +335,11 @@ static void respond(struct conn *c, const struct http_request *r)
 	case HTTP_M_OPTIONS:
 		respond_options(c, r);
 		break;
-	case HTTP_M_OTHER:
-		respond_error(c, 405, 0, 0);
+	case HTTP_M_OTHER:   /* a body we will not read: close after the answer */
+		respond_error(c, 405, r->content_length > 0, 0);
 		break;
 	case HTTP_M_UNKNOWN:
-		respond_error(c, 501, 0, 0);
+		respond_error(c, 501, r->content_length > 0, 0);
 		break;
 	}
 }
@@ -268,6 +347,29 @@ static void respond(struct conn *c, const struct http_request *r)
 /* ---- the state machine ---- */
 
 /* Parse what is buffered: 1 = an answer is ready, 0 = need more bytes. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Remember what the access log and the figures need; slices point into c->in. */
+static void conn_note_request(struct conn *c, const struct http_request *r, int valid)
+{
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.minor = valid ? r->minor : -1;
+	if (valid) {
+		c->req.method = r->method_name;
+		c->req.target = r->target;
+		c->req.referer = r->referer;
+		c->req.user_agent = r->user_agent;
+	}
+	c->req.when = time(NULL);
+	c->req.start_us = now_us();
+}
+
 static int conn_parse(struct conn *c)
 {
 	struct http_request req;
@@ -275,9 +377,13 @@ static int conn_parse(struct conn *c)
 
 	if (rc == 0)
 		return 0;
+	conn_note_request(c, &req, rc > 0);
 	if (rc < 0) {
+		/* The request line may have parsed: a HEAD gets no body even now. */
+		int head = req.method_name.len > 0 && req.method == HTTP_M_HEAD;
+
 		c->consumed = c->inlen;
-		respond_error(c, -rc, 1, 0);
+		respond_error(c, -rc, 1, head);
 	} else {
 		c->consumed = (size_t)rc;
 		respond(c, &req);
@@ -307,8 +413,34 @@ static int conn_flush(struct conn *c)
 			return -1;   /* the file shrank under us */
 		c->fleft -= (size_t)n;
 		c->w->bytes += (uint64_t)n;
+		c->req.body += (uint64_t)n;
 	}
 	return 1;
+}
+
+static const char *opt_ptr(struct http_slice s) { return s.len ? s.p : NULL; }
+
+/* One answered request: the figures, and a line in the access log. */
+static void conn_account(struct conn *c)
+{
+	struct worker *w = c->w;
+	uint64_t us = now_us() - c->req.start_us;
+	struct accesslog_entry e = {
+		.peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
+		.when = c->req.when, .minor = c->req.minor, .status = c->req.status,
+		.method = c->req.method.p, .method_len = c->req.method.len,
+		.target = c->req.target.p, .target_len = c->req.target.len,
+		.referer = opt_ptr(c->req.referer), .referer_len = c->req.referer.len,
+		.user_agent = opt_ptr(c->req.user_agent),
+		.user_agent_len = c->req.user_agent.len,
+		.bytes = c->req.body, .usec = us,
+	};
+
+	w->requests++;
+	w->resp_us += us;
+	w->resp_hist[us < 1000 ? 0 : us < 10000 ? 1 : us < 100000 ? 2 : us < 1000000 ? 3 : 4]++;
+	if (accesslog_active())
+		accesslog_write(&e);
 }
 
 /* A response went out: keep the connection for the next request, or end it. */
@@ -318,7 +450,7 @@ static int conn_next_request(struct conn *c)
 		close(c->filefd);
 		c->filefd = -1;
 	}
-	c->w->requests++;
+	conn_account(c);
 	if (!c->keepalive) {
 		conn_linger(c);
 		return 0;
@@ -355,9 +487,11 @@ static void conn_on_timeout(struct conn *c)
 {
 	if (c->state == C_READ && c->inlen > 0) {
 		/* A request started and stalled: say so, then close. */
+		conn_note_request(c, NULL, 0);
 		respond_error(c, 408, 1, 0);
 		c->state = C_WRITE;
 		if (conn_flush(c) == 1) {
+			conn_account(c);
 			conn_linger(c);
 			return;
 		}
@@ -404,7 +538,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_read(c);
 }
 
-static void conn_start(struct worker *w, int fd)
+static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 {
 	struct conn *c;
 
@@ -419,6 +553,9 @@ static void conn_start(struct worker *w, int fd)
 		return;
 	}
 	c->fd = fd;
+	memset(&c->peer, 0, sizeof(c->peer));
+	if (mc && mc->peerlen > 0 && mc->peerlen <= sizeof(c->peer))
+		memcpy(&c->peer, &mc->peer, mc->peerlen);
 	w->nconns++;
 	w->accepted++;
 	event_assign(&c->ev, w->base, fd, EV_READ, conn_read_cb, c);
@@ -508,6 +645,8 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	hb->accepted = w->accepted;
 	hb->requests = w->requests;
 	hb->bytes = w->bytes;
+	hb->resp_us = w->resp_us;
+	memcpy(hb->resp_hist, w->resp_hist, sizeof(hb->resp_hist));
 }
 
 static void worker_configure(struct worker *w, const struct msg_config *cfg)
@@ -517,13 +656,16 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 	w->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	w->rootfd = FD_ROOT;
+	/* The writer thread starts here, after exec: never a fork after it. */
+	if (cfg->has_access_log && accesslog_open(FD_ACCESS, 0) == -1)
+		log_warnx("access log off");
 	w->configured = 1;
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		fatal("ready to manager");
 	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms,
 	    heartbeat_fill, w);
 	for (unsigned i = 0; i < w->nearly; i++)
-		conn_start(w, w->early[i]);
+		conn_start(w, w->early[i], NULL);
 	w->nearly = 0;
 }
 
@@ -535,7 +677,7 @@ static void parent_msg(struct worker *w, struct msg *m)
 		break;
 	case MSG_CONN:
 		if (w->configured)
-			conn_start(w, m->fds[0]);
+			conn_start(w, m->fds[0], &m->u.conn);
 		else if (w->nearly < EARLY_MAX)
 			w->early[w->nearly++] = m->fds[0];
 		else {
@@ -590,6 +732,7 @@ int worker_main(void)
 	log_debug("exiting after %llu requests", (unsigned long long)w.requests);
 	while (w.open)
 		conn_close(w.open);
+	accesslog_close();
 	for (struct conn *c; (c = w.spare) != NULL; free(c))
 		w.spare = c->next;
 	event_base_free(w.base);

@@ -1,6 +1,8 @@
 /* End to end: the real wsd serving files, its process tree, and its stop. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -203,19 +205,69 @@ START_TEST(test_traversal_never_leaks)
 }
 END_TEST
 
+/* The inode of the socket listening on port, from /proc/net/tcp. */
+static unsigned long listen_inode(uint16_t port)
+{
+	char line[512];
+	unsigned long inode = 0;
+	unsigned lport, state;
+	FILE *f = fopen("/proc/net/tcp", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*d %*d %lu",
+		    &lport, &state, &inode) == 3 && lport == port && state == 0x0A)
+			break;
+		else
+			inode = 0;
+	fclose(f);
+	return inode;
+}
+
+/* Does pid hold socket:[inode]? */
+static int holds(pid_t pid, unsigned long inode)
+{
+	char dir[64], path[PATH_MAX], link[128], want[64];
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while (!found && (e = readdir(d)) != NULL) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((n = readlink(path, link, sizeof(link) - 1)) > 0) {
+			link[n] = '\0';
+			found = strcmp(link, want) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 START_TEST(test_process_tree_and_clean_stop)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	pid_t pids[16];
-	int fd, one = 1;
+	unsigned long inode;
+	int fd, one = 1, n;
 
 	h_init(&w);
 	h_write_file(&w, "index.html", "hi\n", 3);
 	h_start(&w, "[pool]\nmin = 3\nmax = 8\n");
+	ck_assert_int_ne(inode = listen_inode(w.port), 0);
+	ck_assert(holds(w.pid, inode));
 	ck_assert_int_eq(h_count_role(&w, "listener", pids, 16), 1);
+	ck_assert(holds(pids[0], inode));
+	/* Only the daemon and the listener ever hold the listening socket. */
 	ck_assert_int_eq(h_count_role(&w, "manager", pids, 16), 1);
-	ck_assert_int_eq(h_count_role(&w, "worker", pids, 16), 3);
-	/* Only the daemon and the listener hold the listening socket: workers see no socket but ours. */
+	ck_assert(!holds(pids[0], inode));
+	ck_assert_int_eq(n = h_count_role(&w, "worker", pids, 16), 3);
+	for (int i = 0; i < n; i++)
+		ck_assert(!holds(pids[i], inode));
 	ck_assert_int_eq(h_stop(&w), 0);
 	/* The port is free again at once. */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
