@@ -24,6 +24,8 @@ enum msg_type {
 	MSG_READY = 2,      /* child -> supervisor: configured and serving */
 	MSG_SHUTDOWN = 3,   /* supervisor -> child: drain and exit */
 	MSG_DRAINING = 4,   /* child -> supervisor: told to stop, draining; start my replacement */
+	MSG_LOG_ERROR = 5,  /* supervisor -> child + 1 fd: the reopened error log */
+	MSG_LOG_ACCESS = 6, /* supervisor -> child + 1 fd: the reopened access log */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20, /* struct msg_heartbeat */
 	/* 40..59: connections */

@@ -58,7 +58,7 @@ struct daemon {
 	enum stop_phase stopping;
 	unsigned stopped_graceful, stopped_term, stopped_kill;
 	int ready;
-	struct event ev_term, ev_int, ev_chld, ev_usr1, ev_check, ev_stop1, ev_stop2;
+	struct event ev_term, ev_int, ev_chld, ev_usr1, ev_usr2, ev_check, ev_stop1, ev_stop2;
 	char url[300];
 };
 
@@ -371,7 +371,36 @@ static void kid_exited(struct kid *k, int status)
 	}
 }
 
-/* Log the supervision table (SIGUSR1). */
+/* Reopen one log file onto the descriptor we hold and hand it to our children. */
+static void reopen_one(struct daemon *d, const char *path, int fd, enum msg_type type)
+{
+	int nfd;
+
+	if (path[0] == '\0' || fd < 0)
+		return;
+	if ((nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+		log_warn("reopen %s, keeping the old file", path);
+		return;
+	}
+	dup2(nfd, fd);
+	close(nfd);
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].sv.pid > 0 &&
+		    msg_send(d->kids[i].chan, type, NULL, 0, &fd, 1) == -1)
+			log_warn("reopened log to %s %d", d->kids[i].sv.role, (int)d->kids[i].sv.pid);
+}
+
+/* SIGUSR1, as for nginx: after logrotate moved the files away. */
+static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	reopen_one(d, d->cfg.log_file, d->logfd, MSG_LOG_ERROR);
+	reopen_one(d, d->cfg.access_log, d->accessfd, MSG_LOG_ACCESS);
+	log_info("logs reopened");
+}
+
+/* Log the supervision table (SIGUSR2). */
 static void log_table(struct daemon *d)
 {
 	uint64_t now = proc_now_ms();
@@ -390,7 +419,7 @@ static void log_table(struct daemon *d)
 	}
 }
 
-static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
+static void sigusr2_cb(evutil_socket_t sig, short what, void *arg)
 {
 	log_table(arg);
 }
@@ -590,6 +619,8 @@ static void daemon_signals(struct daemon *d)
 	evsignal_assign(&d->ev_chld, d->base, SIGCHLD, sigchld_cb, d);
 	evsignal_assign(&d->ev_usr1, d->base, SIGUSR1, sigusr1_cb, d);
 	evsignal_add(&d->ev_usr1, NULL);
+	evsignal_assign(&d->ev_usr2, d->base, SIGUSR2, sigusr2_cb, d);
+	evsignal_add(&d->ev_usr2, NULL);
 	evsignal_add(&d->ev_term, NULL);
 	evsignal_add(&d->ev_int, NULL);
 	evsignal_add(&d->ev_chld, NULL);

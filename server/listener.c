@@ -158,6 +158,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			listener_configure(l, &m.u.config);
 		else if (m.hdr.type == MSG_SHUTDOWN)
 			listener_drain(l);
+		else if (m.hdr.type == MSG_LOG_ERROR || m.hdr.type == MSG_LOG_ACCESS)
+			proc_adopt_log(m.hdr.type, m.fds[0]);
 		else {
 			log_warnx("unexpected %s message from daemon", msg_type_name(m.hdr.type));
 			msg_close_fds(&m);

@@ -511,6 +511,15 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- the daemon channel ---- */
 
+/* A reopened log: to every worker first, then ours (new workers inherit it). */
+static void manager_reopen(struct manager *m, int type, int fd)
+{
+	FOREACH_SLOT(m, s)
+		if (s->sv.pid > 0 && msg_send(s->chan, type, NULL, 0, &fd, 1) == -1)
+			log_warn("reopened log to worker %d", (int)s->sv.pid);
+	proc_adopt_log(type, fd);
+}
+
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
@@ -544,6 +553,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			manager_configure(m, &msg.u.config);
 		else if (msg.hdr.type == MSG_SHUTDOWN)
 			manager_drain(m, m->cfg.shutdown_timeout_ms);
+		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
+			manager_reopen(m, msg.hdr.type, msg.fds[0]);
 		else {
 			log_warnx("unexpected %s message from daemon", msg_type_name(msg.hdr.type));
 			msg_close_fds(&msg);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msg.h"
 
 #define PPID_ENV "WSD_PPID"
 
@@ -155,6 +156,18 @@ void proc_child_init(const char *role)
 	}
 	unsetenv(PPID_ENV);
 	fault_switch(role);
+}
+
+void proc_adopt_log(int type, int fd)
+{
+	int target = type == MSG_LOG_ERROR ? FD_LOG : FD_ACCESS;
+
+	/* dup2 swaps the file atomically, even under a thread writing to it. */
+	if (dup2(fd, target) == -1)
+		log_warn("reopened log");
+	close(fd);
+	if (type == MSG_LOG_ERROR)
+		log_info("log reopened");
 }
 
 void proc_describe_status(int status, char *buf, size_t len)

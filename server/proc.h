@@ -55,6 +55,12 @@ pid_t proc_spawn(const char *role, const struct proc_fdmap *map, int nmap,
  */
 void proc_child_init(const char *role);
 
+/*
+ * A reopened log arrived (MSG_LOG_ERROR / MSG_LOG_ACCESS): put it on its
+ * fixed number, where every later write and every child we start finds it.
+ */
+void proc_adopt_log(int type, int fd);
+
 /* Describe a wait status: "exit 3", "crash: SIGSEGV", "killed: SIGKILL". */
 void proc_describe_status(int status, char *buf, size_t len);
 

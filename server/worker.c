@@ -685,6 +685,10 @@ static void parent_msg(struct worker *w, struct msg *m)
 			report_done(w);
 		}
 		break;
+	case MSG_LOG_ERROR:
+	case MSG_LOG_ACCESS:
+		proc_adopt_log(m->hdr.type, m->fds[0]);
+		break;
 	case MSG_SHUTDOWN:
 		/* Channel order: no connection follows this message. */
 		w->last_conn_sent = 1;

@@ -306,6 +306,76 @@ START_TEST(test_sigterm_finishes_inflight)
 }
 END_TEST
 
+static int file_has(const char *path, const char *needle)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+struct file_wait {
+	const char *path, *needle;
+};
+
+static int file_pred(void *arg)
+{
+	struct file_wait *fw = arg;
+	return file_has(fw->path, fw->needle);
+}
+
+static int two_workers_reopened(void *arg)
+{
+	char line[1024];
+	FILE *f = fopen(arg, "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, " worker[") && strstr(line, "log reopened");
+	if (f)
+		fclose(f);
+	return n >= 2;
+}
+
+/* logrotate's way: move the files, SIGUSR1, and every process writes to new ones. */
+START_TEST(test_access_log_and_reopen)
+{
+	char alog[PATH_MAX + 16], moved[PATH_MAX + 32], mlog[PATH_MAX + 32], extra[PATH_MAX + 64];
+	struct h_response r;
+	struct file_wait fw;
+
+	h_init(&w);
+	h_write_file(&w, "a.txt", "alpha\n", 6);
+	snprintf(alog, sizeof(alog), "%s/access.log", w.dir);
+	snprintf(extra, sizeof(extra), "[log]\naccess_log = %s\n", alog);
+	h_start(&w, extra);
+	ck_assert_int_eq(h_get(&w, "GET", "/a.txt?first", &r), 0);
+	h_response_free(&r);
+	fw = (struct file_wait){alog, "\"GET /a.txt?first HTTP/1.1\" 200 6 \"-\" \"-\" "};
+	ck_assert_msg(h_wait_until(file_pred, &fw, 5000), "no access log line");
+
+	snprintf(moved, sizeof(moved), "%s.1", alog);
+	snprintf(mlog, sizeof(mlog), "%s.1", w.log);
+	ck_assert_int_eq(rename(alog, moved), 0);
+	ck_assert_int_eq(rename(w.log, mlog), 0);
+	ck_assert_int_eq(kill(w.pid, SIGUSR1), 0);
+	ck_assert(h_wait_log(&w, "logs reopened", 5000));
+	/* Each of the two workers says so in the new error log once it has the new files. */
+	ck_assert(h_wait_until(two_workers_reopened, w.log, 5000));
+	ck_assert_int_eq(h_get(&w, "GET", "/a.txt?second", &r), 0);
+	h_response_free(&r);
+	fw = (struct file_wait){alog, "GET /a.txt?second"};
+	ck_assert_msg(h_wait_until(file_pred, &fw, 5000), "the reopened access log got no line");
+	ck_assert(!file_has(moved, "second"));
+	ck_assert(file_has(moved, "first"));
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 Suite *serve_suite(void)
 {
 	Suite *s = suite_create("serve");
@@ -319,6 +389,7 @@ Suite *serve_suite(void)
 	tcase_add_test(tc, test_traversal_never_leaks);
 	tcase_add_test(tc, test_process_tree_and_clean_stop);
 	tcase_add_test(tc, test_sigterm_finishes_inflight);
+	tcase_add_test(tc, test_access_log_and_reopen);
 	suite_add_tcase(s, tc);
 	return s;
 }
