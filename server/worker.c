@@ -46,6 +46,7 @@ struct conn {
 	struct event ev;
 	int fd;
 	enum conn_state state;
+	short armed;                 /* what c->ev waits for, 0 = not assigned */
 	int keepalive;               /* after this response */
 	uint64_t deadline_ms;        /* header timeout of the request being read */
 	size_t inlen, consumed;
@@ -137,7 +138,8 @@ static void conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
-	event_del(&c->ev);   /* before close: epoll interest follows the file */
+	if (c->armed)
+		event_del(&c->ev);   /* before close: epoll interest follows the file */
 	close(c->fd);
 	if (c->filefd >= 0)
 		close(c->filefd);
@@ -154,12 +156,21 @@ static void conn_close(struct conn *c)
 	worker_maybe_exit(w);
 }
 
+/*
+ * Wait for what (EV_READ or EV_WRITE) with a timeout. The event persists,
+ * so on a keep-alive connection only the timeout changes from one request
+ * to the next: no epoll_ctl per request. Switching direction re-registers.
+ */
 static void conn_arm(struct conn *c, short what, uint64_t ms)
 {
 	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 
-	event_del(&c->ev);
-	event_assign(&c->ev, c->w->base, c->fd, what, conn_read_cb, c);
+	if (c->armed != what) {
+		if (c->armed)
+			event_del(&c->ev);
+		event_assign(&c->ev, c->w->base, c->fd, what | EV_PERSIST, conn_read_cb, c);
+		c->armed = what;
+	}
 	event_add(&c->ev, &tv);
 }
 
@@ -558,7 +569,7 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 		memcpy(&c->peer, &mc->peer, mc->peerlen);
 	w->nconns++;
 	w->accepted++;
-	event_assign(&c->ev, w->base, fd, EV_READ, conn_read_cb, c);
+	c->armed = 0;
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = proc_now_ms() + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
