@@ -44,6 +44,7 @@ struct msg_hdr {
 struct msg_config {
 	char root[4096];
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
+	uint32_t pool_idle_timeout_ms;
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
 	uint32_t shutdown_timeout_ms;

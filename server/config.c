@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	{ "pool", "max", set_u32, FIELD(pool_max), 1, CONFIG_POOL_LIMIT_MAX },
 	{ "pool", "limit", set_u32, FIELD(pool_limit), 1, CONFIG_POOL_LIMIT_MAX },
 	{ "pool", "max_workload", set_u32, FIELD(max_workload), 1, 65536 },
+	{ "pool", "idle_timeout", set_duration, FIELD(pool_idle_timeout_ms), 100, MS_HOUR },
 	{ "http", "keepalive_timeout", set_duration, FIELD(keepalive_timeout_ms), 0, MS_HOUR },
 	{ "http", "header_timeout", set_duration, FIELD(header_timeout_ms), 100, 10 * MS_MIN },
 	{ "heartbeat", "interval", set_duration, FIELD(heartbeat_interval_ms), 10, 10 * MS_SEC },
@@ -419,6 +420,7 @@ config_defaults(struct wsd_config *cfg)
 	cfg->pool_max = 16;
 	cfg->pool_limit = 256;
 	cfg->max_workload = 512;
+	cfg->pool_idle_timeout_ms = 30 * MS_SEC;
 	cfg->keepalive_timeout_ms = 15 * MS_SEC;
 	cfg->header_timeout_ms = 10 * MS_SEC;
 	cfg->heartbeat_interval_ms = 200;

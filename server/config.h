@@ -21,6 +21,7 @@ struct wsd_config {
 	uint32_t shutdown_timeout_ms;
 	/* [pool] */
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
+	uint32_t pool_idle_timeout_ms;  /* a worker above min idle this long retires */
 	/* [http] */
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	/* [heartbeat] */

@@ -56,9 +56,10 @@ struct daemon {
 	struct kid *cur[NROLES];   /* the listener and the manager now serving */
 	struct event ev_restart[NROLES];
 	enum stop_phase stopping;
-	unsigned stopped_graceful, stopped_term, stopped_kill;
+	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
 	int ready;
-	struct event ev_term, ev_int, ev_chld, ev_usr1, ev_usr2, ev_check, ev_stop1, ev_stop2;
+	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
+	struct event ev_check, ev_stop1, ev_stop2;
 	char url[300];
 };
 
@@ -97,7 +98,8 @@ static int bind_listen(struct daemon *d)
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, d->cfg.backlog) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &slen) == -1) {
-		log_warn("cannot listen on %s:%s", d->cfg.listen_host, port);
+		log_error("cannot listen on %s:%s: %s, exiting", d->cfg.listen_host, port,
+		    strerror(errno));
 		freeaddrinfo(res);
 		if (fd != -1)
 			close(fd);
@@ -139,6 +141,7 @@ static void fill_msg_config(struct daemon *d)
 	mc->pool_max = c->pool_max;
 	mc->pool_limit = c->pool_limit;
 	mc->max_workload = c->max_workload;
+	mc->pool_idle_timeout_ms = c->pool_idle_timeout_ms;
 	mc->keepalive_timeout_ms = c->keepalive_timeout_ms;
 	mc->header_timeout_ms = c->header_timeout_ms;
 	mc->heartbeat_interval_ms = c->heartbeat_interval_ms;
@@ -183,6 +186,7 @@ static int kid_spawn(struct kid *k)
 }
 
 static void kid_read_cb(evutil_socket_t fd, short what, void *arg);
+static void restart_cb(evutil_socket_t fd, short what, void *arg);
 
 /* A table entry with a fresh channel. */
 static struct kid *kid_new(struct daemon *d, int role)
@@ -204,6 +208,8 @@ static struct kid *kid_new(struct daemon *d, int role)
 	k->peer = sp[1];
 	event_assign(&k->ev_read, d->base, k->chan, EV_READ | EV_PERSIST, kid_read_cb, k);
 	event_add(&k->ev_read, NULL);
+	if (d->cur[role] == NULL)
+		evtimer_assign(&d->ev_restart[role], d->base, restart_cb, k);
 	return k;
 }
 
@@ -224,6 +230,7 @@ static void kid_schedule(struct kid *k, uint32_t delay_ms)
 {
 	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
 
+	evtimer_del(&k->d->ev_restart[k->role]);
 	evtimer_assign(&k->d->ev_restart[k->role], k->d->base, restart_cb, k);
 	evtimer_add(&k->d->ev_restart[k->role], &tv);
 }
@@ -336,10 +343,17 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* How one child ended during a stop, for the outcome. */
 static void stop_note(struct daemon *d, struct kid *k)
 {
 	static const char *const how[] = {"", "gracefully", "after SIGTERM", "killed"};
 
+	if (strcmp(k->sv.last_exit, "exit 0") != 0 && d->stopping == STOP_GRACEFUL) {
+		d->stopped_error++;
+		log_warnx("%s %d failed while stopping (%s)", k->sv.role, (int)k->sv.pid,
+		    k->sv.last_exit);
+		return;
+	}
 	log_info("%s %d stopped %s (%s)", k->sv.role, (int)k->sv.pid,
 	    how[d->stopping], k->sv.last_exit);
 	d->stopped_graceful += d->stopping == STOP_GRACEFUL;
@@ -469,8 +483,8 @@ static void daemon_maybe_exit(struct daemon *d)
 {
 	if (!d->stopping || kids_alive(d) || children_left())
 		return;
-	log_info("stop outcome: %u stopped gracefully, %u after SIGTERM, %u killed",
-	    d->stopped_graceful, d->stopped_term, d->stopped_kill);
+	log_info("stop outcome: %u stopped gracefully, %u after SIGTERM, %u killed, %u failed",
+	    d->stopped_graceful, d->stopped_term, d->stopped_kill, d->stopped_error);
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -549,7 +563,14 @@ static void daemon_stop(struct daemon *d, const char *why)
 
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
-	daemon_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	daemon_stop(arg, sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
+}
+
+/* No configuration reload yet: say so rather than die as SIGHUP's default would. */
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_warnx("SIGHUP ignored: configuration reload is not supported; "
+	    "SIGUSR1 reopens the logs, SIGTERM stops");
 }
 
 static struct kid *kid_by_pid(struct daemon *d, pid_t pid)
@@ -621,6 +642,10 @@ static void daemon_signals(struct daemon *d)
 	evsignal_add(&d->ev_usr1, NULL);
 	evsignal_assign(&d->ev_usr2, d->base, SIGUSR2, sigusr2_cb, d);
 	evsignal_add(&d->ev_usr2, NULL);
+	evsignal_assign(&d->ev_quit, d->base, SIGQUIT, sigterm_cb, d);
+	evsignal_add(&d->ev_quit, NULL);
+	evsignal_assign(&d->ev_hup, d->base, SIGHUP, sighup_cb, d);
+	evsignal_add(&d->ev_hup, NULL);
 	evsignal_add(&d->ev_term, NULL);
 	evsignal_add(&d->ev_int, NULL);
 	evsignal_add(&d->ev_chld, NULL);

@@ -33,6 +33,7 @@ struct slot {
 	struct event ev_read, ev_write, ev_restart;
 	int blocked;              /* channel full: waiting for EV_WRITE */
 	uint32_t conns;           /* given minus reported done */
+	uint64_t idle_since_ms;   /* when conns last fell to 0 */
 	struct manager *m;
 };
 
@@ -126,10 +127,14 @@ static int slot_spawn(struct manager *m, struct slot *s)
 		return -1;
 	sv_started(&s->sv, pid, proc_now_ms());
 	s->conns = 0;
+	s->idle_since_ms = s->sv.started_ms;
 	s->blocked = 0;
 	if (msg_send(s->chan, MSG_CONFIG, &m->cfg, sizeof(m->cfg), NULL, 0) == -1)
 		log_warn("config to worker %d", (int)pid);
-	log_debug("started worker %d", (int)pid);
+	if (s->sv.restarts)
+		log_info("started worker %d (restart %u)", (int)pid, s->sv.restarts);
+	else
+		log_debug("started worker %d", (int)pid);
 	return 0;
 }
 
@@ -234,8 +239,8 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 		slot_draining(m, s);
 		break;
 	case MSG_CONN_DONE:
-		if (s->conns > 0)
-			s->conns--;
+		if (s->conns > 0 && --s->conns == 0)
+			s->idle_since_ms = proc_now_ms();
 		if (m->qlen)
 			dispatch(m);
 		break;
@@ -393,6 +398,27 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	dispatch(m);
 }
 
+/*
+ * The pool shrinks as it grew, one worker at a time: above pool.min, a
+ * worker that has held no connection for pool.idle_timeout retires.
+ */
+static void pool_shrink(struct manager *m, uint64_t now)
+{
+	if (m->draining || m->qlen > 0 || pool_size(m) <= m->cfg.pool_min)
+		return;
+	FOREACH_SLOT(m, s) {
+		if (s->sv.state != SV_RUNNING || s->conns > 0 ||
+		    now - s->idle_since_ms < m->cfg.pool_idle_timeout_ms)
+			continue;
+		s->sv.state = SV_DRAINING;
+		if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
+			kill(s->sv.pid, SIGTERM);
+		log_info("pool shrinks to %u: worker %d idle for %llu ms", pool_size(m),
+		    (int)s->sv.pid, (unsigned long long)(now - s->idle_since_ms));
+		return;
+	}
+}
+
 /* Every heartbeat.interval: a worker silent for heartbeat.misses intervals is hung. */
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -411,6 +437,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 		    (int)s->sv.pid, s->sv.hung_ms);
 		kill(s->sv.pid, SIGKILL);
 	}
+	pool_shrink(m, now);
 }
 
 static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
@@ -460,11 +487,15 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct manager *m = arg;
 
 	log_warnx("drain deadline passed, killing the workers left");
-	FOREACH_SLOT(m, s)
-		if (s->sv.state != SV_FREE && s->sv.pid > 0)
+	FOREACH_SLOT(m, s) {
+		if (s->sv.state == SV_FREE)
+			continue;
+		if (s->sv.pid > 0) {
 			kill(s->sv.pid, SIGKILL);
-	while (waitpid(-1, NULL, 0) > 0)
-		;
+			waitpid(s->sv.pid, NULL, 0);
+		}
+		slot_free(s);
+	}
 	event_base_loopexit(m->base, NULL);
 }
 
@@ -587,7 +618,7 @@ int manager_main(void)
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
 	log_info("exiting");
+	event_base_free(m.base);   /* before the slots: their events live there */
 	free(m.slots);
-	event_base_free(m.base);
 	return 0;
 }

@@ -146,7 +146,13 @@ void proc_child_init(const char *role)
 	log_setrole(role);
 	snprintf(name, sizeof(name), "wsd: %s", role);
 	prctl(PR_SET_NAME, name);
+	/* Signals meant for the daemon (a terminal's Ctrl-C, a group-wide HUP,
+	 * USR1/USR2 sent to the wrong pid) never kill a role. */
 	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	/* After exec and any setuid, which would have cleared it. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -102,7 +102,9 @@ static void report_done(struct worker *w)
 	w->done_pending++;
 	while (w->done_pending > 0) {
 		if (msg_send(FD_PARENT, MSG_CONN_DONE, NULL, 0, NULL, 0) == -1) {
-			if (errno != EAGAIN)
+			if (errno == EPIPE || errno == ECONNRESET)
+				w->done_pending = 0;   /* the manager is gone: nobody counts */
+			else if (errno != EAGAIN)
 				log_warn("conn-done to manager");
 			return;   /* retried with the next one */
 		}

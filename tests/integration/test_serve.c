@@ -376,6 +376,50 @@ START_TEST(test_access_log_and_reopen)
 }
 END_TEST
 
+struct role_count {
+	const char *role;
+	int want;
+};
+
+static int role_count_pred(void *arg)
+{
+	struct role_count *rc = arg;
+	return h_count_role(&w, rc->role, NULL, 0) == rc->want;
+}
+
+/* Busy workers make the pool grow to max; idle ones retire back to min. */
+START_TEST(test_pool_grows_and_shrinks)
+{
+	struct role_count rc = {"worker", 3};
+	struct h_response r;
+	int fds[3];
+
+	h_init(&w);
+	h_write_file(&w, "a.txt", "alpha\n", 6);
+	h_start(&w, "[pool]\nmin = 1\nmax = 3\nmax_workload = 1\nidle_timeout = 300ms\n");
+	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 1);
+	/* Three keep-alive connections, one a worker: each is answered. */
+	for (int i = 0; i < 3; i++) {
+		fds[i] = h_connect(&w);
+		ck_assert_int_eq(h_send(fds[i], "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+		ck_assert_int_eq(h_read_response(fds[i], &r, 0), 0);
+		ck_assert_int_eq(r.status, 200);
+		h_response_free(&r);
+	}
+	ck_assert(h_wait_until(role_count_pred, &rc, 5000));
+	ck_assert(h_log_has(&w, "pool grows to 3"));
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	rc.want = 1;
+	ck_assert_msg(h_wait_until(role_count_pred, &rc, 10000), "the pool did not shrink back");
+	ck_assert(h_log_has(&w, "pool shrinks to 1"));
+	ck_assert_int_eq(h_get(&w, "GET", "/a.txt", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	h_response_free(&r);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 Suite *serve_suite(void)
 {
 	Suite *s = suite_create("serve");
@@ -390,6 +434,7 @@ Suite *serve_suite(void)
 	tcase_add_test(tc, test_process_tree_and_clean_stop);
 	tcase_add_test(tc, test_sigterm_finishes_inflight);
 	tcase_add_test(tc, test_access_log_and_reopen);
+	tcase_add_test(tc, test_pool_grows_and_shrinks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -115,6 +115,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.pool_max, 16);
 	ck_assert_uint_eq(cfg.pool_limit, 256);
 	ck_assert_uint_eq(cfg.max_workload, 512);
+	ck_assert_uint_eq(cfg.pool_idle_timeout_ms, 30000);
 	ck_assert_uint_eq(cfg.keepalive_timeout_ms, 15000);
 	ck_assert_uint_eq(cfg.header_timeout_ms, 10000);
 	ck_assert_uint_eq(cfg.heartbeat_interval_ms, 200);
@@ -147,6 +148,7 @@ START_TEST(test_every_key)
 	    "max = 32\n"
 	    "limit = 64\n"
 	    "max_workload = 1000\n"
+	    "idle_timeout = 2m\n"
 	    "[http]\n"
 	    "keepalive_timeout = 0s\n"
 	    "header_timeout = 500ms\n"
@@ -170,6 +172,7 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(cfg.pool_max, 32);
 	ck_assert_uint_eq(cfg.pool_limit, 64);
 	ck_assert_uint_eq(cfg.max_workload, 1000);
+	ck_assert_uint_eq(cfg.pool_idle_timeout_ms, 120000);
 	ck_assert_uint_eq(cfg.keepalive_timeout_ms, 0);
 	ck_assert_uint_eq(cfg.header_timeout_ms, 500);
 	ck_assert_uint_eq(cfg.heartbeat_interval_ms, 1000);
@@ -277,6 +280,8 @@ START_TEST(test_set_errors)
 	    "pool.min: 0 is out of range (1..4096)");
 	assert_set_error("pool", "limit", "99999999999999999999999",
 	    "pool.limit: 99999999999999999999999 is out of range (1..4096)");
+	assert_set_error("pool", "idle_timeout", "50ms",
+	    "pool.idle_timeout: 50ms is out of range (100ms..1h)");
 	assert_set_error("pool", "max_workload", "65537",
 	    "pool.max_workload: 65537 is out of range (1..65536)");
 	assert_set_error("server", "backlog", "-1",
