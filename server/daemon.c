@@ -651,6 +651,31 @@ static void daemon_signals(struct daemon *d)
 	evsignal_add(&d->ev_chld, NULL);
 }
 
+static int check_log(const char *key, const char *path)
+{
+	int fd;
+
+	if (path[0] == '\0')
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+		fprintf(stderr, "wsd: %s: cannot open %s: %s\n", key, path, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+int daemon_check(const struct wsd_config *cfg)
+{
+	const char *name = cfg->user[0] ? cfg->user : "nobody";
+
+	if (geteuid() == 0 && getpwnam(name) == NULL) {
+		fprintf(stderr, "wsd: server.user: no such user '%s'\n", name);
+		return 1;
+	}
+	return check_log("log.file", cfg->log_file) | check_log("log.access_log", cfg->access_log);
+}
+
 int daemon_run(const struct wsd_config *cfg)
 {
 	struct daemon d = {.listenfd = -1};

@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: wsd [-t] [-c FILE] [-p PORT] [-r ROOT] [-w MIN:MAX]\n"
+	    "usage: wsd [-thv] [-c FILE] [-p PORT] [-r ROOT] [-w MIN:MAX]\n"
 	    "  -c FILE     configuration file (INI)\n"
 	    "  -t          check the configuration and exit\n"
 	    "  -p PORT     listen on PORT (0 = any free port)\n"
@@ -51,7 +51,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:tp:r:w:vh")) != -1) {
+	opterr = 0;   /* our own messages, named "wsd:" like the others */
+	while ((ch = getopt(argc, argv, ":c:tp:r:w:vh")) != -1) {
 		switch (ch) {
 		case 'c': f->file = optarg; break;
 		case 't': f->test = 1; break;
@@ -64,7 +65,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case ':':
+			fprintf(stderr, "wsd: option -%c needs a value\n", optopt);
+			usage(stderr);
+			return -1;
 		default:
+			fprintf(stderr, "wsd: unknown option -%c\n", optopt);
 			usage(stderr);
 			return -1;
 		}
@@ -110,7 +116,10 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (f.test) {
-		printf("wsd: configuration %s is ok\n", f.file ? f.file : "(defaults)");
+		if (daemon_check(&cfg) != 0)
+			return EXIT_CONFIG;
+		printf("wsd: configuration %s%s is ok\n", f.file ? f.file : "(defaults)",
+		    f.port || f.root || f.pool ? " with the flags given" : "");
 		return 0;
 	}
 	return daemon_run(&cfg);

@@ -212,6 +212,11 @@ static void respond_error(struct conn *c, int status, int close_conn, int head_o
 	c->outlen = http_error_response(c->out, sizeof(c->out), status,
 	    http_connection_header(c->keepalive, c->req.minor), head_only, time(NULL));
 	c->outoff = 0;
+	if (!head_only) {
+		const char *end = memmem(c->out, c->outlen, "\r\n\r\n", 4);
+
+		c->req.body = end ? c->outlen - (size_t)(end + 4 - c->out) : 0;
+	}
 }
 
 static void respond_options(struct conn *c, const struct http_request *r)
@@ -317,6 +322,43 @@ static void respond_found(struct conn *c, const struct http_request *r, int fd,
 	respond_file(c, r, fd, st, path, &v, start, len);
 }
 
+/*
+ * A directory asked for without its trailing slash: 301 to the same path
+ * with it (query kept), as nginx does, so relative links in its index work.
+ * 0 when the target does not fit our buffer: the index is served as is.
+ */
+static int respond_slash_redirect(struct conn *c, const struct http_request *r)
+{
+	static const char body[] = "<html><head><title>301 Moved Permanently</title>"
+	    "</head><body><h1>301 Moved Permanently</h1></body></html>\n";
+	const char *q = memchr(r->target.p, '?', r->target.len);
+	size_t plen = q ? (size_t)(q - r->target.p) : r->target.len;
+	int n;
+
+	n = snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 301 Moved Permanently\r\nServer: wsd\r\nDate: %s\r\n"
+	    "Location: %.*s/%.*s\r\nContent-Type: text/html; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n%s\r\n%s",
+	    http_date_cached(time(NULL)), (int)plen, r->target.p,
+	    (int)(r->target.len - plen), r->target.p + plen, sizeof(body) - 1,
+	    conn_header(c, r), r->method == HTTP_M_HEAD ? "" : body);
+	if (n < 0 || (size_t)n >= sizeof(c->out))
+		return 0;
+	c->outlen = (size_t)n;
+	c->outoff = 0;
+	c->req.status = 301;
+	c->req.body = r->method == HTTP_M_HEAD ? 0 : sizeof(body) - 1;
+	return 1;
+}
+
+static int ends_in_slash(const struct http_request *r)
+{
+	const char *q = memchr(r->target.p, '?', r->target.len);
+	size_t plen = q ? (size_t)(q - r->target.p) : r->target.len;
+
+	return plen > 0 && r->target.p[plen - 1] == '/';
+}
+
 static void respond_get(struct conn *c, const struct http_request *r)
 {
 	char path[PATH_MAX];
@@ -331,6 +373,10 @@ static void respond_get(struct conn *c, const struct http_request *r)
 	fd = resolve_open_idx(c->w->rootfd, path, &st, &status, &isindex);
 	if (fd == -1) {
 		respond_error(c, status, 0, head);
+		return;
+	}
+	if (isindex && !ends_in_slash(r) && respond_slash_redirect(c, r)) {
+		close(fd);
 		return;
 	}
 	respond_found(c, r, fd, &st, isindex ? RESOLVE_INDEX : path);

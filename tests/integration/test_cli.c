@@ -42,10 +42,12 @@ END_TEST
 START_TEST(test_usage_errors_exit_2)
 {
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-x", NULL}), 2);
+	ck_assert_ptr_nonnull(strstr(out, "wsd: unknown option -x"));
 	ck_assert_ptr_nonnull(strstr(out, "usage:"));
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "stray", NULL}), 2);
 	ck_assert_ptr_nonnull(strstr(out, "unexpected argument 'stray'"));
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-c", NULL}), 2);
+	ck_assert_ptr_nonnull(strstr(out, "wsd: option -c needs a value"));
 }
 END_TEST
 
@@ -79,6 +81,16 @@ START_TEST(test_config_check)
 
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", "/nonexistent/wsd.conf", NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/nonexistent/wsd.conf"));
+
+	/* -t checks what the start would: a log file that cannot be opened. */
+	write_text(w.conf, "[log]\nfile = /nonexistent-dir/wsd.log\n");
+	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
+	ck_assert_ptr_nonnull(strstr(out, "log.file: cannot open /nonexistent-dir/wsd.log"));
+	if (geteuid() == 0) {
+		write_text(w.conf, "[server]\nuser = nosuchuser-wsd\n");
+		ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
+		ck_assert_ptr_nonnull(strstr(out, "no such user 'nosuchuser-wsd'"));
+	}
 	h_cleanup(&w);
 }
 END_TEST

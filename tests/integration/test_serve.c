@@ -71,6 +71,13 @@ START_TEST(test_head_404_index_and_types)
 	h_init(&w);
 	h_write_file(&w, "index.html", "<p>home</p>\n", 12);
 	h_write_file(&w, "style.css", "p{}\n", 4);
+	{
+		char dir[PATH_MAX + 16];
+
+		snprintf(dir, sizeof(dir), "%s/sub", w.root);
+		ck_assert_int_eq(mkdir(dir, 0755), 0);
+	}
+	h_write_file(&w, "sub/index.html", "sub\n", 4);
 	h_start(&w, NULL);
 
 	ck_assert_int_eq(h_get(&w, "HEAD", "/style.css", &r), 0);
@@ -87,6 +94,17 @@ START_TEST(test_head_404_index_and_types)
 	ck_assert_str_eq(r.body, "<p>home</p>\n");
 	ck_assert_int_eq(h_header(&r, "Content-Type", v, sizeof(v)), 0);
 	ck_assert_str_eq(v, "text/html; charset=utf-8");
+	h_response_free(&r);
+
+	/* A directory without its slash: redirected, query kept. */
+	ck_assert_int_eq(h_get(&w, "GET", "/sub?x=1", &r), 0);
+	ck_assert_int_eq(r.status, 301);
+	ck_assert_int_eq(h_header(&r, "Location", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "/sub/?x=1");
+	h_response_free(&r);
+	ck_assert_int_eq(h_get(&w, "GET", "/sub/", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "sub\n");
 	h_response_free(&r);
 
 	ck_assert_int_eq(h_get(&w, "GET", "/missing.html", &r), 0);
