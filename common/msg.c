@@ -147,9 +147,13 @@ int msg_recv(int sock, struct msg *m)
 	int bad;
 
 	m->nfds = 0;
+	/*
+	 * ECONNRESET is reported once, when the peer died with messages of
+	 * ours unread; what it had sent us is still queued behind it.
+	 */
 	do
 		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n == -1 && errno == EINTR);
+	while (n == -1 && (errno == EINTR || errno == ECONNRESET));
 	if (n <= 0)
 		return n == 0 ? 0 : -1;
 	bad = take_fds(&mh, m);

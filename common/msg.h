@@ -104,9 +104,9 @@ int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
 int msg_recv(int sock, struct msg *m);
 
 /*
- * After msg_recv returned rc: is the peer gone? End-of-file, or an error
- * other than "nothing now" and "malformed" (ECONNRESET when it died with
- * messages unread).
+ * After msg_recv returned rc: is the peer gone? End-of-file (read only
+ * after everything it sent), or an error other than "nothing now" and
+ * "malformed".
  */
 int msg_peer_gone(int rc);
 

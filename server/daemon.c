@@ -492,9 +492,13 @@ static void stop_kill_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
+	struct timeval tv = {1, 0};
+
 	log_warnx("children still running after SIGTERM: SIGKILL");
 	d->stopping = STOP_KILL;
 	signal_all(d, SIGKILL);
+	/* Again each second: a worker re-parented to us after this round is caught by the next. */
+	evtimer_add(&d->ev_stop2, &tv);
 }
 
 static void stop_term_cb(evutil_socket_t fd, short what, void *arg)

@@ -19,8 +19,11 @@ static void heartbeat_send(struct heartbeat *hb)
 	m.seq = ++hb->seq;
 	hb->fill(hb->arg, &m);
 	/* A full channel means the supervisor is not reading: it will notice. */
-	if (msg_send(hb->fd, MSG_HEARTBEAT, &m, sizeof(m), NULL, 0) == -1 &&
-	    errno != EAGAIN)
+	if (msg_send(hb->fd, MSG_HEARTBEAT, &m, sizeof(m), NULL, 0) == 0 || errno == EAGAIN)
+		return;
+	if (errno == EPIPE || errno == ECONNRESET)
+		event_del(&hb->ev);   /* the supervisor is gone: nobody listens */
+	else
 		log_warn("heartbeat");
 }
 

@@ -21,6 +21,7 @@
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE_MS 100
+#define BACKLOG_TAKE_MAX 65536
 
 struct listener {
 	struct event_base *base;
@@ -48,8 +49,12 @@ static void accept_interest(struct listener *l, int on)
 static int hand_over(struct listener *l, int fd, const struct msg_conn *mc)
 {
 	if (msg_send(FD_MANAGER, MSG_CONN, mc, sizeof(*mc), &fd, 1) == -1) {
-		if (errno != EAGAIN && errno != ENOBUFS)
-			log_warn("connection to manager");
+		if (errno != EAGAIN && errno != ENOBUFS) {
+			/* No wait would mend it: drop this one rather than spin. */
+			log_warn("connection to manager dropped");
+			close(fd);
+			return 0;
+		}
 		l->pending_fd = fd;
 		l->pending = *mc;
 		accept_interest(l, 0);
@@ -85,14 +90,14 @@ static void accept_pause(struct listener *l)
 	evtimer_add(&l->ev_pause, &tv);
 }
 
-static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+/* Accept up to max connections and hand each over. */
+static void accept_some(struct listener *l, int lfd, int max)
 {
-	struct listener *l = arg;
 	struct msg_conn mc;
 	socklen_t slen;
 	int fd;
 
-	for (int i = 0; i < ACCEPT_BATCH && l->pending_fd < 0; i++) {
+	for (int i = 0; i < max && l->pending_fd < 0; i++) {
 		memset(&mc, 0, sizeof(mc));
 		slen = sizeof(mc.peer);
 		fd = accept4(lfd, (struct sockaddr *)&mc.peer, &slen,
@@ -113,10 +118,23 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-static void listener_drain(struct listener *l)
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	accept_some(arg, lfd, ACCEPT_BATCH);
+}
+
+/*
+ * Stop accepting. When the whole server stops (take_backlog), first take
+ * what already waits in the kernel backlog - those clients have sent their
+ * requests, and closing the socket would reset them. On a graceful restart
+ * the replacement accepts them instead.
+ */
+static void listener_drain(struct listener *l, int take_backlog)
 {
 	if (l->draining)
 		return;
+	if (take_backlog && l->configured)
+		accept_some(l, FD_LISTEN, BACKLOG_TAKE_MAX);
 	accept_interest(l, 0);
 	l->draining = 1;
 	log_info("stopped accepting after %llu connections", (unsigned long long)l->accepted);
@@ -157,7 +175,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 		if (m.hdr.type == MSG_CONFIG)
 			listener_configure(l, &m.u.config);
 		else if (m.hdr.type == MSG_SHUTDOWN)
-			listener_drain(l);
+			listener_drain(l, 1);
 		else if (m.hdr.type == MSG_LOG_ERROR || m.hdr.type == MSG_LOG_ACCESS)
 			proc_adopt_log(m.hdr.type, m.fds[0]);
 		else {
@@ -168,7 +186,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	if (msg_peer_gone(rc)) {
 		event_del(&l->ev_parent);
 		log_warnx("daemon channel closed");
-		listener_drain(l);
+		listener_drain(l, 0);
 	} else if (errno == EBADMSG)
 		log_warnx("malformed message from daemon, dropped");
 }
@@ -181,7 +199,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	if (!l->draining && getppid() == l->ppid &&
 	    msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to daemon");
-	listener_drain(l);
+	listener_drain(l, 0);
 }
 
 static void channel_drained_cb(evutil_socket_t fd, short what, void *arg)

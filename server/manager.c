@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@ struct manager {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
+	int taking;               /* stopping: take what the listener left in the channel */
 	pid_t ppid;
 	struct slot *slots;       /* pool_limit entries */
 	struct queued {
@@ -65,6 +68,23 @@ static void queue_push(struct manager *m, int fd, const struct msg_conn *mc)
 	q->mc = *mc;
 }
 
+/* A connection taken back from a dead worker's channel goes first. */
+static void queue_push_front(struct manager *m, int fd, const struct msg_conn *mc)
+{
+	struct queued *q;
+
+	if (m->qlen == QUEUE_MAX) {
+		log_warnx("wait queue full, dropping a reclaimed connection");
+		close(fd);
+		return;
+	}
+	m->qhead = (m->qhead + QUEUE_MAX - 1) % QUEUE_MAX;
+	m->qlen++;
+	q = &m->queue[m->qhead];
+	q->fd = fd;
+	q->mc = *mc;
+}
+
 static void queue_drop_head(struct manager *m)
 {
 	close(m->queue[m->qhead].fd);   /* the worker has its copy */
@@ -72,10 +92,26 @@ static void queue_drop_head(struct manager *m)
 	m->qlen--;
 }
 
-/* Read the listener channel only while there is room to queue. */
+static struct slot *least_loaded(struct manager *m);
+
+/*
+ * Take a connection from the listener channel only when a worker can have
+ * it now. A connection left in the channel is safe - the daemon keeps its
+ * ends, and a replacement manager reads it - while one in our own queue
+ * would die with us. On a full stop (taking) we take all that is left.
+ */
+static int may_take(struct manager *m)
+{
+	if (m->qlen >= QUEUE_MAX)
+		return 0;
+	if (m->draining)
+		return m->taking;
+	return m->qlen == 0 && least_loaded(m) != NULL;
+}
+
 static void listener_interest(struct manager *m)
 {
-	int want = !m->draining && m->qlen < QUEUE_MAX;
+	int want = !m->draining && may_take(m);
 
 	if (want && !m->listening)
 		event_add(&m->ev_listener, NULL);
@@ -241,8 +277,7 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 	case MSG_CONN_DONE:
 		if (s->conns > 0 && --s->conns == 0)
 			s->idle_since_ms = proc_now_ms();
-		if (m->qlen)
-			dispatch(m);
+		dispatch(m);   /* room for what waits, here or in the listener channel */
 		break;
 	default:
 		log_warnx("unexpected %s message from worker %d",
@@ -305,11 +340,14 @@ static void pool_grow(struct manager *m)
 		log_info("all workers busy, pool grows to %u", pool_size(m));
 }
 
+/* 0 given (or dropped: an error no wait would mend), -1 the channel is full. */
 static int give(struct manager *m, struct slot *s, const struct queued *q)
 {
 	if (msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == -1) {
-		if (errno != EAGAIN)
-			log_warn("connection to worker %d", (int)s->sv.pid);
+		if (errno != EAGAIN && errno != ENOBUFS) {
+			log_warn("connection to worker %d dropped", (int)s->sv.pid);
+			return 0;
+		}
 		s->blocked = 1;
 		event_add(&s->ev_write, NULL);
 		return -1;
@@ -342,10 +380,12 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 	struct msg msg;
 	int rc = 0;
 
-	while (m->qlen < QUEUE_MAX && (rc = msg_recv(fd, &msg)) == 1) {
-		if (msg.hdr.type == MSG_CONN)
+	while (may_take(m) && (rc = msg_recv(fd, &msg)) == 1) {
+		if (msg.hdr.type == MSG_CONN) {
 			queue_push(m, msg.fds[0], &msg.u.conn);
-		else {
+			if (!m->taking)
+				dispatch(m);
+		} else {
 			log_warnx("unexpected %s message from listener",
 			    msg_type_name(msg.hdr.type));
 			msg_close_fds(&msg);
@@ -358,12 +398,36 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- watching the workers ---- */
 
+/*
+ * Take back what the dead worker never read from its channel: the
+ * connections go to the head of the wait queue, for the other workers.
+ */
+static void slot_reclaim(struct manager *m, struct slot *s)
+{
+	struct msg msg;
+	unsigned n = 0;
+
+	while (msg_recv(s->peer, &msg) == 1) {
+		if (msg.hdr.type == MSG_CONN) {
+			queue_push_front(m, msg.fds[0], &msg.u.conn);
+			n++;
+		} else
+			msg_close_fds(&msg);
+	}
+	if (n)
+		log_info("took back %u connections queued to worker %d", n, (int)s->sv.pid);
+}
+
 static void worker_exited(struct manager *m, struct slot *s, int status)
 {
 	pid_t pid = s->sv.pid;
 	enum sv_state was = s->sv.state;
-	uint32_t delay = sv_exited(&s->sv, status, proc_now_ms());
-	struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+	uint32_t delay;
+	struct timeval tv;
+
+	slot_reclaim(m, s);
+	delay = sv_exited(&s->sv, status, proc_now_ms());
+	tv = (struct timeval){delay / 1000, (delay % 1000) * 1000};
 
 	if (was == SV_DRAINING) {
 		log_info("worker %d finished draining (%s)", (int)pid, s->sv.last_exit);
@@ -396,6 +460,13 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			worker_exited(m, s, status);
 	pool_fill(m);
 	dispatch(m);
+}
+
+static int channel_waiting(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, SIOCINQ, &n) == 0 && n > 0;
 }
 
 /*
@@ -437,6 +508,9 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 		    (int)s->sv.pid, s->sv.hung_ms);
 		kill(s->sv.pid, SIGKILL);
 	}
+	/* Connections wait in the listener channel and no worker can take one: grow. */
+	if (!m->draining && least_loaded(m) == NULL && channel_waiting(FD_FROM_LISTENER))
+		pool_grow(m);
 	pool_shrink(m, now);
 }
 
@@ -500,11 +574,11 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Take what the listener already queued to us, stop reading its channel
- * (a replacement manager reads it now), give every queued connection to a
- * worker, then let the workers drain.
+ * Stop reading the listener channel (on a graceful restart the replacement
+ * reads it; on a full stop we first take what the listener left there),
+ * give every queued connection to a worker, then let the workers drain.
  */
-static void manager_drain(struct manager *m, uint32_t grace_ms)
+static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel)
 {
 	struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
 
@@ -513,9 +587,13 @@ static void manager_drain(struct manager *m, uint32_t grace_ms)
 			evtimer_add(&m->ev_deadline, &tv);   /* the daemon is gone: hurry */
 		return;
 	}
-	if (m->configured)
-		listener_cb(FD_FROM_LISTENER, EV_READ, m);
 	m->draining = 1;
+	/* The whole server stops: serve what the listener left in the channel. */
+	if (m->configured && take_channel) {
+		m->taking = 1;
+		listener_cb(FD_FROM_LISTENER, EV_READ, m);
+		m->taking = 0;
+	}
 	log_info("draining: %u queued connections, %u workers", m->qlen, pool_size(m));
 	evtimer_assign(&m->ev_deadline, m->base, deadline_cb, m);
 	evtimer_add(&m->ev_deadline, &tv);
@@ -531,13 +609,13 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (getppid() != m->ppid) {
 		log_warnx("daemon is gone, finishing in-flight requests");
-		manager_drain(m, ORPHAN_GRACE_MS);
+		manager_drain(m, ORPHAN_GRACE_MS, 1);
 		return;
 	}
 	/* Told to stop by pid: the daemon starts our replacement now. */
 	if (!m->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to daemon");
-	manager_drain(m, m->cfg.shutdown_timeout_ms);
+	manager_drain(m, m->cfg.shutdown_timeout_ms, 0);   /* the replacement reads the channel */
 }
 
 /* ---- the daemon channel ---- */
@@ -583,7 +661,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 		if (msg.hdr.type == MSG_CONFIG)
 			manager_configure(m, &msg.u.config);
 		else if (msg.hdr.type == MSG_SHUTDOWN)
-			manager_drain(m, m->cfg.shutdown_timeout_ms);
+			manager_drain(m, m->cfg.shutdown_timeout_ms, 1);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
 			manager_reopen(m, msg.hdr.type, msg.fds[0]);
 		else {
@@ -594,7 +672,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	if (msg_peer_gone(rc)) {
 		event_del(&m->ev_parent);
 		log_warnx("daemon channel closed, finishing in-flight requests");
-		manager_drain(m, ORPHAN_GRACE_MS);
+		manager_drain(m, ORPHAN_GRACE_MS, 1);
 	} else if (errno == EBADMSG)
 		log_warnx("malformed message from daemon, dropped");
 }

@@ -70,7 +70,7 @@ struct conn {
 
 struct worker {
 	struct event_base *base;
-	struct event ev_parent, ev_term, ev_drain_deadline;
+	struct event ev_parent, ev_term, ev_drain_deadline, ev_flush;
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
@@ -97,19 +97,31 @@ static void worker_maybe_exit(struct worker *w);
 
 /* ---- the workload report to the manager ---- */
 
-static void report_done(struct worker *w)
+static void report_done_flush(struct worker *w)
 {
-	w->done_pending++;
 	while (w->done_pending > 0) {
 		if (msg_send(FD_PARENT, MSG_CONN_DONE, NULL, 0, NULL, 0) == -1) {
-			if (errno == EPIPE || errno == ECONNRESET)
+			if (errno == EAGAIN)
+				event_add(&w->ev_flush, NULL);   /* again once there is room */
+			else if (errno == EPIPE || errno == ECONNRESET)
 				w->done_pending = 0;   /* the manager is gone: nobody counts */
-			else if (errno != EAGAIN)
+			else
 				log_warn("conn-done to manager");
-			return;   /* retried with the next one */
+			return;
 		}
 		w->done_pending--;
 	}
+}
+
+static void report_done(struct worker *w)
+{
+	w->done_pending++;
+	report_done_flush(w);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	report_done_flush(arg);
 }
 
 /* ---- connection life ---- */
@@ -511,7 +523,11 @@ static int conn_next_request(struct conn *c)
 	}
 	conn_account(c);
 	if (!c->keepalive) {
-		conn_linger(c);
+		/* Unread bytes, or a refused request: half-close so the answer is not lost to a RST. */
+		if (c->inlen > c->consumed || c->req.status >= 400)
+			conn_linger(c);
+		else
+			conn_close(c);
 		return 0;
 	}
 	c->inlen -= c->consumed;
@@ -646,10 +662,11 @@ static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Stop taking work. Busy connections finish their answer, sent with
  * "Connection: close"; an idle keep-alive connection may still send one
- * request within a short grace (it is answered and closed), or is closed at
- * once when our manager is gone.
+ * request within a short grace (it is answered and closed): its request
+ * may already be on its way. hurry: our manager is gone, so the deadline
+ * shortens even if we were already draining.
  */
-static void worker_drain(struct worker *w, uint32_t deadline_ms, int close_idle)
+static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 {
 	struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
 	struct conn *c, *next;
@@ -659,19 +676,15 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int close_idle)
 		log_info("draining %llu connections", (unsigned long long)w->nconns);
 		evtimer_assign(&w->ev_drain_deadline, w->base, drain_deadline_cb, w);
 		evtimer_add(&w->ev_drain_deadline, &tv);
-	} else if (close_idle)
-		evtimer_add(&w->ev_drain_deadline, &tv);   /* the manager is gone: hurry */
+	} else if (hurry)
+		evtimer_add(&w->ev_drain_deadline, &tv);
 	else {
 		worker_maybe_exit(w);   /* the manager's go-ahead may be what we waited for */
 		return;
 	}
 	for (c = w->open; c; c = next) {
 		next = c->next;
-		if (c->state != C_READ || c->inlen != 0)
-			continue;
-		if (close_idle)
-			conn_close(c);
-		else
+		if (c->state == C_READ && c->inlen == 0)
 			conn_wait_request(c);   /* re-armed with the idle grace */
 	}
 	worker_maybe_exit(w);
@@ -788,6 +801,7 @@ int worker_main(void)
 		fatalx("event_base_new failed");
 	heartbeat_base_init(w.base);
 	event_assign(&w.ev_parent, w.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &w);
+	event_assign(&w.ev_flush, w.base, FD_PARENT, EV_WRITE, flush_cb, &w);
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);

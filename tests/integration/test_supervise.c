@@ -197,6 +197,63 @@ START_TEST(test_kill9_daemon_leaves_nothing)
 }
 END_TEST
 
+/* Send a request on each of n new connections; no answer is read yet. */
+static void send_waiting(int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		fds[i] = h_connect(&w);
+		ck_assert_int_eq(h_send(fds[i], "GET /a.txt HTTP/1.1\r\nHost: x\r\n"
+		    "Connection: close\r\n\r\n"), 0);
+	}
+}
+
+static void expect_answered(int *fds, int n)
+{
+	struct h_response r;
+
+	for (int i = 0; i < n; i++) {
+		ck_assert_msg(h_read_response(fds[i], &r, 0) == 0, "waiting request %d lost", i);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(r.body, BODY);
+		h_response_free(&r);
+		close(fds[i]);
+	}
+}
+
+/*
+ * Connections that wait - in the listener channel while every worker is
+ * full, or in the channel of a worker that dies - survive a graceful
+ * manager restart and a worker crash.
+ */
+START_TEST(test_waiting_connections_survive)
+{
+	struct h_response r;
+	int busy, fds[3];
+	pid_t worker;
+
+	h_init(&w);
+	h_write_file(&w, "a.txt", BODY, strlen(BODY));
+	h_start(&w, "[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n");
+	/* One keep-alive connection fills the only worker. */
+	busy = h_connect(&w);
+	ck_assert_int_eq(h_send(busy, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+	ck_assert_int_eq(h_read_response(busy, &r, 0), 0);
+	h_response_free(&r);
+	send_waiting(fds, 3);
+	ck_assert_int_eq(kill(pid_of("manager"), SIGTERM), 0);
+	expect_answered(fds, 3);
+	close(busy);
+
+	/* Now requests queued to a worker that is stopped, then killed. */
+	worker = pid_of("worker");
+	ck_assert_int_eq(kill(worker, SIGSTOP), 0);
+	send_waiting(fds, 1);
+	ck_assert_int_eq(kill(worker, SIGKILL), 0);
+	expect_answered(fds, 1);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 #ifdef WSD_FAULTS
 static void write_text(const char *path, const char *s)
 {
@@ -250,6 +307,7 @@ int main(void)
 	tcase_add_test(tc, test_sigstop_each_role);
 	tcase_add_test(tc, test_graceful_restarts_under_wrk_lose_nothing);
 	tcase_add_test(tc, test_kill9_daemon_leaves_nothing);
+	tcase_add_test(tc, test_waiting_connections_survive);
 #ifdef WSD_FAULTS
 	tcase_add_test(tc, test_crash_loop_backs_off_and_recovers);
 #endif
