@@ -58,6 +58,7 @@ struct daemon {
 	enum stop_phase stopping;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
 	int ready;
+	uint64_t last_check_ms;    /* to notice that we ourselves were stalled */
 	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
 	struct event ev_check, ev_stop1, ev_stop2;
 	char url[300];
@@ -320,7 +321,7 @@ static void kid_read_cb(evutil_socket_t fd, short what, void *arg)
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t now;
+	uint64_t now, late;
 
 	/*
 	 * This timer runs before channel reads: take the heartbeats already
@@ -331,9 +332,16 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 		if (d->kids[i].sv.state != SV_FREE)
 			kid_read_cb(d->kids[i].chan, EV_READ, &d->kids[i]);
 	now = proc_now_ms();
+	late = now - d->last_check_ms;
+	d->last_check_ms = now;
+	if (late > hb_interval(d))
+		log_debug("checked %llu ms late: we were stalled, so were they",
+		    (unsigned long long)late);
 	for (int i = 0; i < MAX_KIDS; i++) {
 		struct kid *k = &d->kids[i];
 
+		if (late > hb_interval(d))
+			sv_forgive(&k->sv, late - hb_interval(d) / 2, now);
 		if (!sv_check(&k->sv, now, hb_interval(d), d->cfg.heartbeat_misses))
 			continue;
 		log_warnx("lost child: pid %d %s (hung: no heartbeat for %u ms), killing it",
@@ -696,6 +704,7 @@ int daemon_run(const struct wsd_config *cfg)
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
 	event_assign(&d.ev_check, d.base, -1, EV_PERSIST, check_cb, &d);
 	event_priority_set(&d.ev_check, 0);
+	d.last_check_ms = proc_now_ms();
 	event_add(&d.ev_check, &(struct timeval){hb_interval(&d) / 2000,
 	    (hb_interval(&d) / 2 % 1000) * 1000});
 	event_base_dispatch(d.base);

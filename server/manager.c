@@ -46,6 +46,7 @@ struct manager {
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
 	int taking;               /* stopping: take what the listener left in the channel */
+	uint64_t last_check_ms;   /* to notice that we ourselves were stalled */
 	pid_t ppid;
 	struct slot *slots;       /* pool_limit entries */
 	struct queued {
@@ -494,14 +495,22 @@ static void pool_shrink(struct manager *m, uint64_t now)
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
-	uint64_t now;
+	uint64_t now, late;
 
 	/* Heartbeats already waiting first: our own delay is not theirs. */
 	FOREACH_SLOT(m, s)
 		if (s->sv.state != SV_FREE)
 			slot_read_cb(s->chan, EV_READ, s);
 	now = proc_now_ms();
+	/* Checked twice an interval: much later means we were stalled too. */
+	late = now - m->last_check_ms;
+	m->last_check_ms = now;
+	if (late > m->cfg.heartbeat_interval_ms)
+		log_debug("checked %llu ms late: we were stalled, so were they",
+		    (unsigned long long)late);
 	FOREACH_SLOT(m, s) {
+		if (late > m->cfg.heartbeat_interval_ms)
+			sv_forgive(&s->sv, late - m->cfg.heartbeat_interval_ms / 2, now);
 		if (!sv_check(&s->sv, now, m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses))
 			continue;
 		log_warnx("lost child: pid %d worker (hung: no heartbeat for %u ms), killing it",
@@ -646,6 +655,7 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	    heartbeat_fill, m);
 	event_assign(&m->ev_check, m->base, -1, EV_PERSIST, check_cb, m);
 	event_priority_set(&m->ev_check, 0);
+	m->last_check_ms = proc_now_ms();
 	event_add(&m->ev_check, &tv);
 	pool_fill(m);
 	listener_interest(m);

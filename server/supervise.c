@@ -44,6 +44,11 @@ int sv_check(struct sv_child *c, uint64_t now, uint32_t interval_ms, uint32_t mi
 	return 1;
 }
 
+void sv_forgive(struct sv_child *c, uint64_t ms, uint64_t now)
+{
+	c->last_hb_ms = c->last_hb_ms + ms > now ? now : c->last_hb_ms + ms;
+}
+
 uint32_t sv_exited(struct sv_child *c, int status, uint64_t now)
 {
 	uint32_t delay;

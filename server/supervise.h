@@ -44,6 +44,13 @@ uint32_t sv_missed(const struct sv_child *c, uint64_t now, uint32_t interval_ms)
  */
 int sv_check(struct sv_child *c, uint64_t now, uint32_t interval_ms, uint32_t misses);
 /*
+ * The supervisor itself did not run for ms (its check came that late: the
+ * machine stalled, or the whole process group was stopped). Its children
+ * could not be heard meanwhile either: their silence is not held against them.
+ */
+void sv_forgive(struct sv_child *c, uint64_t ms, uint64_t now);
+
+/*
  * Record how the process ended (wait status) and return the delay before
  * its replacement: at once after a process that ran a minute or more (or
  * the first time), then 100 ms doubling to 5 s while it keeps failing.

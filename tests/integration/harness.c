@@ -237,8 +237,10 @@ void h_start(struct wsd *w, const char *extra)
 	write_conf(w, extra);
 	snprintf(err, sizeof(err), "%s/stderr.txt", w->dir);
 	if ((w->pid = fork()) == 0) {
-		/* If this test dies, so does its server. */
+		/* If this test dies, so does its server; its own process group, so
+		 * a test can stop the whole server as a machine stall would. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpgid(0, 0);
 		fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);

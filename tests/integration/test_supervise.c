@@ -4,6 +4,7 @@
  * daemon's own death, and a crash loop (debug builds with WSD_FAULTS).
  */
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,23 @@ START_TEST(test_kill9_daemon_leaves_nothing)
 }
 END_TEST
 
+/*
+ * The whole server stalls at once (the machine was busy, or someone
+ * pressed Ctrl-Z): when it runs again, no healthy process is taken for hung.
+ */
+START_TEST(test_whole_server_stall_kills_nothing)
+{
+	start_under_load(NULL);
+	ck_assert_int_eq(kill(-w.pid, SIGSTOP), 0);
+	poll(NULL, 0, 1200);   /* the stall itself: twice the hang threshold */
+	ck_assert_int_eq(kill(-w.pid, SIGCONT), 0);
+	ck_assert(load_wait_more(&l, 200, 10000));
+	ck_assert_msg(!h_log_has(&w, "lost child"), "a stall was taken for a hang");
+	ck_assert_uint_eq(l.failed, 0);
+	finish();
+}
+END_TEST
+
 /* Send a request on each of n new connections; no answer is read yet. */
 static void send_waiting(int *fds, int n)
 {
@@ -308,6 +326,7 @@ int main(void)
 	tcase_add_test(tc, test_graceful_restarts_under_wrk_lose_nothing);
 	tcase_add_test(tc, test_kill9_daemon_leaves_nothing);
 	tcase_add_test(tc, test_waiting_connections_survive);
+	tcase_add_test(tc, test_whole_server_stall_kills_nothing);
 #ifdef WSD_FAULTS
 	tcase_add_test(tc, test_crash_loop_backs_off_and_recovers);
 #endif

@@ -38,6 +38,22 @@ START_TEST(test_heartbeat_resets_silence)
 }
 END_TEST
 
+START_TEST(test_stalled_supervisor_forgives)
+{
+	struct sv_child c = {.role = "manager"};
+
+	sv_started(&c, 42, 0);
+	/* The supervisor was itself stopped from 100 to 1100: 900 ms forgiven. */
+	sv_forgive(&c, 900, 1100);
+	ck_assert_int_eq(sv_check(&c, 1100, 200, 3), 0);
+	ck_assert_int_eq(sv_check(&c, 1501, 200, 3), 1);
+	/* Never forgiven past now. */
+	sv_started(&c, 43, 2000);
+	sv_forgive(&c, 5000, 2100);
+	ck_assert_uint_eq(c.last_hb_ms, 2100);
+}
+END_TEST
+
 START_TEST(test_exit_causes)
 {
 	struct sv_child c = {.role = "manager"};
@@ -100,6 +116,7 @@ int main(void)
 	tcase_add_test(tc, test_hang_after_misses);
 	tcase_add_test(tc, test_heartbeat_resets_silence);
 	tcase_add_test(tc, test_exit_causes);
+	tcase_add_test(tc, test_stalled_supervisor_forgives);
 	tcase_add_test(tc, test_backoff_doubles_and_resets);
 	tcase_add_test(tc, test_state_names);
 	suite_add_tcase(s, tc);
