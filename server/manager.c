@@ -49,6 +49,7 @@ struct manager {
 	uint64_t last_check_ms;   /* to notice that we ourselves were stalled */
 	pid_t ppid;
 	struct slot *slots;       /* pool_limit entries */
+	uint32_t slots_end;       /* one past the highest slot ever used */
 	struct queued {
 		int fd;
 		struct msg_conn mc;   /* peer address, for the access log */
@@ -123,8 +124,9 @@ static void listener_interest(struct manager *m)
 
 /* ---- the pool ---- */
 
+/* Over the slots ever used: per connection, not pool.limit (256) of them. */
 #define FOREACH_SLOT(m, s) \
-	for (struct slot *s = (m)->slots; s < (m)->slots + (m)->cfg.pool_limit; s++)
+	for (struct slot *s = (m)->slots; s < (m)->slots + (m)->slots_end; s++)
 
 /* Workers that count towards the pool: all but the free and the draining. */
 static uint32_t pool_size(struct manager *m)
@@ -180,13 +182,13 @@ static struct slot *slot_new(struct manager *m)
 	struct slot *s = NULL;
 	int sp[2];
 
-	FOREACH_SLOT(m, t)
-		if (t->sv.state == SV_FREE) {
-			s = t;
-			break;
-		}
+	for (uint32_t i = 0; i < m->cfg.pool_limit && s == NULL; i++)
+		if (m->slots[i].sv.state == SV_FREE)
+			s = &m->slots[i];
 	if (s == NULL)
 		return NULL;
+	if ((uint32_t)(s - m->slots) + 1 > m->slots_end)
+		m->slots_end = (uint32_t)(s - m->slots) + 1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) == -1) {
 		log_warn("socketpair for a worker");
 		return NULL;
