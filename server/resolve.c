@@ -246,20 +246,57 @@ beneath(int rootfd, int fd)
 	    (plen == rlen || path[rlen] == '/');
 }
 
+/*
+ * A missing name: 404 only if the deepest part of the path that exists
+ * lies beneath the root. Through a symlink leading out, 403 whether or
+ * not the outside name exists, as openat2 answers: no probing outside.
+ */
+static int
+missing_status(int rootfd, const char *path, int status)
+{
+	char prefix[PATH_MAX];
+	char *slash;
+	int fd, inside;
+
+	if (snprintf(prefix, sizeof(prefix), "%s", path) >= (int)sizeof(prefix))
+		return 403;
+	while ((slash = strrchr(prefix, '/')) != NULL) {
+		*slash = '\0';
+		if ((fd = openat(rootfd, prefix, O_PATH | O_CLOEXEC)) == -1)
+			continue;
+		inside = beneath(rootfd, fd);
+		close(fd);
+		return inside ? status : 403;
+	}
+	return status;   /* nothing of it exists: the root itself was the last step */
+}
+
+/*
+ * Fallback: the path is first opened O_PATH, which opens nothing for real
+ * (no device is touched), proven beneath the root, and only then reopened
+ * for reading through /proc/self/fd.
+ */
 static int
 open_fallback(int rootfd, const char *path, int *status)
 {
-	int fd;
+	char link[32];
+	int pfd, fd;
 
-	if ((fd = openat(rootfd, path, OPEN_FLAGS)) == -1) {
+	if ((pfd = openat(rootfd, path, O_PATH | O_CLOEXEC)) == -1) {
 		*status = errno_status(errno);
+		if (*status == 404)
+			*status = missing_status(rootfd, path, 404);
 		return -1;
 	}
-	if (!beneath(rootfd, fd)) {
-		close(fd);
+	if (!beneath(rootfd, pfd)) {
+		close(pfd);
 		*status = 403;
 		return -1;
 	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", pfd);
+	if ((fd = open(link, OPEN_FLAGS)) == -1)
+		*status = errno_status(errno);
+	close(pfd);
 	return fd;
 }
 

@@ -413,6 +413,10 @@ START_TEST(test_open_escapes)
 	expect_status("link_outdir", 403);
 	expect_status("link_outdir/f", 403);
 	expect_status("link_outdir/index.html", 403);
+	/* A missing name outside answers as an existing one: no probing outside. */
+	expect_status("link_outdir/no-such-file", 403);
+	expect_status("link_outdir/no/such/path", 403);
+	expect_status("../no-such-file", 403);
 	expect_status("link_evil", 403);
 	expect_status("link_proc", 403);
 	expect_status("sub/link_up", 403);
