@@ -74,6 +74,15 @@ void h_write_file(struct wsd *w, const char *rel, const void *data, size_t len)
 	close(fd);
 }
 
+void h_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "create %s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");

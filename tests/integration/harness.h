@@ -40,6 +40,8 @@ int h_stop(struct wsd *w);
 int h_all_gone(struct wsd *w, int timeout_ms);
 /* The harness's own timing bound: ms in the optimised build, more under sanitizers. */
 int h_bound_ms(int optimised_ms);
+/* Write text to any path (a config file, a fault switch). */
+void h_write_text(const char *path, const char *text);
 /* Remove the temp dir (h_stop does it when all went well). */
 void h_cleanup(struct wsd *w);
 /* Run wsd with arguments, collect exit status and output (for flag/config errors). */

@@ -1,6 +1,8 @@
 /* The command line: flags, configuration errors and exit codes. */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_run.h"
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +21,6 @@ static int run(char *const argv[])
 
 	ck_assert_msg(WIFEXITED(status), "wsd did not exit by itself: %s", out);
 	return WEXITSTATUS(status);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 START_TEST(test_version_and_help)
@@ -56,26 +49,26 @@ START_TEST(test_config_check)
 	struct wsd w;
 
 	h_init(&w);
-	write_text(w.conf, "[server]\nlisten = 127.0.0.1:0\n\n[pool]\nmin = 2\nmax = 4\n");
+	h_write_text(w.conf, "[server]\nlisten = 127.0.0.1:0\n\n[pool]\nmin = 2\nmax = 4\n");
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 0);
 	ck_assert_ptr_nonnull(strstr(out, "ok"));
 
 	/* Errors name the file, the line and the key. */
-	write_text(w.conf, "[server]\nlisten = 127.0.0.1:0\n[pool]\nmax = 99999\n");
+	h_write_text(w.conf, "[server]\nlisten = 127.0.0.1:0\n[pool]\nmax = 99999\n");
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "wsd.conf:4:"));
 	ck_assert_ptr_nonnull(strstr(out, "pool.max"));
 
-	write_text(w.conf, "[server]\nbogus = 1\n");
+	h_write_text(w.conf, "[server]\nbogus = 1\n");
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "wsd.conf:2:"));
 	ck_assert_ptr_nonnull(strstr(out, "bogus"));
 
-	write_text(w.conf, "[nosuch]\n");
+	h_write_text(w.conf, "[nosuch]\n");
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "nosuch"));
 
-	write_text(w.conf, "[http]\nkeepalive_timeout = 15\n");
+	h_write_text(w.conf, "[http]\nkeepalive_timeout = 15\n");
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "keepalive_timeout"));
 
@@ -83,11 +76,11 @@ START_TEST(test_config_check)
 	ck_assert_ptr_nonnull(strstr(out, "/nonexistent/wsd.conf"));
 
 	/* -t checks what the start would: a log file that cannot be opened. */
-	write_text(w.conf, "[log]\nfile = /nonexistent-dir/wsd.log\n");
+	h_write_text(w.conf, "[log]\nfile = /nonexistent-dir/wsd.log\n");
 	ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
 	ck_assert_ptr_nonnull(strstr(out, "log.file: cannot open /nonexistent-dir/wsd.log"));
 	if (geteuid() == 0) {
-		write_text(w.conf, "[server]\nuser = nosuchuser-wsd\n");
+		h_write_text(w.conf, "[server]\nuser = nosuchuser-wsd\n");
 		ck_assert_int_eq(run((char *[]){WSD_BIN, "-t", "-c", w.conf, NULL}), 1);
 		ck_assert_ptr_nonnull(strstr(out, "no such user 'nosuchuser-wsd'"));
 	}
@@ -131,7 +124,6 @@ int main(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
 	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_version_and_help);
@@ -141,8 +133,5 @@ int main(void)
 	tcase_add_test(tc, test_busy_port_exit_3);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_NORMAL);
 }

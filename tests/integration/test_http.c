@@ -5,6 +5,8 @@
  * conditional requests and byte ranges.
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1205,10 +1207,6 @@ Suite *http_suite(void)
 int main(void)
 {
 	SRunner *sr = srunner_create(http_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_NORMAL);
 }

@@ -1,6 +1,8 @@
 /* End to end: the real wsd serving files, its process tree, and its stop. */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_run.h"
 #include <dirent.h>
 #include <limits.h>
 #include <errno.h>
@@ -460,10 +462,6 @@ Suite *serve_suite(void)
 int main(void)
 {
 	SRunner *sr = srunner_create(serve_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_NORMAL);
 }

@@ -4,6 +4,8 @@
  * daemon's own death, and a crash loop (debug builds with WSD_FAULTS).
  */
 #include <check.h>
+
+#include "check_run.h"
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -273,15 +275,6 @@ START_TEST(test_waiting_connections_survive)
 END_TEST
 
 #ifdef WSD_FAULTS
-static void write_text(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(s, f);
-	fclose(f);
-}
-
 START_TEST(test_crash_loop_backs_off_and_recovers)
 {
 	static const char *const steps[] = {
@@ -298,7 +291,7 @@ START_TEST(test_crash_loop_backs_off_and_recovers)
 	setenv("WSD_FAULT_FILE", fault, 1);
 	h_write_file(&w, "a.txt", BODY, strlen(BODY));
 	h_start(&w, NULL);
-	write_text(fault, "listener\n");
+	h_write_text(fault, "listener\n");
 	ck_assert_int_eq(kill(pid_of("listener"), SIGKILL), 0);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		ck_assert_msg(h_wait_log(&w, steps[i], 10000), "no '%s'", steps[i]);
@@ -318,7 +311,6 @@ int main(void)
 	Suite *s = suite_create("supervise");
 	TCase *tc = tcase_create("supervise");
 	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_kill9_each_role);
@@ -332,8 +324,5 @@ int main(void)
 #endif
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_VERBOSE);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_VERBOSE);
 }

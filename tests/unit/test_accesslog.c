@@ -4,6 +4,8 @@
 #endif
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -739,13 +741,9 @@ int
 main(void)
 {
 	SRunner *sr;
-	int failed;
 
 	setenv("TZ", "UTC0", 1);
 	tzset();
 	sr = srunner_create(accesslog_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(sr, CK_NORMAL);
 }

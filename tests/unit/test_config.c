@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <check.h>
+
+#include "check_run.h"
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -586,10 +588,6 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(config_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(sr, CK_NORMAL);
 }

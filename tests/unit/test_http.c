@@ -1,5 +1,7 @@
 /* The request parser: every rule with a good and a bad case. */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,7 +624,6 @@ int main(void)
 	Suite *s = suite_create("http");
 	TCase *tc = tcase_create("parser");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_simple_get);
 	tcase_add_test(tc, test_incomplete_needs_more);
@@ -666,8 +667,5 @@ int main(void)
 	tcase_add_test(tc, test_if_range);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_NORMAL);
 }

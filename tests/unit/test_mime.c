@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #endif
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,10 +278,6 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(mime_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(sr, CK_NORMAL);
 }

@@ -1,5 +1,7 @@
 /* Framing and descriptor passing over real SEQPACKET socketpairs. */
 #include <check.h>
+
+#include "check_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -194,7 +196,6 @@ int main(void)
 	Suite *s = suite_create("msg");
 	TCase *tc = tcase_create("framing");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip_no_payload);
@@ -208,8 +209,5 @@ int main(void)
 	tcase_add_test(tc, test_channel_full_is_eagain);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_NORMAL);
 }

@@ -1,5 +1,7 @@
 /* Supervision bookkeeping: hang detection, exit causes, restart back-off. */
 #include <check.h>
+
+#include "check_run.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +113,6 @@ int main(void)
 	Suite *s = suite_create("supervise");
 	TCase *tc = tcase_create("supervise");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_hang_after_misses);
 	tcase_add_test(tc, test_heartbeat_resets_silence);
@@ -121,8 +122,5 @@ int main(void)
 	tcase_add_test(tc, test_state_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, CK_NORMAL);
 }
