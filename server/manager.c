@@ -47,6 +47,7 @@ struct manager {
 	int configured, ready_sent, draining, listening;
 	int taking;               /* stopping: take what the listener left in the channel */
 	uint64_t last_check_ms;   /* to notice that we ourselves were stalled */
+	uint64_t full_warned_ms;  /* rate limit of the "pool full" warning */
 	pid_t ppid;
 	struct slot *slots;       /* pool_limit entries */
 	uint32_t slots_end;       /* one past the highest slot ever used */
@@ -465,6 +466,23 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	dispatch(m);
 }
 
+#define FULL_WARN_MS 10000
+
+/* Grow if we may; at pool.max, tell the operator (at most every 10 s) why clients wait. */
+static void pool_full(struct manager *m, uint64_t now)
+{
+	if (pool_size(m) < m->cfg.pool_max) {
+		pool_grow(m);
+		return;
+	}
+	if (now - m->full_warned_ms < FULL_WARN_MS)
+		return;
+	m->full_warned_ms = now;
+	log_warnx("pool full: %u workers with %u connections each (pool.max, "
+	    "pool.max_workload); new connections wait in the backlog",
+	    pool_size(m), m->cfg.max_workload);
+}
+
 static int channel_waiting(int fd)
 {
 	int n = 0;
@@ -521,7 +539,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Connections wait in the listener channel and no worker can take one: grow. */
 	if (!m->draining && least_loaded(m) == NULL && channel_waiting(FD_FROM_LISTENER))
-		pool_grow(m);
+		pool_full(m, now);
 	pool_shrink(m, now);
 }
 

@@ -412,7 +412,7 @@ START_TEST(test_pool_grows_and_shrinks)
 {
 	struct role_count rc = {"worker", 3};
 	struct h_response r;
-	int fds[3];
+	int fds[3], extra;
 
 	h_init(&w);
 	h_write_file(&w, "a.txt", "alpha\n", 6);
@@ -428,7 +428,16 @@ START_TEST(test_pool_grows_and_shrinks)
 	}
 	ck_assert(h_wait_until(role_count_pred, &rc, 5000));
 	ck_assert(h_log_has(&w, "pool grows to 3"));
-	for (int i = 0; i < 3; i++)
+	/* A fourth waits in the backlog, and the operator is told why. */
+	extra = h_connect(&w);
+	ck_assert_int_eq(h_send(extra, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+	ck_assert(h_wait_log(&w, "pool full: 3 workers with 1 connections each", 5000));
+	close(fds[0]);
+	ck_assert_int_eq(h_read_response(extra, &r, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	h_response_free(&r);
+	close(extra);
+	for (int i = 1; i < 3; i++)
 		close(fds[i]);
 	rc.want = 1;
 	ck_assert_msg(h_wait_until(role_count_pred, &rc, 10000), "the pool did not shrink back");
