@@ -25,7 +25,7 @@ static const struct msg_spec specs[MSG_TYPE_MAX] = {
 	[MSG_LOG_ACCESS] = {"log-access", 0, 1},
 	[MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
 	[MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
-	[MSG_CONN_DONE] = {"conn-done", 0, 0},
+	[MSG_CONN_DONE] = {"conn-done", sizeof(struct msg_conn_done), 0},
 };
 
 static const struct msg_spec *spec_of(uint16_t type)

@@ -30,7 +30,7 @@ enum msg_type {
 	MSG_HEARTBEAT = 20, /* struct msg_heartbeat */
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
-	MSG_CONN_DONE = 41, /* worker -> manager: one connection ended */
+	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
 	MSG_TYPE_MAX
 };
 
@@ -71,12 +71,18 @@ struct msg_conn {
 	uint32_t peerlen;
 };
 
+/* Connections that ended since the last report: one message per loop round, not per connection. */
+struct msg_conn_done {
+	uint32_t count;
+};
+
 struct msg {
 	struct msg_hdr hdr;
 	union {
 		struct msg_config config;
 		struct msg_heartbeat heartbeat;
 		struct msg_conn conn;
+		struct msg_conn_done done;
 		unsigned char raw[MSG_MAXPAYLOAD];
 	} u;
 	int fds[MSG_MAXFDS];

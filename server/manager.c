@@ -279,7 +279,8 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 		slot_draining(m, s);
 		break;
 	case MSG_CONN_DONE:
-		if (s->conns > 0 && --s->conns == 0)
+		s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
+		if (s->conns == 0)
 			s->idle_since_ms = proc_now_ms();
 		dispatch(m);   /* room for what waits, here or in the listener channel */
 		break;

@@ -70,7 +70,7 @@ struct conn {
 
 struct worker {
 	struct event_base *base;
-	struct event ev_parent, ev_term, ev_drain_deadline, ev_flush;
+	struct event ev_parent, ev_term, ev_drain_deadline, ev_flush, ev_report;
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
@@ -80,7 +80,7 @@ struct worker {
 	struct conn *open, *spare;   /* spare: freed conns kept for reuse */
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
-	unsigned done_pending;       /* conn-done messages the channel refused */
+	unsigned done_pending;       /* ended connections not yet reported */
 	/*
 	 * A replacement worker inherits its predecessor's channel: connections
 	 * queued there arrive before our own configuration and wait here.
@@ -99,8 +99,11 @@ static void worker_maybe_exit(struct worker *w);
 
 static void report_done_flush(struct worker *w)
 {
-	while (w->done_pending > 0) {
-		if (msg_send(FD_PARENT, MSG_CONN_DONE, NULL, 0, NULL, 0) == -1) {
+	struct msg_conn_done d;
+
+	if (w->done_pending > 0) {
+		d.count = w->done_pending;
+		if (msg_send(FD_PARENT, MSG_CONN_DONE, &d, sizeof(d), NULL, 0) == -1) {
 			if (errno == EAGAIN)
 				event_add(&w->ev_flush, NULL);   /* again once there is room */
 			else if (errno == EPIPE || errno == ECONNRESET)
@@ -109,14 +112,23 @@ static void report_done_flush(struct worker *w)
 				log_warn("conn-done to manager");
 			return;
 		}
-		w->done_pending--;
+		w->done_pending = 0;
 	}
 }
 
+/*
+ * Counted now, reported once the loop has run what is active: connections
+ * that end in the same round cost the manager one message.
+ */
 static void report_done(struct worker *w)
 {
-	w->done_pending++;
-	report_done_flush(w);
+	if (w->done_pending++ == 0)
+		event_active(&w->ev_report, EV_TIMEOUT, 0);
+}
+
+static void report_cb(evutil_socket_t fd, short what, void *arg)
+{
+	report_done_flush(arg);
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -802,6 +814,7 @@ int worker_main(void)
 	heartbeat_base_init(w.base);
 	event_assign(&w.ev_parent, w.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &w);
 	event_assign(&w.ev_flush, w.base, FD_PARENT, EV_WRITE, flush_cb, &w);
+	evtimer_assign(&w.ev_report, w.base, report_cb, &w);
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);
