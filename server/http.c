@@ -104,11 +104,10 @@ static int parse_request_line(const char *p, size_t n, struct http_request *r)
 }
 
 /* Connection: a comma list of tokens; close wins over keep-alive. */
-static void parse_connection(struct http_slice v, struct http_request *r, int *ka, int *close)
+static void parse_connection(struct http_slice v, int *ka, int *close)
 {
 	const char *p = v.p, *end = v.p + v.len;
 
-	(void)r;
 	while (p < end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *e = comma ? comma : end;
@@ -166,7 +165,7 @@ static int take_field(struct http_slice name, struct http_slice v,
 		return ++fs->hosts > 1 ? -400 : 0;
 	}
 	if (slice_is(name, "connection"))
-		parse_connection(v, r, &fs->ka, &fs->close);
+		parse_connection(v, &fs->ka, &fs->close);
 	else if (slice_is(name, "content-length"))
 		return parse_content_length(v, &r->content_length);
 	else if (slice_is(name, "transfer-encoding"))
@@ -297,6 +296,7 @@ const char *http_reason(int status)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
@@ -342,8 +342,8 @@ const char *http_connection_header(int keepalive, int minor)
 	return minor == 0 ? "Connection: keep-alive\r\n" : "";
 }
 
-size_t http_error_response(char *out, size_t len, int status,
-    const char *connection, int head_only, time_t now)
+size_t http_status_response(char *out, size_t len, int status, const char *extra,
+    const char *connection, int head_only, time_t now, size_t *body_len)
 {
 	char body[256];
 	int blen, n;
@@ -355,12 +355,15 @@ size_t http_error_response(char *out, size_t len, int status,
 	n = snprintf(out, len,
 	    "HTTP/1.1 %d %s\r\nServer: wsd\r\nDate: %s\r\n"
 	    "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
-	    "%s%s\r\n%s",
+	    "%s%s%s\r\n%s",
 	    status, http_reason(status), http_date_cached(now), blen,
-	    status == 405 ? "Allow: GET, HEAD, OPTIONS\r\n" : "",
-	    connection,
-	    head_only ? "" : body);
-	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+	    status == 405 ? "Allow: GET, HEAD, OPTIONS\r\n" : "", extra,
+	    connection, head_only ? "" : body);
+	if (n < 0 || (size_t)n >= len)
+		return 0;
+	if (body_len)
+		*body_len = head_only ? 0 : (size_t)blen;
+	return (size_t)n;
 }
 
 /* ---- validators, dates, conditionals and ranges (RFC 9110) ---- */

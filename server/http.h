@@ -67,13 +67,16 @@ size_t http_date(time_t t, char *out, size_t len);
 const char *http_date_cached(time_t now);
 
 /*
- * A complete small error answer (head and HTML body; the head only for
- * HEAD) into out. connection is the Connection header line to send
- * ("Connection: close\r\n", "Connection: keep-alive\r\n" or "").
- * Returns its length.
+ * A complete small answer whose body is an HTML page naming the status
+ * (the head only for HEAD): every error, and 301 and 416. extra holds
+ * further header lines ("" for none: "Location: ...\r\n", "Content-Range:
+ * ...\r\n"); a 405 carries Allow by itself. connection is the Connection
+ * header line ("Connection: close\r\n", "Connection: keep-alive\r\n" or
+ * ""). Returns the length, or 0 when it does not fit in len; *body_len
+ * (if not NULL) gets the body's length.
  */
-size_t http_error_response(char *out, size_t len, int status,
-    const char *connection, int head_only, time_t now);
+size_t http_status_response(char *out, size_t len, int status, const char *extra,
+    const char *connection, int head_only, time_t now, size_t *body_len);
 
 /* The Connection header line an answer carries. */
 const char *http_connection_header(int keepalive, int minor);

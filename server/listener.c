@@ -65,13 +65,18 @@ static int hand_over(struct listener *l, int fd, const struct msg_conn *mc)
 	return 0;
 }
 
+/* The manager channel has room again: hand over the held connection, then accept again (or exit). */
 static void channel_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
 	int cfd = l->pending_fd;
 
 	l->pending_fd = -1;
-	if (hand_over(l, cfd, &l->pending) == 0)
+	if (hand_over(l, cfd, &l->pending) == -1)
+		return;
+	if (l->draining)
+		event_base_loopexit(l->base, NULL);
+	else
 		accept_interest(l, 1);
 }
 
@@ -202,15 +207,6 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	listener_drain(l, 0);
 }
 
-static void channel_drained_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct listener *l = arg;
-
-	channel_cb(fd, what, arg);
-	if (l->draining && l->pending_fd < 0)
-		event_base_loopexit(l->base, NULL);
-}
-
 int listener_main(void)
 {
 	struct listener l = {.pending_fd = -1};
@@ -221,7 +217,7 @@ int listener_main(void)
 		fatalx("event_base_new failed");
 	heartbeat_base_init(l.base);
 	event_assign(&l.ev_accept, l.base, FD_LISTEN, EV_READ | EV_PERSIST, accept_cb, &l);
-	event_assign(&l.ev_channel, l.base, FD_MANAGER, EV_WRITE, channel_drained_cb, &l);
+	event_assign(&l.ev_channel, l.base, FD_MANAGER, EV_WRITE, channel_cb, &l);
 	evtimer_assign(&l.ev_pause, l.base, pause_cb, &l);
 	event_assign(&l.ev_parent, l.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &l);
 	event_add(&l.ev_parent, NULL);

@@ -89,8 +89,6 @@ struct worker {
 	unsigned nearly;
 };
 
-static struct worker *worker;  /* for nothing but the debugger */
-
 static void conn_run(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void worker_maybe_exit(struct worker *w);
@@ -227,20 +225,32 @@ static const char *conn_header(const struct conn *c, const struct http_request *
 	return http_connection_header(c->keepalive, r->minor);
 }
 
-/* close_conn: the connection can no longer be trusted, whatever was asked. */
-static void respond_error(struct conn *c, int status, int close_conn, int head_only)
+/*
+ * A small answer with an HTML body naming the status: errors, 301, 416.
+ * close_conn: the connection can no longer be trusted, whatever was asked.
+ * 0 when it does not fit our buffer.
+ */
+static int respond_status(struct conn *c, int status, const char *extra,
+    int close_conn, int head_only)
 {
+	size_t n;
+
 	if (close_conn)
 		c->keepalive = 0;
+	n = http_status_response(c->out, sizeof(c->out), status, extra,
+	    http_connection_header(c->keepalive, c->req.minor), head_only,
+	    c->req.when, &c->req.body);
+	if (n == 0)
+		return 0;
 	c->req.status = status;
-	c->outlen = http_error_response(c->out, sizeof(c->out), status,
-	    http_connection_header(c->keepalive, c->req.minor), head_only, time(NULL));
+	c->outlen = n;
 	c->outoff = 0;
-	if (!head_only) {
-		const char *end = memmem(c->out, c->outlen, "\r\n\r\n", 4);
+	return 1;
+}
 
-		c->req.body = end ? c->outlen - (size_t)(end + 4 - c->out) : 0;
-	}
+static void respond_error(struct conn *c, int status, int close_conn, int head_only)
+{
+	respond_status(c, status, "", close_conn, head_only);   /* always fits */
 }
 
 static void respond_options(struct conn *c, const struct http_request *r)
@@ -248,7 +258,7 @@ static void respond_options(struct conn *c, const struct http_request *r)
 	int n = snprintf(c->out, sizeof(c->out),
 	    "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
 	    "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 0\r\n%s\r\n",
-	    http_date_cached(time(NULL)), conn_header(c, r));
+	    http_date_cached(c->req.when), conn_header(c, r));
 	c->outlen = (size_t)n;
 	c->outoff = 0;
 	c->req.status = 200;
@@ -272,23 +282,16 @@ static void respond_not_modified(struct conn *c, const struct http_request *r,
 	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
 	    "HTTP/1.1 304 Not Modified\r\nServer: wsd\r\nDate: %s\r\n"
 	    "Last-Modified: %s\r\nETag: %s\r\n%s\r\n",
-	    http_date_cached(time(NULL)), v->lm, v->etag, conn_header(c, r));
+	    http_date_cached(c->req.when), v->lm, v->etag, conn_header(c, r));
 	c->outoff = 0;
 }
 
 static void respond_unsatisfiable(struct conn *c, const struct http_request *r, off_t size)
 {
-	static const char body[] = "<html><head><title>416 Range Not Satisfiable</title>"
-	    "</head><body><h1>416 Range Not Satisfiable</h1></body></html>\n";
+	char range[64];
 
-	c->req.status = 416;
-	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
-	    "HTTP/1.1 416 Range Not Satisfiable\r\nServer: wsd\r\nDate: %s\r\n"
-	    "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
-	    "Content-Range: bytes */%lld\r\n%s\r\n%s",
-	    http_date_cached(time(NULL)), sizeof(body) - 1, (long long)size,
-	    conn_header(c, r), r->method == HTTP_M_HEAD ? "" : body);
-	c->outoff = 0;
+	snprintf(range, sizeof(range), "Content-Range: bytes */%lld\r\n", (long long)size);
+	respond_status(c, 416, range, 0, r->method == HTTP_M_HEAD);
 }
 
 /* 200 with the whole file, or 206 with one range of it; the body goes by sendfile. */
@@ -307,7 +310,7 @@ static void respond_file(struct conn *c, const struct http_request *r, int fd,
 	    "HTTP/1.1 %s\r\nServer: wsd\r\nDate: %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %lld\r\n%s"
 	    "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
-	    partial ? "206 Partial Content" : "200 OK", http_date_cached(time(NULL)),
+	    partial ? "206 Partial Content" : "200 OK", http_date_cached(c->req.when),
 	    mime_lookup(path), (long long)len, range, v->lm, v->etag, conn_header(c, r));
 	c->outoff = 0;
 	if (r->method == HTTP_M_HEAD || len == 0) {
@@ -353,26 +356,15 @@ static void respond_found(struct conn *c, const struct http_request *r, int fd,
  */
 static int respond_slash_redirect(struct conn *c, const struct http_request *r)
 {
-	static const char body[] = "<html><head><title>301 Moved Permanently</title>"
-	    "</head><body><h1>301 Moved Permanently</h1></body></html>\n";
 	const char *q = memchr(r->target.p, '?', r->target.len);
-	size_t plen = q ? (size_t)(q - r->target.p) : r->target.len;
+	int plen = (int)(q ? (size_t)(q - r->target.p) : r->target.len);
+	char location[sizeof(c->out)];
 	int n;
 
-	n = snprintf(c->out, sizeof(c->out),
-	    "HTTP/1.1 301 Moved Permanently\r\nServer: wsd\r\nDate: %s\r\n"
-	    "Location: %.*s/%.*s\r\nContent-Type: text/html; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n%s\r\n%s",
-	    http_date_cached(time(NULL)), (int)plen, r->target.p,
-	    (int)(r->target.len - plen), r->target.p + plen, sizeof(body) - 1,
-	    conn_header(c, r), r->method == HTTP_M_HEAD ? "" : body);
-	if (n < 0 || (size_t)n >= sizeof(c->out))
-		return 0;
-	c->outlen = (size_t)n;
-	c->outoff = 0;
-	c->req.status = 301;
-	c->req.body = r->method == HTTP_M_HEAD ? 0 : sizeof(body) - 1;
-	return 1;
+	n = snprintf(location, sizeof(location), "Location: %.*s/%.*s\r\n", plen,
+	    r->target.p, (int)r->target.len - plen, r->target.p + plen);
+	return n > 0 && (size_t)n < sizeof(location) &&
+	    respond_status(c, 301, location, 0, r->method == HTTP_M_HEAD);
 }
 
 static int ends_in_slash(const struct http_request *r)
@@ -805,7 +797,6 @@ int worker_main(void)
 {
 	struct worker w = {.rootfd = -1};
 
-	worker = &w;
 	proc_child_init("worker");
 	w.ppid = getppid();
 	mime_init("/etc/mime.types");

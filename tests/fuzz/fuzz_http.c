@@ -91,7 +91,8 @@ static void check_target(struct http_slice t)
 static void check_refusal(int status)
 {
 	char out[1024];
-	size_t n = http_error_response(out, sizeof(out), status, "Connection: close\r\n", 0, 0);
+	size_t n = http_status_response(out, sizeof(out), status, "",
+	    "Connection: close\r\n", 0, 0, NULL);
 
 	CHECK(n > 0 && n < sizeof(out) && out[n] == '\0');
 	CHECK(memcmp(out, "HTTP/1.1 ", 9) == 0);

@@ -258,7 +258,9 @@ END_TEST
 START_TEST(test_error_response)
 {
 	char out[1024];
-	size_t n = http_error_response(out, sizeof(out), 404, "Connection: close\r\n", 0, 0);
+	size_t blen = 0;
+	size_t n = http_status_response(out, sizeof(out), 404, "",
+	    "Connection: close\r\n", 0, 0, &blen);
 	const char *body;
 	int clen;
 
@@ -269,10 +271,17 @@ START_TEST(test_error_response)
 	body = strstr(out, "\r\n\r\n") + 4;
 	ck_assert_int_eq(sscanf(strstr(out, "Content-Length: "), "Content-Length: %d", &clen), 1);
 	ck_assert_int_eq((size_t)clen, strlen(body));
-	n = http_error_response(out, sizeof(out), 405, "", 1, 0);
+	ck_assert_uint_eq(blen, strlen(body));
+	n = http_status_response(out, sizeof(out), 405, "", "", 1, 0, &blen);
+	ck_assert_uint_eq(blen, 0);
 	ck_assert_ptr_nonnull(strstr(out, "Allow: GET, HEAD, OPTIONS\r\n"));
 	ck_assert_ptr_null(strstr(out, "Connection: close"));
 	ck_assert(out[n - 1] == '\n' && out[n - 2] == '\r' && out[n - 3] == '\n');  /* HEAD: no body */
+	n = http_status_response(out, sizeof(out), 301, "Location: /d/\r\n", "", 0, 0, NULL);
+	ck_assert(strncmp(out, "HTTP/1.1 301 Moved Permanently\r\n", 32) == 0);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nLocation: /d/\r\n"));
+	/* What does not fit is not sent cut short. */
+	ck_assert_uint_eq(http_status_response(out, 64, 404, "", "", 0, 0, NULL), 0);
 }
 END_TEST
 
