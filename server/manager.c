@@ -617,6 +617,8 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 			evtimer_add(&m->ev_deadline, &tv);   /* the daemon is gone: hurry */
 		return;
 	}
+	log_info("draining %u workers%s", pool_size(m),
+	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
 	/* The whole server stops: serve what the listener left in the channel. */
 	if (m->configured && take_channel) {
@@ -624,7 +626,6 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 		listener_cb(FD_FROM_LISTENER, EV_READ, m);
 		m->taking = 0;
 	}
-	log_info("draining: %u queued connections, %u workers", m->qlen, pool_size(m));
 	evtimer_assign(&m->ev_deadline, m->base, deadline_cb, m);
 	evtimer_add(&m->ev_deadline, &tv);
 	if (m->configured)
