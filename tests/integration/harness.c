@@ -493,8 +493,10 @@ int h_read_response(int fd, struct h_response *r, int head_only)
 	r->body = malloc((size_t)r->content_length + 1);
 	while (r->body_len < (size_t)r->content_length) {
 		k = recv(fd, r->body + r->body_len, (size_t)r->content_length - r->body_len, 0);
-		if (k <= 0)
+		if (k <= 0) {
+			h_response_free(r);   /* a failed read leaves nothing to free */
 			return -1;
+		}
 		r->body_len += (size_t)k;
 	}
 	r->body[r->body_len] = '\0';
