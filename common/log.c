@@ -28,10 +28,7 @@ void log_setrole(const char *role) { log_role = role; }
 void log_setlevel(enum log_level level) { log_max = level; }
 int log_getfd(void) { return log_fd; }
 
-const char *log_level_name(enum log_level level)
-{
-	return level_names[level];
-}
+const char *log_level_name(enum log_level level) { return level_names[level]; }
 
 int log_level_parse(const char *name, enum log_level *out)
 {
@@ -60,8 +57,8 @@ static void log_vwrite(enum log_level level, int errnum, const char *fmt, va_lis
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ld %s %s[%d]: ",
-	    (long)(tv.tv_usec / 1000), level_names[level], log_role, (int)getpid());
+	r = snprintf(line + n, sizeof(line) - n, ".%03ld %s %s[%d]: ", (long)(tv.tv_usec / 1000),
+	    level_names[level], log_role, (int)getpid());
 	n += (size_t)r;
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	n = (r < 0 || (size_t)r >= sizeof(line) - n) ? sizeof(line) - 1 : n + (size_t)r;
@@ -75,15 +72,15 @@ static void log_vwrite(enum log_level level, int errnum, const char *fmt, va_lis
 	(void)!write(log_fd, line, n);
 }
 
-#define LOG_FN(name, level, witherr)                    \
-	void name(const char *fmt, ...)                 \
-	{                                               \
-		int saved = errno;                      \
-		va_list ap;                             \
-		va_start(ap, fmt);                      \
+#define LOG_FN(name, level, witherr) \
+	void name(const char *fmt, ...) \
+	{ \
+		int saved = errno; \
+		va_list ap; \
+		va_start(ap, fmt); \
 		log_vwrite(level, witherr ? saved : 0, fmt, ap); \
-		va_end(ap);                             \
-		errno = saved;                          \
+		va_end(ap); \
+		errno = saved; \
 	}
 
 LOG_FN(log_warn, LOG_LVL_WARN, 1)

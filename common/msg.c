@@ -12,20 +12,20 @@ _Static_assert(offsetof(struct msg, u) == sizeof(struct msg_hdr), "msg layout");
 
 struct msg_spec {
 	const char *name;
-	size_t len;   /* exact payload size */
-	int nfds;     /* exact descriptor count */
+	size_t len; /* exact payload size */
+	int nfds;   /* exact descriptor count */
 };
 
 static const struct msg_spec specs[MSG_TYPE_MAX] = {
-	[MSG_CONFIG] = {"config", sizeof(struct msg_config), 0},
-	[MSG_READY] = {"ready", 0, 0},
-	[MSG_SHUTDOWN] = {"shutdown", 0, 0},
-	[MSG_DRAINING] = {"draining", 0, 0},
-	[MSG_LOG_ERROR] = {"log-error", 0, 1},
-	[MSG_LOG_ACCESS] = {"log-access", 0, 1},
-	[MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
-	[MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
-	[MSG_CONN_DONE] = {"conn-done", sizeof(struct msg_conn_done), 0},
+    [MSG_CONFIG] = {"config", sizeof(struct msg_config), 0},
+    [MSG_READY] = {"ready", 0, 0},
+    [MSG_SHUTDOWN] = {"shutdown", 0, 0},
+    [MSG_DRAINING] = {"draining", 0, 0},
+    [MSG_LOG_ERROR] = {"log-error", 0, 1},
+    [MSG_LOG_ACCESS] = {"log-access", 0, 1},
+    [MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
+    [MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
+    [MSG_CONN_DONE] = {"conn-done", sizeof(struct msg_conn_done), 0},
 };
 
 static const struct msg_spec *spec_of(uint16_t type)
@@ -41,8 +41,8 @@ const char *msg_type_name(uint16_t type)
 	return s ? s->name : "unknown";
 }
 
-int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
-    const int *fds, int nfds)
+int msg_send(
+    int sock, enum msg_type type, const void *payload, size_t len, const int *fds, int nfds)
 {
 	const struct msg_spec *s = spec_of(type);
 	struct msg_hdr hdr = {MSG_PROTO_VERSION, (uint16_t)type, (uint32_t)len};
@@ -76,16 +76,13 @@ int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
 	if (n == -1)
 		return -1;
 	if ((size_t)n != sizeof(hdr) + len) {
-		errno = EMSGSIZE;   /* cannot happen on SEQPACKET: all or nothing */
+		errno = EMSGSIZE; /* cannot happen on SEQPACKET: all or nothing */
 		return -1;
 	}
 	return 0;
 }
 
-int msg_peer_gone(int rc)
-{
-	return rc == 0 || (rc == -1 && errno != EAGAIN && errno != EBADMSG);
-}
+int msg_peer_gone(int rc) { return rc == 0 || (rc == -1 && errno != EAGAIN && errno != EBADMSG); }
 
 void msg_close_fds(struct msg *m)
 {
@@ -141,8 +138,10 @@ int msg_recv(int sock, struct msg *m)
 		char buf[CMSG_SPACE(sizeof(int) * MSG_MAXFDS)];
 	} ctl;
 	struct iovec iov = {m, sizeof(m->hdr) + sizeof(m->u)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.buf,
+	    .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
 	int bad;
 
@@ -157,8 +156,7 @@ int msg_recv(int sock, struct msg *m)
 	if (n <= 0)
 		return n == 0 ? 0 : -1;
 	bad = take_fds(&mh, m);
-	if (bad || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
-	    check_msg(m, (size_t)n) == -1) {
+	if (bad || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || check_msg(m, (size_t)n) == -1) {
 		msg_close_fds(m);
 		errno = EBADMSG;
 		return -1;

@@ -37,7 +37,7 @@ enum msg_type {
 struct msg_hdr {
 	uint16_t version;
 	uint16_t type;
-	uint32_t len;       /* payload bytes after the header */
+	uint32_t len; /* payload bytes after the header */
 };
 
 /* Settings a role needs, sent by its supervisor right after exec. */
@@ -55,15 +55,15 @@ struct msg_config {
 /* Sent every heartbeat.interval from the sender's own event loop, with live figures. */
 struct msg_heartbeat {
 	uint64_t seq;
-	uint64_t connections;  /* open now (manager: total workload of its pool) */
-	uint64_t accepted;     /* total since start (listener: accepted; worker: taken) */
-	uint64_t held;         /* listener: connections it holds */
-	uint64_t requests;     /* worker: its own; manager: its workers' sum */
-	uint64_t bytes;        /* likewise */
-	uint64_t resp_us;      /* summed response time, microseconds */
+	uint64_t connections; /* open now (manager: total workload of its pool) */
+	uint64_t accepted;    /* total since start (listener: accepted; worker: taken) */
+	uint64_t held;        /* listener: connections it holds */
+	uint64_t requests;    /* worker: its own; manager: its workers' sum */
+	uint64_t bytes;       /* likewise */
+	uint64_t resp_us;     /* summed response time, microseconds */
 	uint64_t resp_hist[MSG_HIST_BUCKETS]; /* responses by time: < 1, 10, 100 ms, 1 s, more */
-	uint32_t workers;      /* manager: pool size */
-	uint32_t queued;       /* manager: wait queue length */
+	uint32_t workers;                     /* manager: pool size */
+	uint32_t queued;                      /* manager: wait queue length */
 };
 
 struct msg_conn {
@@ -97,8 +97,8 @@ const char *msg_type_name(uint16_t type);
  * (EAGAIN: channel full, try again later; EINVAL: payload does not match
  * the type's declared size or fd count).
  */
-int msg_send(int sock, enum msg_type type, const void *payload, size_t len,
-    const int *fds, int nfds);
+int msg_send(
+    int sock, enum msg_type type, const void *payload, size_t len, const int *fds, int nfds);
 
 /*
  * Receive one message without blocking. Returns 1 for a message, 0 for

@@ -24,55 +24,53 @@
 
 #include "log.h"
 
-#define GATHER_MS	100	/* how long lines may wait in memory */
-#define REPORT_MS	1000	/* at most one drop warning per this */
-#define ELLIPSIS	"..."
+#define GATHER_MS 100  /* how long lines may wait in memory */
+#define REPORT_MS 1000 /* at most one drop warning per this */
+#define ELLIPSIS "..."
 
 /* Worst case of every field at its limit, so a line fits one atomic write. */
 _Static_assert(INET6_ADDRSTRLEN + sizeof(" - - [dd/Mon/yyyy:hh:mm:ss +hhmm] \"") +
-    ACCESSLOG_MAX_METHOD + 1 + ACCESSLOG_MAX_TARGET + sizeof(" HTTP/1.2147483647\" ") +
-    10 + 1 + 20 + 2 + ACCESSLOG_MAX_REFERER + 3 + ACCESSLOG_MAX_UA + 2 + 20 + 1
-    <= ACCESSLOG_LINE_MAX, "access log fields exceed ACCESSLOG_LINE_MAX");
+            ACCESSLOG_MAX_METHOD + 1 + ACCESSLOG_MAX_TARGET + sizeof(" HTTP/1.2147483647\" ") + 10 +
+            1 + 20 + 2 + ACCESSLOG_MAX_REFERER + 3 + ACCESSLOG_MAX_UA + 2 + 20 + 1 <=
+        ACCESSLOG_LINE_MAX,
+    "access log fields exceed ACCESSLOG_LINE_MAX");
 _Static_assert(ACCESSLOG_LINE_MAX <= PIPE_BUF, "access log line above PIPE_BUF");
 
 struct alog {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 wake;		/* lines to write, or stop */
-	pthread_t	 thread;
-	int		 fd;
-	size_t		 chunk;		/* most bytes in one write(2) */
-	size_t		 cap;		/* of each buffer */
-	size_t		 wake_at;	/* front this full: write now */
-	char		*front, *back;
-	size_t		 flen;		/* bytes in front */
-	uint64_t	 dropped;
-	int		 stop;
+	pthread_mutex_t mu;
+	pthread_cond_t wake; /* lines to write, or stop */
+	pthread_t thread;
+	int fd;
+	size_t chunk;   /* most bytes in one write(2) */
+	size_t cap;     /* of each buffer */
+	size_t wake_at; /* front this full: write now */
+	char *front, *back;
+	size_t flen; /* bytes in front */
+	uint64_t dropped;
+	int stop;
 };
 
 /* What the writer thread alone knows about trouble to report. */
 struct report {
-	uint64_t	 reported;	/* drops already warned about */
-	uint64_t	 lost;		/* lines a failed write(2) took */
-	int		 lost_errno;
-	uint64_t	 last_ms;	/* of the last warning, 0: none */
+	uint64_t reported; /* drops already warned about */
+	uint64_t lost;     /* lines a failed write(2) took */
+	int lost_errno;
+	uint64_t last_ms; /* of the last warning, 0: none */
 };
 
 struct out {
-	char		*p, *end;
+	char *p, *end;
 };
 
-static struct alog	 alog;
-static int		 alog_active;
+static struct alog alog;
+static int alog_active;
 
 /* ---- formatting ---- */
 
 static const char months[12][4] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-static void
-put(struct out *o, const char *s, size_t n)
+static void put(struct out *o, const char *s, size_t n)
 {
 	if (n > (size_t)(o->end - o->p))
 		n = (size_t)(o->end - o->p);
@@ -80,14 +78,9 @@ put(struct out *o, const char *s, size_t n)
 	o->p += n;
 }
 
-static void
-put_str(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
+static void put_str(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
-static void
-put_u64(struct out *o, uint64_t v)
+static void put_u64(struct out *o, uint64_t v)
 {
 	char buf[24], *p = buf + sizeof(buf);
 
@@ -97,16 +90,14 @@ put_u64(struct out *o, uint64_t v)
 	put(o, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-static size_t
-esc_len(unsigned char c)
+static size_t esc_len(unsigned char c)
 {
 	if (c == '"' || c == '\\')
 		return 2;
 	return c < 0x20 || c >= 0x7f ? 4 : 1;
 }
 
-static void
-put_esc_char(struct out *o, unsigned char c)
+static void put_esc_char(struct out *o, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
 	char buf[4] = {'\\', (char)c, 0, 0};
@@ -127,8 +118,7 @@ put_esc_char(struct out *o, unsigned char c)
 }
 
 /* s escaped in at most max bytes; a cut one ends in "..." within max. */
-static void
-put_escaped(struct out *o, const char *s, size_t n, size_t max)
+static void put_escaped(struct out *o, const char *s, size_t n, size_t max)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i, need = 0, room;
@@ -149,8 +139,7 @@ put_escaped(struct out *o, const char *s, size_t n, size_t max)
 }
 
 /* A quoted header value: "-" when the client sent none. */
-static void
-put_field(struct out *o, const char *s, size_t n, size_t max)
+static void put_field(struct out *o, const char *s, size_t n, size_t max)
 {
 	put_str(o, "\"");
 	if (s == NULL)
@@ -160,8 +149,7 @@ put_field(struct out *o, const char *s, size_t n, size_t max)
 	put_str(o, "\"");
 }
 
-static void
-put_peer(struct out *o, const struct sockaddr *sa)
+static void put_peer(struct out *o, const struct sockaddr *sa)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
@@ -174,17 +162,14 @@ put_peer(struct out *o, const struct sockaddr *sa)
 	}
 	if (sa->sa_family == AF_INET)
 		p = inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
-	else if (sa->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		p = inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
-		    sizeof(buf));
+	else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		p = inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf, sizeof(buf));
 	else if (sa->sa_family == AF_INET6)
 		p = inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
 	put_str(o, p ? p : "-");
 }
 
-static void
-put_2d(struct out *o, int v)
+static void put_2d(struct out *o, int v)
 {
 	char buf[2] = {(char)('0' + v / 10 % 10), (char)('0' + v % 10)};
 
@@ -195,8 +180,7 @@ put_2d(struct out *o, int v)
  * "10/Oct/2000:13:55:36 +0200", formatted once a second per thread. By
  * hand: strftime's %b follows the locale, and %z is not in C11.
  */
-static const char *
-date_cached(time_t t)
+static const char *date_cached(time_t t)
 {
 	static _Thread_local time_t cached_t;
 	static _Thread_local char cached[32];
@@ -206,9 +190,8 @@ date_cached(time_t t)
 
 	if (cached[0] != '\0' && t == cached_t)
 		return cached;
-	if (localtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900)
-		memset(&tm, 0, sizeof(tm));   /* absurd: 00/Jan/1900 */
+	if (localtime_r(&t, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		memset(&tm, 0, sizeof(tm)); /* absurd: 00/Jan/1900 */
 	off = (int)(tm.tm_gmtoff / 60);
 	put_2d(&o, tm.tm_mday);
 	put_str(&o, "/");
@@ -230,8 +213,7 @@ date_cached(time_t t)
 	return cached;
 }
 
-size_t
-accesslog_format(const struct accesslog_entry *e, char *line)
+size_t accesslog_format(const struct accesslog_entry *e, char *line)
 {
 	struct out o = {line, line + ACCESSLOG_LINE_MAX - 1};
 
@@ -261,14 +243,13 @@ accesslog_format(const struct accesslog_entry *e, char *line)
 	put_field(&o, e->user_agent, e->user_agent_len, ACCESSLOG_MAX_UA);
 	put_str(&o, " ");
 	put_u64(&o, e->usec);
-	*o.p++ = '\n';   /* end leaves room for it */
+	*o.p++ = '\n'; /* end leaves room for it */
 	return (size_t)(o.p - line);
 }
 
 /* ---- the event loop's side ---- */
 
-void
-accesslog_write(const struct accesslog_entry *e)
+void accesslog_write(const struct accesslog_entry *e)
 {
 	char line[ACCESSLOG_LINE_MAX];
 	size_t n, was;
@@ -291,29 +272,23 @@ accesslog_write(const struct accesslog_entry *e)
 		pthread_cond_signal(&alog.wake);
 }
 
-uint64_t
-accesslog_dropped(void)
+uint64_t accesslog_dropped(void)
 {
 	uint64_t n;
 
 	if (!alog_active)
-		return alog.dropped;   /* no thread to race with */
+		return alog.dropped; /* no thread to race with */
 	pthread_mutex_lock(&alog.mu);
 	n = alog.dropped;
 	pthread_mutex_unlock(&alog.mu);
 	return n;
 }
 
-int
-accesslog_active(void)
-{
-	return alog_active;
-}
+int accesslog_active(void) { return alog_active; }
 
 /* ---- the writer thread ---- */
 
-static uint64_t
-mono_ms(void)
+static uint64_t mono_ms(void)
 {
 	struct timespec ts;
 
@@ -321,24 +296,21 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static struct timespec
-ms_to_ts(uint64_t ms)
+static struct timespec ms_to_ts(uint64_t ms)
 {
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
 
 	return ts;
 }
 
-static int
-report_due(const struct report *r, uint64_t dropped, uint64_t now)
+static int report_due(const struct report *r, uint64_t dropped, uint64_t now)
 {
 	return (dropped > r->reported || r->lost > 0) &&
 	    (r->last_ms == 0 || now >= r->last_ms + REPORT_MS);
 }
 
 /* Warn about drops and failed writes; force: now, whatever the rate. */
-static void
-report(struct report *r, uint64_t dropped, int force)
+static void report(struct report *r, uint64_t dropped, int force)
 {
 	uint64_t now = mono_ms();
 
@@ -352,16 +324,14 @@ report(struct report *r, uint64_t dropped, int force)
 	}
 	if (r->lost > 0) {
 		errno = r->lost_errno;
-		log_warn("access log: %llu lines lost",
-		    (unsigned long long)r->lost);
+		log_warn("access log: %llu lines lost", (unsigned long long)r->lost);
 		r->lost = 0;
 		r->last_ms = now;
 	}
 }
 
 /* Called and returns with the lock held: wait until there is work. */
-static void
-wait_for_lines(struct report *r)
+static void wait_for_lines(struct report *r)
 {
 	struct timespec ts;
 	uint64_t due;
@@ -371,8 +341,7 @@ wait_for_lines(struct report *r)
 		if (alog.dropped > r->reported || r->lost > 0) {
 			due = r->last_ms + REPORT_MS;
 			ts = ms_to_ts(due);
-			if (pthread_cond_timedwait(&alog.wake, &alog.mu, &ts) ==
-			    ETIMEDOUT)
+			if (pthread_cond_timedwait(&alog.wake, &alog.mu, &ts) == ETIMEDOUT)
 				return;
 		} else
 			pthread_cond_wait(&alog.wake, &alog.mu);
@@ -380,13 +349,11 @@ wait_for_lines(struct report *r)
 	/* Let more lines gather, so a busy server writes in big pieces. */
 	ts = ms_to_ts(mono_ms() + GATHER_MS);
 	while (!alog.stop && alog.flen < alog.wake_at)
-		if (pthread_cond_timedwait(&alog.wake, &alog.mu, &ts) ==
-		    ETIMEDOUT)
+		if (pthread_cond_timedwait(&alog.wake, &alog.mu, &ts) == ETIMEDOUT)
 			break;
 }
 
-static uint64_t
-count_lines(const char *p, size_t n)
+static uint64_t count_lines(const char *p, size_t n)
 {
 	uint64_t lines = 0;
 	const char *nl;
@@ -399,15 +366,14 @@ count_lines(const char *p, size_t n)
 	return lines;
 }
 
-static int
-write_all(const char *p, size_t n)
+static int write_all(const char *p, size_t n)
 {
 	struct pollfd pfd = {.fd = alog.fd, .events = POLLOUT};
 	ssize_t w;
 
 	while (n > 0) {
 		if ((w = write(alog.fd, p, n)) == -1) {
-			if (errno == EAGAIN)   /* someone made it non-blocking */
+			if (errno == EAGAIN) /* someone made it non-blocking */
 				(void)poll(&pfd, 1, -1);
 			else if (errno != EINTR)
 				return -1;
@@ -420,8 +386,7 @@ write_all(const char *p, size_t n)
 }
 
 /* Write whole lines, at most alog.chunk bytes a time. */
-static void
-write_lines(const char *p, size_t n, struct report *r)
+static void write_lines(const char *p, size_t n, struct report *r)
 {
 	const char *nl;
 	size_t len;
@@ -430,7 +395,7 @@ write_lines(const char *p, size_t n, struct report *r)
 		len = n;
 		if (len > alog.chunk) {
 			nl = memrchr(p, '\n', alog.chunk);
-			len = (size_t)(nl + 1 - p);   /* lines <= chunk */
+			len = (size_t)(nl + 1 - p); /* lines <= chunk */
 		}
 		if (write_all(p, len) == -1) {
 			r->lost += count_lines(p, n);
@@ -442,8 +407,7 @@ write_lines(const char *p, size_t n, struct report *r)
 	}
 }
 
-static void *
-writer_main(void *arg)
+static void *writer_main(void *arg)
 {
 	struct report r = {0};
 	uint64_t dropped;
@@ -473,16 +437,14 @@ writer_main(void *arg)
 
 /* ---- life ---- */
 
-static void
-alog_free(void)
+static void alog_free(void)
 {
 	free(alog.front);
 	free(alog.back);
 	alog.front = alog.back = NULL;
 }
 
-static int
-alog_sync_init(void)
+static int alog_sync_init(void)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -498,8 +460,7 @@ alog_sync_init(void)
 }
 
 /* The thread takes no signals: they stay with the event loop. */
-static int
-alog_start_thread(void)
+static int alog_start_thread(void)
 {
 	sigset_t all, old;
 	int rc;
@@ -511,8 +472,7 @@ alog_start_thread(void)
 	return rc;
 }
 
-int
-accesslog_open(int fd, size_t bufsize)
+int accesslog_open(int fd, size_t bufsize)
 {
 	struct stat st;
 	int rc;
@@ -533,13 +493,12 @@ accesslog_open(int fd, size_t bufsize)
 	alog.chunk = S_ISREG(st.st_mode) ? SIZE_MAX : PIPE_BUF;
 	alog.cap = bufsize;
 	alog.wake_at = bufsize / 2;
-	if ((alog.front = malloc(bufsize)) == NULL ||
-	    (alog.back = malloc(bufsize)) == NULL) {
+	if ((alog.front = malloc(bufsize)) == NULL || (alog.back = malloc(bufsize)) == NULL) {
 		log_warn("access log: buffers");
 		alog_free();
 		return -1;
 	}
-	tzset();   /* before any chroot can hide the zone file */
+	tzset(); /* before any chroot can hide the zone file */
 	if ((rc = alog_sync_init()) != 0) {
 		alog_free();
 		errno = rc;
@@ -558,8 +517,7 @@ accesslog_open(int fd, size_t bufsize)
 	return 0;
 }
 
-void
-accesslog_close(void)
+void accesslog_close(void)
 {
 	if (!alog_active)
 		return;

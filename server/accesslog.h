@@ -45,28 +45,28 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define ACCESSLOG_LINE_MAX	4096	/* PIPE_BUF on Linux */
-#define ACCESSLOG_MAX_METHOD	32
-#define ACCESSLOG_MAX_TARGET	2048
-#define ACCESSLOG_MAX_REFERER	768
-#define ACCESSLOG_MAX_UA	768
-#define ACCESSLOG_BUFSIZE	(64 * 1024)	/* default per buffer */
+#define ACCESSLOG_LINE_MAX 4096 /* PIPE_BUF on Linux */
+#define ACCESSLOG_MAX_METHOD 32
+#define ACCESSLOG_MAX_TARGET 2048
+#define ACCESSLOG_MAX_REFERER 768
+#define ACCESSLOG_MAX_UA 768
+#define ACCESSLOG_BUFSIZE (64 * 1024) /* default per buffer */
 
 struct accesslog_entry {
-	const struct sockaddr *peer;		/* NULL: "-" */
-	time_t when;				/* the request started */
-	const char *method;			/* with minor < 0: unused */
+	const struct sockaddr *peer; /* NULL: "-" */
+	time_t when;                 /* the request started */
+	const char *method;          /* with minor < 0: unused */
 	size_t method_len;
-	const char *target;			/* as received */
+	const char *target; /* as received */
 	size_t target_len;
-	int minor;				/* HTTP/1.minor; < 0: "-" */
+	int minor; /* HTTP/1.minor; < 0: "-" */
 	int status;
-	uint64_t bytes;				/* body bytes sent */
-	const char *referer;			/* NULL: "-" */
+	uint64_t bytes;      /* body bytes sent */
+	const char *referer; /* NULL: "-" */
 	size_t referer_len;
-	const char *user_agent;			/* NULL: "-" */
+	const char *user_agent; /* NULL: "-" */
 	size_t user_agent_len;
-	uint64_t usec;				/* request time */
+	uint64_t usec; /* request time */
 };
 
 /*

@@ -9,29 +9,29 @@
 #include "log.h"
 
 #define CONFIG_ERRLEN 512
-#define CONFIG_POOL_LIMIT_MAX 4096   /* upper bound of pool.limit */
+#define CONFIG_POOL_LIMIT_MAX 4096 /* upper bound of pool.limit */
 
 struct wsd_config {
 	/* [server] */
-	char listen_host[256];      /* numeric IPv4/IPv6 address or "localhost" */
-	uint16_t listen_port;       /* 0 = ephemeral (tests) */
-	char root[PATH_MAX];        /* document root, absolute after config_finish() */
-	char user[64];              /* empty = unchanged (or "nobody" when root) */
+	char listen_host[256]; /* numeric IPv4/IPv6 address or "localhost" */
+	uint16_t listen_port;  /* 0 = ephemeral (tests) */
+	char root[PATH_MAX];   /* document root, absolute after config_finish() */
+	char user[64];         /* empty = unchanged (or "nobody" when root) */
 	int backlog;
 	uint32_t shutdown_timeout_ms;
 	/* [pool] */
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
-	uint32_t pool_idle_timeout_ms;  /* a worker above min idle this long retires */
+	uint32_t pool_idle_timeout_ms; /* a worker above min idle this long retires */
 	/* [http] */
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	/* [heartbeat] */
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
 	/* [log] */
 	enum log_level log_level;
-	char log_file[PATH_MAX];    /* empty = stderr */
-	char access_log[PATH_MAX];  /* empty = off */
+	char log_file[PATH_MAX];   /* empty = stderr */
+	char access_log[PATH_MAX]; /* empty = off */
 	/* [control] */
-	char control_socket[108];   /* sun_path size */
+	char control_socket[108]; /* sun_path size */
 };
 
 /* Fill every key with its documented default. */
@@ -45,8 +45,8 @@ void config_defaults(struct wsd_config *cfg);
 int config_load(struct wsd_config *cfg, const char *path, char *err, size_t errlen);
 
 /* One key by section/name/value, as the file would set it (used by flags too). */
-int config_set(struct wsd_config *cfg, const char *section, const char *key,
-    const char *value, char *err, size_t errlen);
+int config_set(struct wsd_config *cfg, const char *section, const char *key, const char *value,
+    char *err, size_t errlen);
 
 /* Cross-key checks (min <= max <= limit, ...) and root made absolute. */
 int config_finish(struct wsd_config *cfg, char *err, size_t errlen);

@@ -28,7 +28,7 @@
 #include "proc.h"
 #include "supervise.h"
 
-#define MAX_KIDS 8               /* current listener and manager, plus draining ones */
+#define MAX_KIDS 8 /* current listener and manager, plus draining ones */
 
 enum { ROLE_LISTENER, ROLE_MANAGER, NROLES };
 static const char *const role_names[NROLES] = {"listener", "manager"};
@@ -37,7 +37,7 @@ static const char *const role_names[NROLES] = {"listener", "manager"};
 struct kid {
 	struct sv_child sv;
 	int role;
-	int chan, peer;            /* our end, and the child's end we keep for restarts */
+	int chan, peer; /* our end, and the child's end we keep for restarts */
 	struct event ev_read;
 	struct daemon *d;
 };
@@ -50,15 +50,15 @@ struct daemon {
 	struct msg_config mc;
 	struct proc_creds creds;
 	int listenfd, logfd, accessfd, rootfd;
-	int lm[2];                 /* listener -> manager */
-	int wl[2];                 /* workers -> listener */
+	int lm[2]; /* listener -> manager */
+	int wl[2]; /* workers -> listener */
 	struct kid kids[MAX_KIDS];
-	struct kid *cur[NROLES];   /* the listener and the manager now serving */
+	struct kid *cur[NROLES]; /* the listener and the manager now serving */
 	struct event ev_restart[NROLES];
 	enum stop_phase stopping;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
 	int ready;
-	uint64_t last_check_ms;    /* to notice that we ourselves were stalled */
+	uint64_t last_check_ms; /* to notice that we ourselves were stalled */
 	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
 	struct event ev_check, ev_stop1, ev_stop2;
 	char url[300];
@@ -83,7 +83,8 @@ static int open_log(const char *path, int fallback)
 static int bind_listen(struct daemon *d)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+	                    .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+	                *res;
 	char port[8], host[NI_MAXHOST];
 	struct sockaddr_storage ss;
 	socklen_t slen = sizeof(ss);
@@ -96,8 +97,7 @@ static int bind_listen(struct daemon *d)
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, d->cfg.backlog) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, d->cfg.backlog) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &slen) == -1) {
 		log_error("cannot listen on %s:%s: %s, exiting", d->cfg.listen_host, port,
 		    strerror(errno));
@@ -107,10 +107,10 @@ static int bind_listen(struct daemon *d)
 		return -1;
 	}
 	freeaddrinfo(res);
-	getnameinfo((struct sockaddr *)&ss, slen, host, sizeof(host), port,
-	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(d->url, sizeof(d->url), ss.ss_family == AF_INET6 ?
-	    "http://[%s]:%s/" : "http://%s:%s/", host, port);
+	getnameinfo((struct sockaddr *)&ss, slen, host, sizeof(host), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(d->url, sizeof(d->url),
+	    ss.ss_family == AF_INET6 ? "http://[%s]:%s/" : "http://%s:%s/", host, port);
 	d->listenfd = fd;
 	return 0;
 }
@@ -168,17 +168,23 @@ static int kid_spawn(struct kid *k)
 {
 	struct daemon *d = k->d;
 	struct proc_fdmap lmap[] = {
-		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {k->peer, FD_PARENT},
-		{d->listenfd, FD_LISTEN}, {d->lm[0], FD_MANAGER}, {d->wl[0], FD_WORKERS},
+	    {d->logfd, FD_LOG},
+	    {d->accessfd, FD_ACCESS},
+	    {k->peer, FD_PARENT},
+	    {d->listenfd, FD_LISTEN},
+	    {d->lm[0], FD_MANAGER},
+	    {d->wl[0], FD_WORKERS},
 	};
 	struct proc_fdmap mmap[] = {
-		{d->logfd, FD_LOG}, {d->accessfd, FD_ACCESS}, {k->peer, FD_PARENT},
-		{d->lm[1], FD_FROM_LISTENER}, {d->wl[1], FD_WORKER_LINK},
-		{d->rootfd, FD_ROOT},
+	    {d->logfd, FD_LOG},
+	    {d->accessfd, FD_ACCESS},
+	    {k->peer, FD_PARENT},
+	    {d->lm[1], FD_FROM_LISTENER},
+	    {d->wl[1], FD_WORKER_LINK},
+	    {d->rootfd, FD_ROOT},
 	};
-	pid_t pid = k->role == ROLE_LISTENER ?
-	    proc_spawn("listener", lmap, 6, &d->creds) :
-	    proc_spawn("manager", mmap, 6, &d->creds);
+	pid_t pid = k->role == ROLE_LISTENER ? proc_spawn("listener", lmap, 6, &d->creds) :
+	                                       proc_spawn("manager", mmap, 6, &d->creds);
 
 	if (pid == -1)
 		return -1;
@@ -222,10 +228,7 @@ static void kid_free(struct kid *k)
 	k->sv.state = SV_FREE;
 }
 
-static void restart_cb(evutil_socket_t fd, short what, void *arg)
-{
-	kid_start(arg);
-}
+static void restart_cb(evutil_socket_t fd, short what, void *arg) { kid_start(arg); }
 
 static void kid_schedule(struct kid *k, uint32_t delay_ms)
 {
@@ -362,8 +365,8 @@ static void stop_note(struct daemon *d, struct kid *k)
 		    k->sv.last_exit);
 		return;
 	}
-	log_info("%s %d stopped %s (%s)", k->sv.role, (int)k->sv.pid,
-	    how[d->stopping], k->sv.last_exit);
+	log_info(
+	    "%s %d stopped %s (%s)", k->sv.role, (int)k->sv.pid, how[d->stopping], k->sv.last_exit);
 	d->stopped_graceful += d->stopping == STOP_GRACEFUL;
 	d->stopped_term += d->stopping == STOP_TERM;
 	d->stopped_kill += d->stopping == STOP_KILL;
@@ -385,8 +388,8 @@ static void kid_exited(struct kid *k, int status)
 		kid_free(k);
 	} else {
 		if (!k->sv.hung_ms)
-			log_warnx("lost child: pid %d %s (%s), was %s", (int)pid,
-			    k->sv.role, k->sv.last_exit, sv_state_name(was));
+			log_warnx("lost child: pid %d %s (%s), was %s", (int)pid, k->sv.role,
+			    k->sv.last_exit, sv_state_name(was));
 		k->sv.restarts++;
 		log_info("restarting %s in %u ms (restart %u)", k->sv.role, delay, k->sv.restarts);
 		kid_schedule(k, delay);
@@ -407,9 +410,9 @@ static void reopen_one(struct daemon *d, const char *path, int fd, enum msg_type
 	dup2(nfd, fd);
 	close(nfd);
 	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].sv.pid > 0 &&
-		    msg_send(d->kids[i].chan, type, NULL, 0, &fd, 1) == -1)
-			log_warn("reopened log to %s %d", d->kids[i].sv.role, (int)d->kids[i].sv.pid);
+		if (d->kids[i].sv.pid > 0 && msg_send(d->kids[i].chan, type, NULL, 0, &fd, 1) == -1)
+			log_warn(
+			    "reopened log to %s %d", d->kids[i].sv.role, (int)d->kids[i].sv.pid);
 }
 
 /* SIGUSR1, as for nginx: after logrotate moved the files away. */
@@ -435,23 +438,16 @@ static void log_table(struct daemon *d)
 			continue;
 		log_info("%-9s %6d  %-8s %6llu  %11llu  %6u  %8u  %s", s->role, (int)s->pid,
 		    sv_state_name(s->state), (unsigned long long)(now - s->started_ms) / 1000,
-		    (unsigned long long)(now - s->last_hb_ms),
-		    sv_missed(s, now, hb_interval(d)), s->restarts,
-		    s->last_exit[0] ? s->last_exit : "-");
+		    (unsigned long long)(now - s->last_hb_ms), sv_missed(s, now, hb_interval(d)),
+		    s->restarts, s->last_exit[0] ? s->last_exit : "-");
 	}
 }
 
-static void sigusr2_cb(evutil_socket_t sig, short what, void *arg)
-{
-	log_table(arg);
-}
+static void sigusr2_cb(evutil_socket_t sig, short what, void *arg) { log_table(arg); }
 
 /* ---- stopping ---- */
 
-static int children_left(void)
-{
-	return waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD;
-}
+static int children_left(void) { return waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD; }
 
 /* Signal every child we have, including workers re-parented to us. */
 static void signal_all(struct daemon *d, int sig)
@@ -544,7 +540,7 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
 	if (!d->stopping || listeners_alive(d))
 		return;
 	if (d->listenfd >= 0) {
-		close(d->listenfd);   /* no listener any more: free the port */
+		close(d->listenfd); /* no listener any more: free the port */
 		d->listenfd = -1;
 	}
 	for (int i = 0; i < MAX_KIDS; i++)
@@ -582,7 +578,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	log_warnx("SIGHUP ignored: configuration reload is not supported; "
-	    "SIGUSR1 reopens the logs, SIGTERM stops");
+	          "SIGUSR1 reopens the logs, SIGTERM stops");
 }
 
 static struct kid *kid_by_pid(struct daemon *d, pid_t pid)
@@ -604,7 +600,7 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		if ((k = kid_by_pid(d, pid)) != NULL)
 			kid_exited(k, status);
 		else
-			log_debug("reaped orphan %d", (int)pid);   /* a worker whose manager died */
+			log_debug("reaped orphan %d", (int)pid); /* a worker whose manager died */
 	}
 	stop_managers_when_listeners_gone(d);
 	daemon_maybe_exit(d);
@@ -634,8 +630,7 @@ static int daemon_setup(struct daemon *d)
 		return 3;
 	fill_msg_config(d);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if ((d->base = event_base_new()) == NULL ||
-	    event_base_priority_init(d->base, 2) == -1 ||
+	if ((d->base = event_base_new()) == NULL || event_base_priority_init(d->base, 2) == -1 ||
 	    make_channel(d->lm, "listener-manager") == -1 ||
 	    make_channel(d->wl, "workers-listener") == -1 ||
 	    (d->cur[ROLE_LISTENER] = kid_new(d, ROLE_LISTENER)) == NULL ||
@@ -705,8 +700,8 @@ int daemon_run(const struct wsd_config *cfg)
 	event_assign(&d.ev_check, d.base, -1, EV_PERSIST, check_cb, &d);
 	event_priority_set(&d.ev_check, 0);
 	d.last_check_ms = proc_now_ms();
-	event_add(&d.ev_check, &(struct timeval){hb_interval(&d) / 2000,
-	    (hb_interval(&d) / 2 % 1000) * 1000});
+	event_add(&d.ev_check,
+	    &(struct timeval){hb_interval(&d) / 2000, (hb_interval(&d) / 2 % 1000) * 1000});
 	event_base_dispatch(d.base);
 	log_info("stopped");
 	event_base_free(d.base);

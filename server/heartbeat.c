@@ -6,10 +6,7 @@
 
 #include "log.h"
 
-void heartbeat_base_init(struct event_base *base)
-{
-	event_base_priority_init(base, 2);
-}
+void heartbeat_base_init(struct event_base *base) { event_base_priority_init(base, 2); }
 
 static void heartbeat_send(struct heartbeat *hb)
 {
@@ -22,18 +19,15 @@ static void heartbeat_send(struct heartbeat *hb)
 	if (msg_send(hb->fd, MSG_HEARTBEAT, &m, sizeof(m), NULL, 0) == 0 || errno == EAGAIN)
 		return;
 	if (errno == EPIPE || errno == ECONNRESET)
-		event_del(&hb->ev);   /* the supervisor is gone: nobody listens */
+		event_del(&hb->ev); /* the supervisor is gone: nobody listens */
 	else
 		log_warn("heartbeat");
 }
 
-static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
-{
-	heartbeat_send(arg);
-}
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) { heartbeat_send(arg); }
 
-void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd,
-    uint32_t interval_ms, heartbeat_fill_fn fill, void *arg)
+void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd, uint32_t interval_ms,
+    heartbeat_fill_fn fill, void *arg)
 {
 	struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
 

@@ -24,7 +24,7 @@ struct heartbeat {
 /* Give the base two priorities: 0 for heartbeats, 1 (the default) for the rest. */
 void heartbeat_base_init(struct event_base *base);
 /* Send one now, then one every interval_ms to fd. */
-void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd,
-    uint32_t interval_ms, heartbeat_fill_fn fill, void *arg);
+void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd, uint32_t interval_ms,
+    heartbeat_fill_fn fill, void *arg);
 
 #endif

@@ -7,10 +7,24 @@
 
 /* RFC 9110 token characters. */
 static const unsigned char tchar[256] = {
-	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-	['`'] = 1, ['|'] = 1, ['~'] = 1,
-	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+    ['!'] = 1,
+    ['#'] = 1,
+    ['$'] = 1,
+    ['%'] = 1,
+    ['&'] = 1,
+    ['\''] = 1,
+    ['*'] = 1,
+    ['+'] = 1,
+    ['-'] = 1,
+    ['.'] = 1,
+    ['^'] = 1,
+    ['_'] = 1,
+    ['`'] = 1,
+    ['|'] = 1,
+    ['~'] = 1,
+    ['0' ... '9'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['a' ... 'z'] = 1,
 };
 
 static int is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
@@ -23,8 +37,8 @@ static int slice_is(struct http_slice s, const char *lit)
 
 static enum http_method method_of(struct http_slice m)
 {
-	static const char *const refused[] = {"POST", "PUT", "DELETE",
-	    "CONNECT", "TRACE", "PATCH", NULL};
+	static const char *const refused[] = {
+	    "POST", "PUT", "DELETE", "CONNECT", "TRACE", "PATCH", NULL};
 
 	if (m.len == 3 && memcmp(m.p, "GET", 3) == 0)
 		return HTTP_M_GET;
@@ -41,8 +55,8 @@ static enum http_method method_of(struct http_slice m)
 /* "HTTP/x.y": 0 and *minor set, -400 not a version, -505 another version. */
 static int parse_version(const char *p, size_t n, int *minor)
 {
-	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' ||
-	    p[5] < '0' || p[5] > '9' || p[7] < '0' || p[7] > '9')
+	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
+	    p[7] < '0' || p[7] > '9')
 		return -400;
 	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
 		return -505;
@@ -139,14 +153,13 @@ static int parse_content_length(struct http_slice v, int64_t *out)
 		n = n * 10 + (v.p[i] - '0');
 	}
 	if (*out >= 0 && *out != n)
-		return -400;   /* repeated with another value */
+		return -400; /* repeated with another value */
 	*out = n;
 	return 0;
 }
 
 /* A field that may appear once: a repeat is remembered, to be ignored. */
-static void take_once(struct http_slice *dst, struct http_slice v,
-    unsigned *repeated, unsigned bit)
+static void take_once(struct http_slice *dst, struct http_slice v, unsigned *repeated, unsigned bit)
 {
 	if (dst->p != NULL)
 		*repeated |= bit;
@@ -157,8 +170,8 @@ struct field_state {
 	int ka, close, te, hosts;
 };
 
-static int take_field(struct http_slice name, struct http_slice v,
-    struct http_request *r, struct field_state *fs)
+static int take_field(
+    struct http_slice name, struct http_slice v, struct http_request *r, struct field_state *fs)
 {
 	if (slice_is(name, "host")) {
 		r->has_host = 1;
@@ -186,8 +199,7 @@ static int take_field(struct http_slice name, struct http_slice v,
 }
 
 /* name ":" OWS value OWS; no space before the colon, no folding, no CTLs. */
-static int parse_field(const char *p, size_t n, struct http_request *r,
-    struct field_state *fs)
+static int parse_field(const char *p, size_t n, struct http_request *r, struct field_state *fs)
 {
 	const char *colon = memchr(p, ':', n);
 	const char *v, *e = p + n;
@@ -240,8 +252,7 @@ static int finish_request(struct http_request *r, struct field_state *fs)
 	return 0;
 }
 
-static int parse_fields(const char *buf, size_t len, size_t pos,
-    struct http_request *r)
+static int parse_fields(const char *buf, size_t len, size_t pos, struct http_request *r)
 {
 	struct field_state fs = {0};
 	size_t head_start = pos, eol, next;
@@ -249,14 +260,13 @@ static int parse_fields(const char *buf, size_t len, size_t pos,
 
 	for (;;) {
 		if ((rc = next_line(buf, len, pos, &eol, &next)) <= 0)
-			return rc < 0 ? rc :
-			    len - head_start > HTTP_MAX_HEADER_SECTION ? -431 : 0;
+			return rc < 0 ? rc : len - head_start > HTTP_MAX_HEADER_SECTION ? -431 : 0;
 		if (next - head_start > HTTP_MAX_HEADER_SECTION)
 			return -431;
 		if (eol == pos)
-			break;   /* the empty line ends the head */
+			break; /* the empty line ends the head */
 		if (buf[pos] == ' ' || buf[pos] == '\t')
-			return -400;   /* obsolete line folding */
+			return -400; /* obsolete line folding */
 		if (++nfields > HTTP_MAX_FIELDS)
 			return -431;
 		if ((rc = parse_field(buf + pos, eol - pos, r, &fs)) < 0)
@@ -293,25 +303,44 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r)
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 416: return "Range Not Satisfiable";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 301:
+		return "Moved Permanently";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 416:
+		return "Range Not Satisfiable";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -357,8 +386,8 @@ size_t http_status_response(char *out, size_t len, int status, const char *extra
 	    "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
 	    "%s%s%s\r\n%s",
 	    status, http_reason(status), http_date_cached(now), blen,
-	    status == 405 ? "Allow: GET, HEAD, OPTIONS\r\n" : "", extra,
-	    connection, head_only ? "" : body);
+	    status == 405 ? "Allow: GET, HEAD, OPTIONS\r\n" : "", extra, connection,
+	    head_only ? "" : body);
 	if (n < 0 || (size_t)n >= len)
 		return 0;
 	if (body_len)
@@ -370,8 +399,8 @@ size_t http_status_response(char *out, size_t len, int status, const char *extra
 
 size_t http_etag(char *out, size_t len, time_t mtime, off_t size)
 {
-	int n = snprintf(out, len, "\"%llx-%llx\"", (unsigned long long)mtime,
-	    (unsigned long long)size);
+	int n = snprintf(
+	    out, len, "\"%llx-%llx\"", (unsigned long long)mtime, (unsigned long long)size);
 
 	if (n < 0 || (size_t)n >= len) {
 		if (len > 0)
@@ -381,12 +410,11 @@ size_t http_etag(char *out, size_t len, time_t mtime, off_t size)
 	return (size_t)n;
 }
 
-static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May",
-    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-static const char *const wdays[7] = {"Sun", "Mon", "Tue", "Wed", "Thu",
-    "Fri", "Sat"};
-static const char *const wdays_long[7] = {"Sunday", "Monday", "Tuesday",
-    "Wednesday", "Thursday", "Friday", "Saturday"};
+static const char *const months[12] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *const wdays[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const wdays_long[7] = {
+    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
 
 /* Exactly n decimal digits at p, or -1. */
 static int digits(const char *p, int n)
@@ -422,16 +450,12 @@ static int time_of_day(const char *p)
 {
 	int h = digits(p, 2), m = digits(p + 3, 2), s = digits(p + 6, 2);
 
-	if (p[2] != ':' || p[5] != ':' || h < 0 || h > 23 || m < 0 ||
-	    m > 59 || s < 0 || s > 60)
+	if (p[2] != ':' || p[5] != ':' || h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
 		return -1;
 	return h * 3600 + m * 60 + s;
 }
 
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
+static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 /* Days from 0000-01-01 to 1970-01-01, proleptic Gregorian. */
 #define DAYS_TO_1970 719528
@@ -443,16 +467,14 @@ static int is_leap(int y)
  */
 static int civil(int y, int m, int d, int tod, time_t *out)
 {
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
-	static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243,
-	    273, 304, 334};
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
 	int64_t days, ly = (int64_t)y + 399;
 
 	if (m < 0 || d < 1 || d > mdays[m] + (m == 1 && is_leap(y)))
 		return -1;
-	days = 365 * (int64_t)y + ly / 4 - ly / 100 + ly / 400 - 96 +
-	    before[m] + (m > 1 && is_leap(y)) + d - 1 - DAYS_TO_1970;
+	days = 365 * (int64_t)y + ly / 4 - ly / 100 + ly / 400 - 96 + before[m] +
+	    (m > 1 && is_leap(y)) + d - 1 - DAYS_TO_1970;
 	*out = (time_t)(days * 86400 + tod);
 	return 0;
 }
@@ -462,12 +484,10 @@ static int imf_fixdate(const char *p, time_t *out)
 {
 	int tod = time_of_day(p + 17);
 
-	if (!is_wday(p, 3, wdays) || memcmp(p + 3, ", ", 2) != 0 ||
-	    p[7] != ' ' || p[11] != ' ' || p[16] != ' ' ||
-	    memcmp(p + 25, " GMT", 4) != 0 || tod < 0 || digits(p + 12, 4) < 0)
+	if (!is_wday(p, 3, wdays) || memcmp(p + 3, ", ", 2) != 0 || p[7] != ' ' || p[11] != ' ' ||
+	    p[16] != ' ' || memcmp(p + 25, " GMT", 4) != 0 || tod < 0 || digits(p + 12, 4) < 0)
 		return -1;
-	return civil(digits(p + 12, 4), month_at(p + 8), digits(p + 5, 2),
-	    tod, out);
+	return civil(digits(p + 12, 4), month_at(p + 8), digits(p + 5, 2), tod, out);
 }
 
 /* A two-digit year within 50 years ahead of this one, else a century back. */
@@ -506,9 +526,8 @@ static int asctime_date(const char *p, time_t *out)
 	int tod = time_of_day(p + 11);
 	int d = p[8] == ' ' ? digits(p + 9, 1) : digits(p + 8, 2);
 
-	if (!is_wday(p, 3, wdays) || p[3] != ' ' || p[7] != ' ' ||
-	    p[10] != ' ' || p[19] != ' ' || tod < 0 || d < 0 ||
-	    digits(p + 20, 4) < 0)
+	if (!is_wday(p, 3, wdays) || p[3] != ' ' || p[7] != ' ' || p[10] != ' ' || p[19] != ' ' ||
+	    tod < 0 || d < 0 || digits(p + 20, 4) < 0)
 		return -1;
 	return civil(digits(p + 20, 4), month_at(p + 4), d, tod, out);
 }
@@ -522,10 +541,7 @@ int http_parse_date(const char *p, size_t n, time_t *out)
 	return rfc850_date(p, n, out);
 }
 
-static int is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
+static int is_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* To the next element of a comma list, past OWS and empty elements; 0 at its end. */
 static int list_next(const char **pp, const char *end)
@@ -552,18 +568,14 @@ static int list_sep(const char **pp, const char *end)
 }
 
 /* etagc: any visible byte but DQUOTE, and obs-text. */
-static int is_etagc(unsigned char c)
-{
-	return c == 0x21 || (c >= 0x23 && c != 0x7f);
-}
+static int is_etagc(unsigned char c) { return c == 0x21 || (c >= 0x23 && c != 0x7f); }
 
 /*
  * One entity-tag at *pp: *weak and the opaque-tag with its quotes; *pp
  * moves past it. -1 when there is none. A comma may sit inside the quotes,
  * so lists are walked tag by tag, never split on commas.
  */
-static int etag_take(const char **pp, const char *end, int *weak,
-    struct http_slice *tag)
+static int etag_take(const char **pp, const char *end, int *weak, struct http_slice *tag)
 {
 	const char *p = *pp;
 
@@ -605,16 +617,14 @@ static int none_match_hits(struct http_slice v, const char *etag)
 	if (own_etag(etag, &weak, &mine) == -1)
 		return 0;
 	while (list_next(&p, end)) {
-		if (etag_take(&p, end, &weak, &tag) == -1 ||
-		    list_sep(&p, end) == -1)
-			return 0;   /* malformed: no element counts */
+		if (etag_take(&p, end, &weak, &tag) == -1 || list_sep(&p, end) == -1)
+			return 0; /* malformed: no element counts */
 		hit |= same_tag(tag, mine);
 	}
 	return hit;
 }
 
-int http_not_modified(const struct http_request *r, const char *etag,
-    time_t mtime)
+int http_not_modified(const struct http_request *r, const char *etag, time_t mtime)
 {
 	struct http_slice ims = r->if_modified_since;
 	time_t t;
@@ -637,8 +647,7 @@ static int if_range_holds(struct http_slice v, const char *etag, time_t mtime)
 	int weak, myweak;
 	time_t t;
 
-	if (v.len > 0 && (v.p[0] == '"' || (v.len > 1 && v.p[0] == 'W' &&
-	    v.p[1] == '/'))) {
+	if (v.len > 0 && (v.p[0] == '"' || (v.len > 1 && v.p[0] == 'W' && v.p[1] == '/'))) {
 		if (etag_take(&p, end, &weak, &tag) == -1 || p != end || weak ||
 		    own_etag(etag, &myweak, &mine) == -1 || myweak)
 			return 0;
@@ -672,8 +681,7 @@ struct range_spec {
 };
 
 /* "a-b", "a-" or "-n"; the end of it, or NULL when malformed (a > b too). */
-static const char *spec_take(const char *p, const char *end,
-    struct range_spec *s)
+static const char *spec_take(const char *p, const char *end, struct range_spec *s)
 {
 	s->first = s->last = -1;
 	if (p < end && *p == '-')
@@ -686,14 +694,13 @@ static const char *spec_take(const char *p, const char *end,
 	return p;
 }
 
-static int satisfy(const struct range_spec *s, off_t size, off_t *start,
-    off_t *len)
+static int satisfy(const struct range_spec *s, off_t size, off_t *start, off_t *len)
 {
 	if (s->first < 0) {
 		if (s->last == 0)
 			return 416;
 		if (size == 0)
-			return 0;   /* satisfiable, yet zero bytes: the whole (empty) file */
+			return 0; /* satisfiable, yet zero bytes: the whole (empty) file */
 		*len = s->last < size ? s->last : size;
 		*start = size - *len;
 		return 206;
@@ -701,13 +708,12 @@ static int satisfy(const struct range_spec *s, off_t size, off_t *start,
 	if (s->first >= size)
 		return 416;
 	*start = s->first;
-	*len = (s->last < 0 || s->last >= size ? size - 1 : s->last) -
-	    s->first + 1;
+	*len = (s->last < 0 || s->last >= size ? size - 1 : s->last) - s->first + 1;
 	return 206;
 }
 
-int http_range(const struct http_request *r, off_t size, const char *etag,
-    time_t mtime, off_t *start, off_t *len)
+int http_range(const struct http_request *r, off_t size, const char *etag, time_t mtime,
+    off_t *start, off_t *len)
 {
 	const char *p = r->range.p, *end;
 	struct range_spec s;
@@ -724,9 +730,8 @@ int http_range(const struct http_request *r, off_t size, const char *etag,
 		return 0;
 	for (p += 6; list_next(&p, end); n++) {
 		if (n == 1)
-			return 0;   /* several ranges: the whole file */
-		if ((p = spec_take(p, end, &s)) == NULL ||
-		    list_sep(&p, end) == -1)
+			return 0; /* several ranges: the whole file */
+		if ((p = spec_take(p, end, &s)) == NULL || list_sep(&p, end) == -1)
 			return 0;
 	}
 	return n == 1 ? satisfy(&s, size, start, len) : 0;

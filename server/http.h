@@ -18,9 +18,11 @@
 #define HTTP_MAX_HEAD (HTTP_MAX_REQUEST_LINE + HTTP_MAX_HEADER_SECTION)
 
 enum http_method {
-	HTTP_M_GET, HTTP_M_HEAD, HTTP_M_OPTIONS,
-	HTTP_M_OTHER,    /* a method we know and do not allow (405) */
-	HTTP_M_UNKNOWN   /* a token we do not know (501) */
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_OPTIONS,
+	HTTP_M_OTHER,  /* a method we know and do not allow (405) */
+	HTTP_M_UNKNOWN /* a token we do not know (501) */
 };
 
 struct http_slice {
@@ -31,20 +33,20 @@ struct http_slice {
 struct http_request {
 	enum http_method method;
 	struct http_slice method_name;
-	struct http_slice target;     /* origin-form path (absolute form reduced) */
-	int minor;                    /* HTTP/1.<minor>: 0 or 1 */
-	int keepalive;                /* what the client asked for, with defaults */
+	struct http_slice target; /* origin-form path (absolute form reduced) */
+	int minor;                /* HTTP/1.<minor>: 0 or 1 */
+	int keepalive;            /* what the client asked for, with defaults */
 	int has_host;
-	int64_t content_length;       /* -1 when absent */
+	int64_t content_length; /* -1 when absent */
 	struct http_slice if_none_match, if_modified_since, range, if_range;
 	struct http_slice user_agent, referer;
-	unsigned repeated;            /* HTTP_REP_*: singleton fields sent twice */
+	unsigned repeated; /* HTTP_REP_*: singleton fields sent twice */
 };
 
 /* Fields that must appear once; a repeat makes them invalid (ignored). */
-#define HTTP_REP_IMS		0x1	/* If-Modified-Since */
-#define HTTP_REP_RANGE		0x2
-#define HTTP_REP_IF_RANGE	0x4
+#define HTTP_REP_IMS 0x1 /* If-Modified-Since */
+#define HTTP_REP_RANGE 0x2
+#define HTTP_REP_IF_RANGE 0x4
 
 /*
  * Parse the request head at the start of buf. Returns the number of bytes
@@ -118,8 +120,7 @@ int http_parse_date(const char *p, size_t n, time_t *out);
  *    mtime <= it. Invalid or repeated: ignored.
  * Other methods: always 0 (the caller answers them before).
  */
-int http_not_modified(const struct http_request *r, const char *etag,
-    time_t mtime);
+int http_not_modified(const struct http_request *r, const char *etag, time_t mtime);
 
 /*
  * Range of a GET (RFC 9110 14), to be asked after http_not_modified().
@@ -142,7 +143,7 @@ int http_not_modified(const struct http_request *r, const char *etag,
  * OWS is allowed around each range-spec and its commas; empty list
  * elements are skipped. *start and *len are left alone unless 206.
  */
-int http_range(const struct http_request *r, off_t size, const char *etag,
-    time_t mtime, off_t *start, off_t *len);
+int http_range(const struct http_request *r, off_t size, const char *etag, time_t mtime,
+    off_t *start, off_t *len);
 
 #endif

@@ -27,7 +27,7 @@ struct listener {
 	struct event_base *base;
 	struct event ev_accept, ev_channel, ev_parent, ev_term, ev_pause;
 	int accepting, draining;
-	int pending_fd;                /* accepted, waiting for room in the channel */
+	int pending_fd; /* accepted, waiting for room in the channel */
 	struct msg_conn pending;
 	uint64_t accepted;
 	struct msg_config cfg;
@@ -65,7 +65,8 @@ static int hand_over(struct listener *l, int fd, const struct msg_conn *mc)
 	return 0;
 }
 
-/* The manager channel has room again: hand over the held connection, then accept again (or exit). */
+/* The manager channel has room again: hand over the held connection, then accept again (or exit).
+ */
 static void channel_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
@@ -80,10 +81,7 @@ static void channel_cb(evutil_socket_t fd, short what, void *arg)
 		accept_interest(l, 1);
 }
 
-static void pause_cb(evutil_socket_t fd, short what, void *arg)
-{
-	accept_interest(arg, 1);
-}
+static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interest(arg, 1); }
 
 /* Out of descriptors: pause accepting for a moment instead of spinning. */
 static void accept_pause(struct listener *l)
@@ -105,14 +103,12 @@ static void accept_some(struct listener *l, int lfd, int max)
 	for (int i = 0; i < max && l->pending_fd < 0; i++) {
 		memset(&mc, 0, sizeof(mc));
 		slen = sizeof(mc.peer);
-		fd = accept4(lfd, (struct sockaddr *)&mc.peer, &slen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, (struct sockaddr *)&mc.peer, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM)
 				accept_pause(l);
-			else if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
 			return;
 		}
@@ -159,15 +155,14 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 static void listener_configure(struct listener *l, const struct msg_config *cfg)
 {
 	if (l->configured)
-		return;   /* a replacement may find its predecessor's copy queued too */
+		return; /* a replacement may find its predecessor's copy queued too */
 	l->configured = 1;
 	l->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	accept_interest(l, 1);
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		log_warn("ready to daemon");
-	heartbeat_start(&l->hb, l->base, FD_PARENT, cfg->heartbeat_interval_ms,
-	    heartbeat_fill, l);
+	heartbeat_start(&l->hb, l->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, l);
 }
 
 static void parent_cb(evutil_socket_t fd, short what, void *arg)

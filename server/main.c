@@ -51,14 +51,24 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	int ch;
 
-	opterr = 0;   /* our own messages, named "wsd:" like the others */
+	opterr = 0; /* our own messages, named "wsd:" like the others */
 	while ((ch = getopt(argc, argv, ":c:tp:r:w:vh")) != -1) {
 		switch (ch) {
-		case 'c': f->file = optarg; break;
-		case 't': f->test = 1; break;
-		case 'p': f->port = optarg; break;
-		case 'r': f->root = optarg; break;
-		case 'w': f->pool = optarg; break;
+		case 'c':
+			f->file = optarg;
+			break;
+		case 't':
+			f->test = 1;
+			break;
+		case 'p':
+			f->port = optarg;
+			break;
+		case 'r':
+			f->root = optarg;
+			break;
+		case 'w':
+			f->pool = optarg;
+			break;
 		case 'v':
 			printf("wsd %s\n", WSD_VERSION);
 			exit(0);
@@ -93,8 +103,9 @@ static int apply_flags(struct wsd_config *cfg, const struct flags *f, char *err,
 	if (f->root && config_set(cfg, "server", "root", f->root, pe, sizeof(pe)) == -1)
 		return snprintf(err, len, "-r %s: %s", f->root, pe), -1;
 	if (f->pool && config_parse_pool(f->pool, &cfg->pool_min, &cfg->pool_max) == -1)
-		return snprintf(err, len, "-w %s: expected MIN:MAX, each 1..%d",
-		    f->pool, CONFIG_POOL_LIMIT_MAX), -1;
+		return snprintf(err, len, "-w %s: expected MIN:MAX, each 1..%d", f->pool,
+		           CONFIG_POOL_LIMIT_MAX),
+		       -1;
 	return 0;
 }
 

@@ -25,17 +25,17 @@
 #include "roles.h"
 #include "supervise.h"
 
-#define QUEUE_MAX 4096          /* past this, connections wait in the channel and backlog */
+#define QUEUE_MAX 4096 /* past this, connections wait in the channel and backlog */
 #define ORPHAN_GRACE_MS 1000
 
 struct slot {
-	struct sv_child sv;       /* state, pid, heartbeats, restarts */
-	int chan;                 /* our end */
-	int peer;                 /* the worker's end, kept so a replacement gets the same channel */
+	struct sv_child sv; /* state, pid, heartbeats, restarts */
+	int chan;           /* our end */
+	int peer;           /* the worker's end, kept so a replacement gets the same channel */
 	struct event ev_read, ev_write, ev_restart;
-	int blocked;              /* channel full: waiting for EV_WRITE */
-	uint32_t conns;           /* given minus reported done */
-	uint64_t idle_since_ms;   /* when conns last fell to 0 */
+	int blocked;            /* channel full: waiting for EV_WRITE */
+	uint32_t conns;         /* given minus reported done */
+	uint64_t idle_since_ms; /* when conns last fell to 0 */
 	struct manager *m;
 };
 
@@ -45,15 +45,15 @@ struct manager {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
-	int taking;               /* stopping: take what the listener left in the channel */
-	uint64_t last_check_ms;   /* to notice that we ourselves were stalled */
-	uint64_t full_warned_ms;  /* rate limit of the "pool full" warning */
+	int taking;              /* stopping: take what the listener left in the channel */
+	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
+	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
 	pid_t ppid;
-	struct slot *slots;       /* pool_limit entries */
-	uint32_t slots_end;       /* one past the highest slot ever used */
+	struct slot *slots; /* pool_limit entries */
+	uint32_t slots_end; /* one past the highest slot ever used */
 	struct queued {
 		int fd;
-		struct msg_conn mc;   /* peer address, for the access log */
+		struct msg_conn mc; /* peer address, for the access log */
 	} queue[QUEUE_MAX];
 	uint32_t qhead, qlen;
 };
@@ -90,7 +90,7 @@ static void queue_push_front(struct manager *m, int fd, const struct msg_conn *m
 
 static void queue_drop_head(struct manager *m)
 {
-	close(m->queue[m->qhead].fd);   /* the worker has its copy */
+	close(m->queue[m->qhead].fd); /* the worker has its copy */
 	m->qhead = (m->qhead + 1) % QUEUE_MAX;
 	m->qlen--;
 }
@@ -126,15 +126,14 @@ static void listener_interest(struct manager *m)
 /* ---- the pool ---- */
 
 /* Over the slots ever used: per connection, not pool.limit (256) of them. */
-#define FOREACH_SLOT(m, s) \
-	for (struct slot *s = (m)->slots; s < (m)->slots + (m)->slots_end; s++)
+#define FOREACH_SLOT(m, s) for (struct slot *s = (m)->slots; s < (m)->slots + (m)->slots_end; s++)
 
 /* Workers that count towards the pool: all but the free and the draining. */
 static uint32_t pool_size(struct manager *m)
 {
 	uint32_t n = 0;
 
-	FOREACH_SLOT(m, s)
+	FOREACH_SLOT (m, s)
 		n += s->sv.state != SV_FREE && s->sv.state != SV_DRAINING;
 	return n;
 }
@@ -143,7 +142,7 @@ static uint32_t pool_count(struct manager *m, enum sv_state st)
 {
 	uint32_t n = 0;
 
-	FOREACH_SLOT(m, s)
+	FOREACH_SLOT (m, s)
 		n += s->sv.state == st;
 	return n;
 }
@@ -155,11 +154,11 @@ static void slot_restart_cb(evutil_socket_t fd, short what, void *arg);
 static int slot_spawn(struct manager *m, struct slot *s)
 {
 	struct proc_fdmap map[] = {
-		{FD_LOG, FD_LOG},
-		{m->cfg.has_access_log ? FD_ACCESS : -1, FD_ACCESS},
-		{s->peer, FD_PARENT},
-		{FD_WORKER_LINK, FD_TO_LISTENER},
-		{FD_ROOT, FD_ROOT},
+	    {FD_LOG, FD_LOG},
+	    {m->cfg.has_access_log ? FD_ACCESS : -1, FD_ACCESS},
+	    {s->peer, FD_PARENT},
+	    {FD_WORKER_LINK, FD_TO_LISTENER},
+	    {FD_ROOT, FD_ROOT},
 	};
 	pid_t pid = proc_spawn("worker", map, 5, NULL);
 
@@ -226,7 +225,7 @@ static void slot_free(struct slot *s)
 
 static struct slot *slot_by_pid(struct manager *m, pid_t pid)
 {
-	FOREACH_SLOT(m, s)
+	FOREACH_SLOT (m, s)
 		if (s->sv.state != SV_FREE && s->sv.pid == pid)
 			return s;
 	return NULL;
@@ -282,11 +281,11 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 		s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
 		if (s->conns == 0)
 			s->idle_since_ms = proc_now_ms();
-		dispatch(m);   /* room for what waits, here or in the listener channel */
+		dispatch(m); /* room for what waits, here or in the listener channel */
 		break;
 	default:
-		log_warnx("unexpected %s message from worker %d",
-		    msg_type_name(msg->hdr.type), (int)s->sv.pid);
+		log_warnx("unexpected %s message from worker %d", msg_type_name(msg->hdr.type),
+		    (int)s->sv.pid);
 		msg_close_fds(msg);
 	}
 }
@@ -327,7 +326,7 @@ static struct slot *least_loaded(struct manager *m)
 {
 	struct slot *best = NULL;
 
-	FOREACH_SLOT(m, s) {
+	FOREACH_SLOT (m, s) {
 		if (s->sv.state != SV_RUNNING || s->blocked || s->conns >= m->cfg.max_workload)
 			continue;
 		if (best == NULL || s->conns < best->conns)
@@ -391,8 +390,8 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 			if (!m->taking)
 				dispatch(m);
 		} else {
-			log_warnx("unexpected %s message from listener",
-			    msg_type_name(msg.hdr.type));
+			log_warnx(
+			    "unexpected %s message from listener", msg_type_name(msg.hdr.type));
 			msg_close_fds(&msg);
 		}
 	}
@@ -440,8 +439,8 @@ static void worker_exited(struct manager *m, struct slot *s, int status)
 		return;
 	}
 	if (!s->sv.hung_ms)
-		log_warnx("lost child: pid %d worker (%s), was %s with %u connections",
-		    (int)pid, s->sv.last_exit, sv_state_name(was), s->conns);
+		log_warnx("lost child: pid %d worker (%s), was %s with %u connections", (int)pid,
+		    s->sv.last_exit, sv_state_name(was), s->conns);
 	s->sv.restarts++;
 	s->conns = 0;
 	if (m->draining) {
@@ -480,7 +479,7 @@ static void pool_full(struct manager *m, uint64_t now)
 		return;
 	m->full_warned_ms = now;
 	log_warnx("pool full: %u workers with %u connections each (pool.max, "
-	    "pool.max_workload); new connections wait in the backlog",
+	          "pool.max_workload); new connections wait in the backlog",
 	    pool_size(m), m->cfg.max_workload);
 }
 
@@ -499,7 +498,7 @@ static void pool_shrink(struct manager *m, uint64_t now)
 {
 	if (m->draining || m->qlen > 0 || pool_size(m) <= m->cfg.pool_min)
 		return;
-	FOREACH_SLOT(m, s) {
+	FOREACH_SLOT (m, s) {
 		if (s->sv.state != SV_RUNNING || s->conns > 0 ||
 		    now - s->idle_since_ms < m->cfg.pool_idle_timeout_ms)
 			continue;
@@ -519,7 +518,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now, late;
 
 	/* Heartbeats already waiting first: our own delay is not theirs. */
-	FOREACH_SLOT(m, s)
+	FOREACH_SLOT (m, s)
 		if (s->sv.state != SV_FREE)
 			slot_read_cb(s->chan, EV_READ, s);
 	now = proc_now_ms();
@@ -529,7 +528,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	if (late > m->cfg.heartbeat_interval_ms)
 		log_debug("checked %llu ms late: we were stalled, so were they",
 		    (unsigned long long)late);
-	FOREACH_SLOT(m, s) {
+	FOREACH_SLOT (m, s) {
 		if (late > m->cfg.heartbeat_interval_ms)
 			sv_forgive(&s->sv, late - m->cfg.heartbeat_interval_ms / 2, now);
 		if (!sv_check(&s->sv, now, m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses))
@@ -550,7 +549,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 
 	hb->workers = pool_size(m);
 	hb->queued = m->qlen;
-	FOREACH_SLOT(m, s) {
+	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_FREE)
 			continue;
 		hb->connections += s->conns;
@@ -570,9 +569,9 @@ static void manager_maybe_exit(struct manager *m)
 
 	if (!m->draining || m->qlen > 0)
 		return;
-	FOREACH_SLOT(m, s) {
+	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_STOPPED) {
-			slot_free(s);   /* was waiting to be restarted */
+			slot_free(s); /* was waiting to be restarted */
 			continue;
 		}
 		if (s->sv.state == SV_RUNNING || s->sv.state == SV_STARTING) {
@@ -591,7 +590,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct manager *m = arg;
 
 	log_warnx("drain deadline passed, killing the workers left");
-	FOREACH_SLOT(m, s) {
+	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_FREE)
 			continue;
 		if (s->sv.pid > 0) {
@@ -614,7 +613,7 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 
 	if (m->draining) {
 		if (grace_ms == ORPHAN_GRACE_MS)
-			evtimer_add(&m->ev_deadline, &tv);   /* the daemon is gone: hurry */
+			evtimer_add(&m->ev_deadline, &tv); /* the daemon is gone: hurry */
 		return;
 	}
 	log_info("draining %u workers%s", pool_size(m),
@@ -646,7 +645,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	/* Told to stop by pid: the daemon starts our replacement now. */
 	if (!m->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to daemon");
-	manager_drain(m, m->cfg.shutdown_timeout_ms, 0);   /* the replacement reads the channel */
+	manager_drain(m, m->cfg.shutdown_timeout_ms, 0); /* the replacement reads the channel */
 }
 
 /* ---- the daemon channel ---- */
@@ -654,7 +653,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 /* A reopened log: to every worker first, then ours (new workers inherit it). */
 static void manager_reopen(struct manager *m, int type, int fd)
 {
-	FOREACH_SLOT(m, s)
+	FOREACH_SLOT (m, s)
 		if (s->sv.pid > 0 && msg_send(s->chan, type, NULL, 0, &fd, 1) == -1)
 			log_warn("reopened log to worker %d", (int)s->sv.pid);
 	proc_adopt_log(type, fd);
@@ -663,18 +662,17 @@ static void manager_reopen(struct manager *m, int type, int fd)
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
-	struct timeval tv = {cfg->heartbeat_interval_ms / 2000,
-	    (cfg->heartbeat_interval_ms / 2 % 1000) * 1000};
+	struct timeval tv = {
+	    cfg->heartbeat_interval_ms / 2000, (cfg->heartbeat_interval_ms / 2 % 1000) * 1000};
 
 	if (m->configured)
-		return;   /* a replacement may find its predecessor's copy queued too */
+		return; /* a replacement may find its predecessor's copy queued too */
 	m->cfg = *cfg;
 	m->configured = 1;
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
 		fatal("worker table");
-	heartbeat_start(&m->hb, m->base, FD_PARENT, cfg->heartbeat_interval_ms,
-	    heartbeat_fill, m);
+	heartbeat_start(&m->hb, m->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, m);
 	event_assign(&m->ev_check, m->base, -1, EV_PERSIST, check_cb, m);
 	event_priority_set(&m->ev_check, 0);
 	m->last_check_ms = proc_now_ms();
@@ -720,15 +718,15 @@ int manager_main(void)
 	heartbeat_base_init(m.base);
 	event_assign(&m.ev_parent, m.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &m);
 	event_add(&m.ev_parent, NULL);
-	event_assign(&m.ev_listener, m.base, FD_FROM_LISTENER, EV_READ | EV_PERSIST,
-	    listener_cb, &m);
+	event_assign(
+	    &m.ev_listener, m.base, FD_FROM_LISTENER, EV_READ | EV_PERSIST, listener_cb, &m);
 	evsignal_assign(&m.ev_chld, m.base, SIGCHLD, sigchld_cb, &m);
 	evsignal_add(&m.ev_chld, NULL);
 	evsignal_assign(&m.ev_term, m.base, SIGTERM, sigterm_cb, &m);
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
 	log_info("exiting");
-	event_base_free(m.base);   /* before the slots: their events live there */
+	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
 	return 0;
 }

@@ -20,78 +20,78 @@
 
 #include "log.h"
 
-#define MIME_DEFAULT	"application/octet-stream"
-#define MIME_CHARSET	"; charset=utf-8"
-#define EXT_MAX		32	/* longer extensions are ignored */
-#define TYPE_MAX	128
-#define CHUNK_SIZE	8192
+#define MIME_DEFAULT "application/octet-stream"
+#define MIME_CHARSET "; charset=utf-8"
+#define EXT_MAX 32 /* longer extensions are ignored */
+#define TYPE_MAX 128
+#define CHUNK_SIZE 8192
 
 struct chunk {
-	struct chunk	*next;
-	size_t		 used;
-	char		 data[CHUNK_SIZE];
+	struct chunk *next;
+	size_t used;
+	char data[CHUNK_SIZE];
 };
 
 struct slot {
-	const char	*ext;	/* NULL: empty */
-	const char	*type;
+	const char *ext; /* NULL: empty */
+	const char *type;
 };
 
 struct table {
-	struct slot	*slots;
-	size_t		 cap;	/* a power of two */
-	size_t		 count;
-	struct chunk	*chunks;
+	struct slot *slots;
+	size_t cap; /* a power of two */
+	size_t count;
+	struct chunk *chunks;
 };
 
 static struct table cur;
 
 /* Used when no mime.types file can be read. */
-static const char builtin[] =
-	"text/html html htm\n"
-	"text/css css\n"
-	"text/javascript js mjs\n"
-	"application/json json map\n"
-	"text/plain txt text log\n"
-	"application/xml xml\n"
-	"text/markdown md markdown\n"
-	"text/csv csv\n"
-	"image/svg+xml svg svgz\n"
-	"image/png png\n"
-	"image/jpeg jpg jpeg\n"
-	"image/gif gif\n"
-	"image/webp webp\n"
-	"image/avif avif\n"
-	"image/vnd.microsoft.icon ico\n"
-	"image/bmp bmp\n"
-	"application/pdf pdf\n"
-	"application/wasm wasm\n"
-	"application/manifest+json webmanifest\n"
-	"application/atom+xml atom\n"
-	"application/rss+xml rss\n"
-	"font/woff woff\n"
-	"font/woff2 woff2\n"
-	"font/ttf ttf\n"
-	"font/otf otf\n"
-	"video/mp4 mp4 m4v\n"
-	"video/webm webm\n"
-	"audio/mpeg mp3\n"
-	"audio/ogg ogg oga\n"
-	"audio/wav wav\n"
-	"application/zip zip\n"
-	"application/gzip gz\n"
-	"application/x-tar tar\n";
+static const char builtin[] = "text/html html htm\n"
+                              "text/css css\n"
+                              "text/javascript js mjs\n"
+                              "application/json json map\n"
+                              "text/plain txt text log\n"
+                              "application/xml xml\n"
+                              "text/markdown md markdown\n"
+                              "text/csv csv\n"
+                              "image/svg+xml svg svgz\n"
+                              "image/png png\n"
+                              "image/jpeg jpg jpeg\n"
+                              "image/gif gif\n"
+                              "image/webp webp\n"
+                              "image/avif avif\n"
+                              "image/vnd.microsoft.icon ico\n"
+                              "image/bmp bmp\n"
+                              "application/pdf pdf\n"
+                              "application/wasm wasm\n"
+                              "application/manifest+json webmanifest\n"
+                              "application/atom+xml atom\n"
+                              "application/rss+xml rss\n"
+                              "font/woff woff\n"
+                              "font/woff2 woff2\n"
+                              "font/ttf ttf\n"
+                              "font/otf otf\n"
+                              "video/mp4 mp4 m4v\n"
+                              "video/webm webm\n"
+                              "audio/mpeg mp3\n"
+                              "audio/ogg ogg oga\n"
+                              "audio/wav wav\n"
+                              "application/zip zip\n"
+                              "application/gzip gz\n"
+                              "application/x-tar tar\n";
 
 /* Types that are text in all but name: sent with a charset too. */
 static const char *const text_like[] = {
-	"application/javascript", "application/json", "application/xml",
-	"image/svg+xml",
+    "application/javascript",
+    "application/json",
+    "application/xml",
+    "image/svg+xml",
 };
 
 /* ---- arena ---- */
 
-static char *
-arena_strdup(struct table *t, const char *s, size_t n)
+static char *arena_strdup(struct table *t, const char *s, size_t n)
 {
 	struct chunk *c = t->chunks;
 	char *p;
@@ -110,8 +110,7 @@ arena_strdup(struct table *t, const char *s, size_t n)
 	return p;
 }
 
-static void
-table_free(struct table *t)
+static void table_free(struct table *t)
 {
 	struct chunk *c, *next;
 
@@ -126,8 +125,7 @@ table_free(struct table *t)
 /* ---- hash table ---- */
 
 /* FNV-1a: short keys, no adversary (the keys come from our own file). */
-static size_t
-hash(const char *s)
+static size_t hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 
@@ -136,8 +134,7 @@ hash(const char *s)
 	return h;
 }
 
-static struct slot *
-find(struct slot *slots, size_t cap, const char *ext)
+static struct slot *find(struct slot *slots, size_t cap, const char *ext)
 {
 	size_t i = hash(ext) & (cap - 1);
 
@@ -147,8 +144,7 @@ find(struct slot *slots, size_t cap, const char *ext)
 }
 
 /* Keep the load at most one half so probes stay short and always end. */
-static int
-grow(struct table *t)
+static int grow(struct table *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 256, i;
 	struct slot *ns;
@@ -165,8 +161,7 @@ grow(struct table *t)
 }
 
 /* The first definition of an extension wins, as it does in the file's order. */
-static int
-insert(struct table *t, const char *ext, const char *type)
+static int insert(struct table *t, const char *ext, const char *type)
 {
 	struct slot *s;
 	char *e;
@@ -187,8 +182,7 @@ insert(struct table *t, const char *ext, const char *type)
 /* ---- parsing ---- */
 
 /* Every byte must be fit for a header value; no CR/LF can reach a response. */
-static int
-token_ok(const char *s)
+static int token_ok(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
@@ -196,18 +190,15 @@ token_ok(const char *s)
 	return 1;
 }
 
-static int
-type_ok(const char *s)
+static int type_ok(const char *s)
 {
 	const char *slash = strchr(s, '/');
 
-	return token_ok(s) && slash != NULL && slash != s &&
-	    slash[1] != '\0' && strchr(slash + 1, '/') == NULL &&
-	    strlen(s) < TYPE_MAX;
+	return token_ok(s) && slash != NULL && slash != s && slash[1] != '\0' &&
+	    strchr(slash + 1, '/') == NULL && strlen(s) < TYPE_MAX;
 }
 
-static int
-wants_charset(const char *type)
+static int wants_charset(const char *type)
 {
 	if (strncasecmp(type, "text/", 5) == 0)
 		return 1;
@@ -218,14 +209,13 @@ wants_charset(const char *type)
 }
 
 /* Lowercase ext into buf; 0 if it is usable as a key. */
-static int
-ext_key(const char *ext, size_t n, char *buf)
+static int ext_key(const char *ext, size_t n, char *buf)
 {
 	if (n == 0 || n >= EXT_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)ext[i] <= 0x20 || ext[i] == '/' ||
-		    ext[i] == '.' || (unsigned char)ext[i] >= 0x7f)
+		if ((unsigned char)ext[i] <= 0x20 || ext[i] == '/' || ext[i] == '.' ||
+		    (unsigned char)ext[i] >= 0x7f)
 			return -1;
 		buf[i] = (char)tolower((unsigned char)ext[i]);
 	}
@@ -234,8 +224,7 @@ ext_key(const char *ext, size_t n, char *buf)
 }
 
 /* One "type ext ext ..." line; malformed lines and words are skipped. */
-static int
-parse_line(struct table *t, char *line)
+static int parse_line(struct table *t, char *line)
 {
 	static const char ws[] = " \t\r\n\v\f";
 	char full[TYPE_MAX + sizeof(MIME_CHARSET)], key[EXT_MAX], *tok, *save;
@@ -246,8 +235,7 @@ parse_line(struct table *t, char *line)
 		*hash_at = '\0';
 	if ((tok = strtok_r(line, ws, &save)) == NULL || !type_ok(tok))
 		return 0;
-	snprintf(full, sizeof(full), "%s%s", tok,
-	    wants_charset(tok) ? MIME_CHARSET : "");
+	snprintf(full, sizeof(full), "%s%s", tok, wants_charset(tok) ? MIME_CHARSET : "");
 	while ((tok = strtok_r(NULL, ws, &save)) != NULL) {
 		if (ext_key(tok, strlen(tok), key) == -1)
 			continue;
@@ -260,8 +248,7 @@ parse_line(struct table *t, char *line)
 	return 0;
 }
 
-static int
-load_builtin(struct table *t)
+static int load_builtin(struct table *t)
 {
 	char line[256];
 	const char *p = builtin, *nl;
@@ -278,8 +265,7 @@ load_builtin(struct table *t)
 	return 0;
 }
 
-static int
-load_file(struct table *t, FILE *fp)
+static int load_file(struct table *t, FILE *fp)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -300,8 +286,7 @@ load_file(struct table *t, FILE *fp)
  * built-in table: a server with no types at all would serve everything
  * as octet-stream. The old table survives a failed reload.
  */
-int
-mime_init(const char *path)
+int mime_init(const char *path)
 {
 	struct table t;
 	FILE *fp = NULL;
@@ -330,14 +315,9 @@ mime_init(const char *path)
 	return (int)cur.count;
 }
 
-void
-mime_free(void)
-{
-	table_free(&cur);
-}
+void mime_free(void) { table_free(&cur); }
 
-const char *
-mime_lookup(const char *filename)
+const char *mime_lookup(const char *filename)
 {
 	const char *base, *dot;
 	char key[EXT_MAX];

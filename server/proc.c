@@ -44,8 +44,7 @@ static void child_place_fds(const struct proc_fdmap *map, int nmap)
 
 	for (int i = 0; i < nmap; i++) {
 		tmp[i] = -1;
-		if (map[i].fd >= 0 &&
-		    (tmp[i] = fcntl(map[i].fd, F_DUPFD, 64)) == -1)
+		if (map[i].fd >= 0 && (tmp[i] = fcntl(map[i].fd, F_DUPFD, 64)) == -1)
 			_exit(126);
 	}
 	for (int i = 0; i < nmap; i++)
@@ -67,15 +66,14 @@ static void child_drop(const struct proc_creds *c)
 {
 	if (!c || !c->drop)
 		return;
-	if (setgroups(1, &c->gid) == -1 || setgid(c->gid) == -1 ||
-	    setuid(c->uid) == -1) {
+	if (setgroups(1, &c->gid) == -1 || setgid(c->gid) == -1 || setuid(c->uid) == -1) {
 		log_warn("cannot drop privileges to uid %d", (int)c->uid);
 		_exit(126);
 	}
 }
 
-pid_t proc_spawn(const char *role, const struct proc_fdmap *map, int nmap,
-    const struct proc_creds *creds)
+pid_t proc_spawn(
+    const char *role, const struct proc_fdmap *map, int nmap, const struct proc_creds *creds)
 {
 	char title[32], ppid[24];
 	char *argv[2] = {title, NULL};
@@ -182,9 +180,8 @@ void proc_describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "%s: SIG%s%s",
-		    WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM ?
-		    "killed" : "crash", sigabbrev_np(WTERMSIG(status)) ?
-		    sigabbrev_np(WTERMSIG(status)) : "?",
+		    WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM ? "killed" : "crash",
+		    sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	else
 		snprintf(buf, len, "status 0x%x", status);

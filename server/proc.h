@@ -9,33 +9,34 @@
 #include <sys/types.h>
 
 /* Descriptor numbers every role finds after exec. */
-#define FD_LOG      3   /* error log, opened by the daemon */
-#define FD_ACCESS   4   /* access log, absent when off */
-#define FD_PARENT   5   /* channel to the supervisor */
+#define FD_LOG 3    /* error log, opened by the daemon */
+#define FD_ACCESS 4 /* access log, absent when off */
+#define FD_PARENT 5 /* channel to the supervisor */
 /* listener */
-#define FD_LISTEN   6   /* the listening socket */
-#define FD_MANAGER  7   /* listener -> manager */
-#define FD_WORKERS  8   /* workers -> listener */
+#define FD_LISTEN 6  /* the listening socket */
+#define FD_MANAGER 7 /* listener -> manager */
+#define FD_WORKERS 8 /* workers -> listener */
 /* manager */
 #define FD_FROM_LISTENER 6
-#define FD_WORKER_LINK   7  /* handed on to every worker */
+#define FD_WORKER_LINK 7 /* handed on to every worker */
 /* worker */
-#define FD_TO_LISTENER   6
+#define FD_TO_LISTENER 6
 
-#define FD_SELF_EXE 9   /* O_PATH fd of our binary, in every role */
-#define FD_ROOT     10  /* manager, worker: O_PATH fd of the document root, opened
-                           by the daemon so the root's parents need not be
-                           searchable by server.user */
+#define FD_SELF_EXE 9 /* O_PATH fd of our binary, in every role */
+#define FD_ROOT \
+	10 /* manager, worker: O_PATH fd of the document root, opened \
+	      by the daemon so the root's parents need not be \
+	      searchable by server.user */
 
 #define PROC_MAXFDS 8
 
 struct proc_fdmap {
-	int fd;      /* in the parent; -1 = leave target closed */
-	int target;  /* number in the child */
+	int fd;     /* in the parent; -1 = leave target closed */
+	int target; /* number in the child */
 };
 
 struct proc_creds {
-	int drop;    /* 0 = keep the parent's identity */
+	int drop; /* 0 = keep the parent's identity */
 	uid_t uid;
 	gid_t gid;
 };
@@ -45,8 +46,8 @@ int proc_init_self(int inherited);
 int proc_self_fd(void);
 
 /* Returns the child's pid, or -1 (logged). */
-pid_t proc_spawn(const char *role, const struct proc_fdmap *map, int nmap,
-    const struct proc_creds *creds);
+pid_t proc_spawn(
+    const char *role, const struct proc_fdmap *map, int nmap, const struct proc_creds *creds);
 
 /*
  * In a freshly exec'd role: name the process, ignore SIGINT (the daemon

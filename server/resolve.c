@@ -26,24 +26,19 @@
 #include "log.h"
 
 /* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore it). */
-#define OPEN_FLAGS	(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE)
-#define EAGAIN_TRIES	3
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE)
+#define EAGAIN_TRIES 3
 
 enum { OA2_UNKNOWN, OA2_WORKS, OA2_MISSING };
 
 static int oa2_state = OA2_UNKNOWN;
 static int force_fallback;
 
-void
-resolve_force_fallback(int on)
-{
-	force_fallback = on;
-}
+void resolve_force_fallback(int on) { force_fallback = on; }
 
 /* ---- lexical part ---- */
 
-static int
-hexval(unsigned char c)
+static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -57,8 +52,7 @@ hexval(unsigned char c)
  * Finish the component out[cs..*o): drop it if empty or ".", and for ".."
  * drop it with its parent. mark is where the component's '/' was written.
  */
-static int
-end_component(char *out, size_t mark, size_t cs, size_t *o)
+static int end_component(char *out, size_t mark, size_t cs, size_t *o)
 {
 	size_t n = *o - cs;
 
@@ -68,20 +62,19 @@ end_component(char *out, size_t mark, size_t cs, size_t *o)
 	}
 	if (n == 2 && out[cs] == '.' && out[cs + 1] == '.') {
 		if (mark == 0)
-			return 400;	/* would climb above the root */
+			return 400; /* would climb above the root */
 		*o = mark;
 		while (*o > 0 && out[*o - 1] != '/')
 			(*o)--;
 		if (*o > 0)
-			(*o)--;		/* the parent's own separator */
+			(*o)--; /* the parent's own separator */
 		return 0;
 	}
 	return 0;
 }
 
 /* After normalisation "." and ".." are gone: any leading dot is a hidden name. */
-static int
-has_hidden(const char *p, size_t n)
+static int has_hidden(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (p[i] == '.' && (i == 0 || p[i - 1] == '/'))
@@ -95,8 +88,7 @@ has_hidden(const char *p, size_t n)
  * or dot can never smuggle a ".." past it. Intermediate results count
  * against outlen too, so "/<long>/../x" may give 414 although "x" fits.
  */
-int
-resolve_target(const char *target, size_t len, char *out, size_t outlen)
+int resolve_target(const char *target, size_t len, char *out, size_t outlen)
 {
 	size_t i, o = 0, mark = 0, cs = 0;
 	unsigned char c;
@@ -106,7 +98,7 @@ resolve_target(const char *target, size_t len, char *out, size_t outlen)
 		return 414;
 	if (len == 0 || target[0] != '/')
 		return 400;
-	for (i = 1; ; i++) {
+	for (i = 1;; i++) {
 		if (i == len || target[i] == '?' || target[i] == '#')
 			break;
 		c = (unsigned char)target[i];
@@ -118,7 +110,7 @@ resolve_target(const char *target, size_t len, char *out, size_t outlen)
 			i += 2;
 		}
 		if (c < 0x20 || c == 0x7f)
-			return 400;	/* NUL and control bytes, raw or encoded */
+			return 400; /* NUL and control bytes, raw or encoded */
 		if (c == '/') {
 			if ((r = end_component(out, mark, cs, &o)) != 0)
 				return r;
@@ -144,18 +136,17 @@ resolve_target(const char *target, size_t len, char *out, size_t outlen)
 
 /* ---- opening ---- */
 
-static int
-errno_status(int e)
+static int errno_status(int e)
 {
 	switch (e) {
 	case ENOENT:
 	case ENOTDIR:
 		return 404;
-	case EXDEV:		/* a symlink out of the root, or absolute */
+	case EXDEV: /* a symlink out of the root, or absolute */
 	case ELOOP:
 	case EACCES:
 	case EPERM:
-	case ENXIO:		/* a socket, or a device without a driver */
+	case ENXIO: /* a socket, or a device without a driver */
 	case ENODEV:
 		return 403;
 	case ENAMETOOLONG:
@@ -165,8 +156,7 @@ errno_status(int e)
 	}
 }
 
-static int
-sys_openat2(int dirfd, const char *path, uint64_t flags)
+static int sys_openat2(int dirfd, const char *path, uint64_t flags)
 {
 	struct open_how how;
 
@@ -181,8 +171,7 @@ sys_openat2(int dirfd, const char *path, uint64_t flags)
  * may be a seccomp filter or a real refusal of that one file, so ask
  * again about the root itself, which any honest kernel allows.
  */
-static int
-oa2_missing(int rootfd, int e)
+static int oa2_missing(int rootfd, int e)
 {
 	int fd;
 
@@ -197,14 +186,12 @@ oa2_missing(int rootfd, int e)
 	}
 	oa2_state = (e == ENOSYS || e == EPERM) ? OA2_MISSING : OA2_WORKS;
 	if (oa2_state == OA2_MISSING)
-		log_warnx("openat2 unavailable (%s), checking paths via /proc",
-		    strerror(e));
+		log_warnx("openat2 unavailable (%s), checking paths via /proc", strerror(e));
 	return oa2_state == OA2_MISSING;
 }
 
 /* Real path of an fd; 0 only if it fit completely. */
-static int
-fd_path(int fd, char *buf, size_t size, size_t *len)
+static int fd_path(int fd, char *buf, size_t size, size_t *len)
 {
 	char link[32];
 	ssize_t n;
@@ -223,8 +210,7 @@ fd_path(int fd, char *buf, size_t size, size_t *len)
  * the root were reopened or renamed, and stale here means unsafe.
  * No /proc means no proof, and no proof means refuse.
  */
-static int
-beneath(int rootfd, int fd)
+static int beneath(int rootfd, int fd)
 {
 	static int warned;
 	char root[PATH_MAX], path[PATH_MAX];
@@ -235,15 +221,14 @@ beneath(int rootfd, int fd)
 		if (!warned) {
 			warned = 1;
 			log_warnx("cannot read a real path from /proc/self/fd, "
-			    "refusing what cannot be proven beneath the root");
+			          "refusing what cannot be proven beneath the root");
 		}
 		return 0;
 	}
 	if (rlen == 1)
-		return 1;	/* the root is "/" */
+		return 1; /* the root is "/" */
 	/* readlink does not terminate: equal lengths mean the root itself */
-	return plen >= rlen && memcmp(root, path, rlen) == 0 &&
-	    (plen == rlen || path[rlen] == '/');
+	return plen >= rlen && memcmp(root, path, rlen) == 0 && (plen == rlen || path[rlen] == '/');
 }
 
 /*
@@ -251,8 +236,7 @@ beneath(int rootfd, int fd)
  * lies beneath the root. Through a symlink leading out, 403 whether or
  * not the outside name exists, as openat2 answers: no probing outside.
  */
-static int
-missing_status(int rootfd, const char *path, int status)
+static int missing_status(int rootfd, const char *path, int status)
 {
 	char prefix[PATH_MAX];
 	char *slash;
@@ -268,7 +252,7 @@ missing_status(int rootfd, const char *path, int status)
 		close(fd);
 		return inside ? status : 403;
 	}
-	return status;   /* nothing of it exists: the root itself was the last step */
+	return status; /* nothing of it exists: the root itself was the last step */
 }
 
 /*
@@ -276,8 +260,7 @@ missing_status(int rootfd, const char *path, int status)
  * (no device is touched), proven beneath the root, and only then reopened
  * for reading through /proc/self/fd.
  */
-static int
-open_fallback(int rootfd, const char *path, int *status)
+static int open_fallback(int rootfd, const char *path, int *status)
 {
 	char link[32];
 	int pfd, fd;
@@ -301,16 +284,15 @@ open_fallback(int rootfd, const char *path, int *status)
 }
 
 /* One path beneath the root, by whichever means this process has. */
-static int
-open_beneath(int rootfd, const char *path, int *status)
+static int open_beneath(int rootfd, const char *path, int *status)
 {
 	int fd, e, tries = 0;
 
 	if (force_fallback || oa2_state == OA2_MISSING)
 		return open_fallback(rootfd, path, status);
 	/* EAGAIN: a rename raced a ".." in some symlink; the kernel asks us to retry */
-	while ((fd = sys_openat2(rootfd, path, OPEN_FLAGS)) == -1 &&
-	    errno == EAGAIN && ++tries < EAGAIN_TRIES)
+	while ((fd = sys_openat2(rootfd, path, OPEN_FLAGS)) == -1 && errno == EAGAIN &&
+	    ++tries < EAGAIN_TRIES)
 		;
 	if (fd >= 0) {
 		oa2_state = OA2_WORKS;
@@ -324,8 +306,7 @@ open_beneath(int rootfd, const char *path, int *status)
 }
 
 /* Open path and fstat it; a directory is left open for the caller to judge. */
-static int
-open_stat(int rootfd, const char *path, struct stat *st, int *status)
+static int open_stat(int rootfd, const char *path, struct stat *st, int *status)
 {
 	int fd;
 
@@ -339,16 +320,13 @@ open_stat(int rootfd, const char *path, struct stat *st, int *status)
 	return fd;
 }
 
-int
-resolve_open_idx(int rootfd, const char *relpath, struct stat *st,
-    int *status, int *isindex)
+int resolve_open_idx(int rootfd, const char *relpath, struct stat *st, int *status, int *isindex)
 {
 	char ipath[PATH_MAX];
 	int fd, n;
 
 	*isindex = 0;
-	if ((fd = open_stat(rootfd, relpath[0] == '\0' ? "." : relpath, st,
-	    status)) == -1)
+	if ((fd = open_stat(rootfd, relpath[0] == '\0' ? "." : relpath, st, status)) == -1)
 		return -1;
 	if (S_ISDIR(st->st_mode)) {
 		/* from the root again, so the index too is proven beneath it */
@@ -362,7 +340,7 @@ resolve_open_idx(int rootfd, const char *relpath, struct stat *st,
 		}
 		if ((fd = open_stat(rootfd, ipath, st, status)) == -1) {
 			if (*status == 404)
-				*status = 403;	/* a directory without an index */
+				*status = 403; /* a directory without an index */
 			return -1;
 		}
 		*isindex = 1;
@@ -375,8 +353,7 @@ resolve_open_idx(int rootfd, const char *relpath, struct stat *st,
 	return fd;
 }
 
-int
-resolve_open(int rootfd, const char *relpath, struct stat *st, int *status)
+int resolve_open(int rootfd, const char *relpath, struct stat *st, int *status)
 {
 	int isindex;
 

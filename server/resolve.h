@@ -37,9 +37,8 @@ int resolve_open(int rootfd, const char *relpath, struct stat *st, int *status);
  * The same, and *isindex = 1 when a directory's index.html was opened:
  * the content type must then come from RESOLVE_INDEX, not from relpath.
  */
-#define RESOLVE_INDEX	"index.html"
-int resolve_open_idx(int rootfd, const char *relpath, struct stat *st,
-    int *status, int *isindex);
+#define RESOLVE_INDEX "index.html"
+int resolve_open_idx(int rootfd, const char *relpath, struct stat *st, int *status, int *isindex);
 
 /* Tests: 1 forces the fallback path as if openat2 answered ENOSYS. */
 void resolve_force_fallback(int on);

@@ -18,7 +18,7 @@ void sv_started(struct sv_child *c, pid_t pid, uint64_t now)
 	c->pid = pid;
 	c->state = SV_STARTING;
 	c->started_ms = now;
-	c->last_hb_ms = now;    /* silence is counted from the start */
+	c->last_hb_ms = now; /* silence is counted from the start */
 	c->hung_ms = 0;
 	memset(&c->figures, 0, sizeof(c->figures));
 }
@@ -54,8 +54,8 @@ uint32_t sv_exited(struct sv_child *c, int status, uint64_t now)
 	uint32_t delay;
 
 	if (c->hung_ms)
-		snprintf(c->last_exit, sizeof(c->last_exit),
-		    "hung: no heartbeat for %u ms", c->hung_ms);
+		snprintf(
+		    c->last_exit, sizeof(c->last_exit), "hung: no heartbeat for %u ms", c->hung_ms);
 	else
 		proc_describe_status(status, c->last_exit, sizeof(c->last_exit));
 	if (now - c->started_ms >= SV_STABLE_MS || c->backoff_ms == 0) {
@@ -63,8 +63,8 @@ uint32_t sv_exited(struct sv_child *c, int status, uint64_t now)
 		c->backoff_ms = SV_BACKOFF_MIN_MS;
 	} else {
 		delay = c->backoff_ms;
-		c->backoff_ms = c->backoff_ms * 2 > SV_BACKOFF_MAX_MS ?
-		    SV_BACKOFF_MAX_MS : c->backoff_ms * 2;
+		c->backoff_ms = c->backoff_ms * 2 > SV_BACKOFF_MAX_MS ? SV_BACKOFF_MAX_MS :
+		                                                        c->backoff_ms * 2;
 	}
 	c->pid = 0;
 	c->state = SV_STOPPED;

@@ -25,9 +25,10 @@ struct sv_child {
 	uint64_t started_ms;
 	uint64_t last_hb_ms;
 	unsigned restarts;
-	uint32_t backoff_ms;        /* delay before the next restart after a quick failure */
-	uint32_t hung_ms;           /* non-zero: killed for silence this long */
-	char last_exit[64];         /* "exit 3", "crash: SIGSEGV", "hung: no heartbeat for 812 ms", "stopped" */
+	uint32_t backoff_ms; /* delay before the next restart after a quick failure */
+	uint32_t hung_ms;    /* non-zero: killed for silence this long */
+	char last_exit[64];  /* "exit 3", "crash: SIGSEGV", "hung: no heartbeat for 812 ms",
+	                        "stopped" */
 	struct msg_heartbeat figures;
 };
 

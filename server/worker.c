@@ -32,7 +32,7 @@
 #define SEND_TIMEOUT_MS 60000
 #define LINGER_MS 2000
 #define PARENT_GONE_GRACE_MS 1000
-#define IDLE_GRACE_MS 1000     /* draining: how long an idle keep-alive connection may still send */
+#define IDLE_GRACE_MS 1000 /* draining: how long an idle keep-alive connection may still send */
 
 #define EARLY_MAX 1024
 
@@ -42,13 +42,13 @@ struct worker;
 
 struct conn {
 	struct worker *w;
-	struct conn *prev, *next;    /* the open list, for draining */
+	struct conn *prev, *next; /* the open list, for draining */
 	struct event ev;
 	int fd;
 	enum conn_state state;
-	short armed;                 /* what c->ev waits for, 0 = not assigned */
-	int keepalive;               /* after this response */
-	uint64_t deadline_ms;        /* header timeout of the request being read */
+	short armed;          /* what c->ev waits for, 0 = not assigned */
+	int keepalive;        /* after this response */
+	uint64_t deadline_ms; /* header timeout of the request being read */
 	size_t inlen, consumed;
 	char out[1024];
 	size_t outlen, outoff;
@@ -58,9 +58,9 @@ struct conn {
 	/* The request being answered, for the access log and the figures. */
 	struct {
 		struct http_slice method, target, referer, user_agent;
-		int minor;               /* -1: no valid request line */
+		int minor; /* -1: no valid request line */
 		int status;
-		uint64_t body;           /* body bytes sent */
+		uint64_t body; /* body bytes sent */
 		time_t when;
 		uint64_t start_us;
 	} req;
@@ -74,13 +74,13 @@ struct worker {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
-	int last_conn_sent;          /* the manager promised no more connections */
+	int last_conn_sent; /* the manager promised no more connections */
 	int rootfd;
 	pid_t ppid;
-	struct conn *open, *spare;   /* spare: freed conns kept for reuse */
+	struct conn *open, *spare; /* spare: freed conns kept for reuse */
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
-	unsigned done_pending;       /* ended connections not yet reported */
+	unsigned done_pending; /* ended connections not yet reported */
 	/*
 	 * A replacement worker inherits its predecessor's channel: connections
 	 * queued there arrive before our own configuration and wait here.
@@ -103,9 +103,9 @@ static void report_done_flush(struct worker *w)
 		d.count = w->done_pending;
 		if (msg_send(FD_PARENT, MSG_CONN_DONE, &d, sizeof(d), NULL, 0) == -1) {
 			if (errno == EAGAIN)
-				event_add(&w->ev_flush, NULL);   /* again once there is room */
+				event_add(&w->ev_flush, NULL); /* again once there is room */
 			else if (errno == EPIPE || errno == ECONNRESET)
-				w->done_pending = 0;   /* the manager is gone: nobody counts */
+				w->done_pending = 0; /* the manager is gone: nobody counts */
 			else
 				log_warn("conn-done to manager");
 			return;
@@ -124,15 +124,9 @@ static void report_done(struct worker *w)
 		event_active(&w->ev_report, EV_TIMEOUT, 0);
 }
 
-static void report_cb(evutil_socket_t fd, short what, void *arg)
-{
-	report_done_flush(arg);
-}
+static void report_cb(evutil_socket_t fd, short what, void *arg) { report_done_flush(arg); }
 
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	report_done_flush(arg);
-}
+static void flush_cb(evutil_socket_t fd, short what, void *arg) { report_done_flush(arg); }
 
 /* ---- connection life ---- */
 
@@ -163,7 +157,7 @@ static void conn_close(struct conn *c)
 	struct worker *w = c->w;
 
 	if (c->armed)
-		event_del(&c->ev);   /* before close: epoll interest follows the file */
+		event_del(&c->ev); /* before close: epoll interest follows the file */
 	close(c->fd);
 	if (c->filefd >= 0)
 		close(c->filefd);
@@ -204,8 +198,8 @@ static void conn_wait_request(struct conn *c)
 	uint64_t now = proc_now_ms();
 
 	if (c->inlen == 0)
-		conn_arm(c, EV_READ, c->w->draining ? IDLE_GRACE_MS :
-		    c->w->cfg.keepalive_timeout_ms);
+		conn_arm(
+		    c, EV_READ, c->w->draining ? IDLE_GRACE_MS : c->w->cfg.keepalive_timeout_ms);
 	else
 		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
 }
@@ -230,16 +224,16 @@ static const char *conn_header(const struct conn *c, const struct http_request *
  * close_conn: the connection can no longer be trusted, whatever was asked.
  * 0 when it does not fit our buffer.
  */
-static int respond_status(struct conn *c, int status, const char *extra,
-    int close_conn, int head_only)
+static int respond_status(
+    struct conn *c, int status, const char *extra, int close_conn, int head_only)
 {
 	size_t n;
 
 	if (close_conn)
 		c->keepalive = 0;
 	n = http_status_response(c->out, sizeof(c->out), status, extra,
-	    http_connection_header(c->keepalive, c->req.minor), head_only,
-	    c->req.when, &c->req.body);
+	    http_connection_header(c->keepalive, c->req.minor), head_only, c->req.when,
+	    &c->req.body);
 	if (n == 0)
 		return 0;
 	c->req.status = status;
@@ -250,7 +244,7 @@ static int respond_status(struct conn *c, int status, const char *extra,
 
 static void respond_error(struct conn *c, int status, int close_conn, int head_only)
 {
-	respond_status(c, status, "", close_conn, head_only);   /* always fits */
+	respond_status(c, status, "", close_conn, head_only); /* always fits */
 }
 
 static void respond_options(struct conn *c, const struct http_request *r)
@@ -275,8 +269,8 @@ static void validators_of(const struct stat *st, struct validators *v)
 	http_etag(v->etag, sizeof(v->etag), st->st_mtime, st->st_size);
 }
 
-static void respond_not_modified(struct conn *c, const struct http_request *r,
-    const struct validators *v)
+static void respond_not_modified(
+    struct conn *c, const struct http_request *r, const struct validators *v)
 {
 	c->req.status = 304;
 	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
@@ -296,8 +290,7 @@ static void respond_unsatisfiable(struct conn *c, const struct http_request *r, 
 
 /* 200 with the whole file, or 206 with one range of it; the body goes by sendfile. */
 static void respond_file(struct conn *c, const struct http_request *r, int fd,
-    const struct stat *st, const char *path, const struct validators *v,
-    off_t start, off_t len)
+    const struct stat *st, const char *path, const struct validators *v, off_t start, off_t len)
 {
 	char range[96] = "";
 	int partial = len != st->st_size;
@@ -323,8 +316,8 @@ static void respond_file(struct conn *c, const struct http_request *r, int fd,
 }
 
 /* Conditionals first (RFC 9110 13.2.2), then the range. */
-static void respond_found(struct conn *c, const struct http_request *r, int fd,
-    const struct stat *st, const char *path)
+static void respond_found(
+    struct conn *c, const struct http_request *r, int fd, const struct stat *st, const char *path)
 {
 	struct validators v;
 	off_t start = 0, len = st->st_size;
@@ -361,8 +354,8 @@ static int respond_slash_redirect(struct conn *c, const struct http_request *r)
 	char location[sizeof(c->out)];
 	int n;
 
-	n = snprintf(location, sizeof(location), "Location: %.*s/%.*s\r\n", plen,
-	    r->target.p, (int)r->target.len - plen, r->target.p + plen);
+	n = snprintf(location, sizeof(location), "Location: %.*s/%.*s\r\n", plen, r->target.p,
+	    (int)r->target.len - plen, r->target.p + plen);
 	return n > 0 && (size_t)n < sizeof(location) &&
 	    respond_status(c, 301, location, 0, r->method == HTTP_M_HEAD);
 }
@@ -400,8 +393,7 @@ static void respond_get(struct conn *c, const struct http_request *r)
 
 static void respond(struct conn *c, const struct http_request *r)
 {
-	c->keepalive = r->keepalive && !c->w->draining &&
-	    c->w->cfg.keepalive_timeout_ms > 0;
+	c->keepalive = r->keepalive && !c->w->draining && c->w->cfg.keepalive_timeout_ms > 0;
 	switch (r->method) {
 	case HTTP_M_GET:
 	case HTTP_M_HEAD:
@@ -410,7 +402,7 @@ static void respond(struct conn *c, const struct http_request *r)
 	case HTTP_M_OPTIONS:
 		respond_options(c, r);
 		break;
-	case HTTP_M_OTHER:   /* a body we will not read: close after the answer */
+	case HTTP_M_OTHER: /* a body we will not read: close after the answer */
 		respond_error(c, 405, r->content_length > 0, 0);
 		break;
 	case HTTP_M_UNKNOWN:
@@ -485,7 +477,7 @@ static int conn_flush(struct conn *c)
 		if (n == -1)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		if (n == 0)
-			return -1;   /* the file shrank under us */
+			return -1; /* the file shrank under us */
 		c->fleft -= (size_t)n;
 		c->w->bytes += (uint64_t)n;
 		c->req.body += (uint64_t)n;
@@ -501,14 +493,20 @@ static void conn_account(struct conn *c)
 	struct worker *w = c->w;
 	uint64_t us = now_us() - c->req.start_us;
 	struct accesslog_entry e = {
-		.peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
-		.when = c->req.when, .minor = c->req.minor, .status = c->req.status,
-		.method = c->req.method.p, .method_len = c->req.method.len,
-		.target = c->req.target.p, .target_len = c->req.target.len,
-		.referer = opt_ptr(c->req.referer), .referer_len = c->req.referer.len,
-		.user_agent = opt_ptr(c->req.user_agent),
-		.user_agent_len = c->req.user_agent.len,
-		.bytes = c->req.body, .usec = us,
+	    .peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
+	    .when = c->req.when,
+	    .minor = c->req.minor,
+	    .status = c->req.status,
+	    .method = c->req.method.p,
+	    .method_len = c->req.method.len,
+	    .target = c->req.target.p,
+	    .target_len = c->req.target.len,
+	    .referer = opt_ptr(c->req.referer),
+	    .referer_len = c->req.referer.len,
+	    .user_agent = opt_ptr(c->req.user_agent),
+	    .user_agent_len = c->req.user_agent.len,
+	    .bytes = c->req.body,
+	    .usec = us,
 	};
 
 	w->requests++;
@@ -527,7 +525,8 @@ static int conn_next_request(struct conn *c)
 	}
 	conn_account(c);
 	if (!c->keepalive) {
-		/* Unread bytes, or a refused request: half-close so the answer is not lost to a RST. */
+		/* Unread bytes, or a refused request: half-close so the answer is not lost to a
+		 * RST. */
 		if (c->inlen > c->consumed || c->req.status >= 400)
 			conn_linger(c);
 		else
@@ -575,7 +574,7 @@ static void conn_on_timeout(struct conn *c)
 			return;
 		}
 	}
-	conn_close(c);   /* idle keep-alive, stalled send, or linger over */
+	conn_close(c); /* idle keep-alive, stalled send, or linger over */
 }
 
 static void conn_read(struct conn *c)
@@ -683,13 +682,13 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 	} else if (hurry)
 		evtimer_add(&w->ev_drain_deadline, &tv);
 	else {
-		worker_maybe_exit(w);   /* the manager's go-ahead may be what we waited for */
+		worker_maybe_exit(w); /* the manager's go-ahead may be what we waited for */
 		return;
 	}
 	for (c = w->open; c; c = next) {
 		next = c->next;
 		if (c->state == C_READ && c->inlen == 0)
-			conn_wait_request(c);   /* re-armed with the idle grace */
+			conn_wait_request(c); /* re-armed with the idle grace */
 	}
 	worker_maybe_exit(w);
 }
@@ -738,8 +737,7 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 	w->configured = 1;
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		fatal("ready to manager");
-	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms,
-	    heartbeat_fill, w);
+	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, w);
 	for (unsigned i = 0; i < w->nearly; i++)
 		conn_start(w, w->early[i], NULL);
 	w->nearly = 0;

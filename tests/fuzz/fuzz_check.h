@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n",		\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#define CHECK(c) \
+	do { \
+		if (!(c)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+			abort(); \
+		} \
+	} while (0)
 
 /*
  * What resolve_target() promises on success: a relative path of
@@ -31,7 +31,7 @@ static inline void check_clean_path(const char *out, size_t outlen)
 		unsigned char c = (unsigned char)out[i];
 
 		if (i == n || c == '/') {
-			CHECK(n == 0 || i > cs);	/* no empty component */
+			CHECK(n == 0 || i > cs); /* no empty component */
 			cs = i + 1;
 			continue;
 		}

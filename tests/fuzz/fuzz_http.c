@@ -15,8 +15,8 @@
 #include "http.h"
 #include "resolve.h"
 
-#define MTIME	784111777
-#define OFF_MAX	INT64_MAX
+#define MTIME 784111777
+#define OFF_MAX INT64_MAX
 
 static const char *buf_lo, *buf_hi;
 
@@ -91,8 +91,8 @@ static void check_target(struct http_slice t)
 static void check_refusal(int status)
 {
 	char out[1024];
-	size_t n = http_status_response(out, sizeof(out), status, "",
-	    "Connection: close\r\n", 0, 0, NULL);
+	size_t n = http_status_response(
+	    out, sizeof(out), status, "", "Connection: close\r\n", 0, 0, NULL);
 
 	CHECK(n > 0 && n < sizeof(out) && out[n] == '\0');
 	CHECK(memcmp(out, "HTTP/1.1 ", 9) == 0);
@@ -100,12 +100,11 @@ static void check_refusal(int status)
 	CHECK(strstr(out, "\r\n\r\n") != NULL);
 }
 
-static void check_parsed(const char *data, size_t size, int rc,
-    const struct http_request *r)
+static void check_parsed(const char *data, size_t size, int rc, const struct http_request *r)
 {
 	if (rc <= 0) {
-		CHECK(rc == 0 || rc == -400 || rc == -413 || rc == -414 ||
-		    rc == -431 || rc == -501 || rc == -505);
+		CHECK(rc == 0 || rc == -400 || rc == -413 || rc == -414 || rc == -431 ||
+		    rc == -501 || rc == -505);
 		if (rc < 0)
 			check_refusal(-rc);
 		return;
@@ -116,8 +115,7 @@ static void check_parsed(const char *data, size_t size, int rc,
 	CHECK(r->keepalive == 0 || r->keepalive == 1);
 	CHECK(r->minor == 0 || r->has_host);
 	/* A body is accepted only on methods we refuse (405/501, then close). */
-	CHECK(r->content_length <= 0 || r->method == HTTP_M_OTHER ||
-	    r->method == HTTP_M_UNKNOWN);
+	CHECK(r->content_length <= 0 || r->method == HTTP_M_OTHER || r->method == HTTP_M_UNKNOWN);
 	CHECK(r->method_name.len > 0 && r->target.len > 0);
 	check_slice(r->method_name);
 	check_slice(r->target);

@@ -21,11 +21,10 @@ static int rootfd = -1, lowfd;
 /* The tree: files, a directory with and one without an index, symlinks
  * that stay in and that leave, a hidden file, a FIFO. */
 static const char *const dirs[] = {"dir", "empty", "dir/sub", NULL};
-static const char *const files[] = {"index.html", "a.txt", "dir/index.html",
-    "dir/b.txt", ".hidden", "dir/sub/c", NULL};
-static const char *const links[][2] = {{"link-in", "a.txt"},
-    {"link-dir", "dir"}, {"link-out", "/etc"}, {"dir/up", "../a.txt"},
-    {"dir/loop", "loop"}, {NULL, NULL}};
+static const char *const files[] = {
+    "index.html", "a.txt", "dir/index.html", "dir/b.txt", ".hidden", "dir/sub/c", NULL};
+static const char *const links[][2] = {{"link-in", "a.txt"}, {"link-dir", "dir"},
+    {"link-out", "/etc"}, {"dir/up", "../a.txt"}, {"dir/loop", "loop"}, {NULL, NULL}};
 
 static void at_root(char *buf, size_t len, const char *rel)
 {
@@ -102,12 +101,10 @@ static void check_opened(int fd, const struct stat *st)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, real, sizeof(real));
 	CHECK(n > 0 && (size_t)n < sizeof(real));
-	CHECK((size_t)n > rootlen && memcmp(real, root, rootlen) == 0 &&
-	    real[rootlen] == '/');
+	CHECK((size_t)n > rootlen && memcmp(real, root, rootlen) == 0 && real[rootlen] == '/');
 }
 
-static int open_one(const char *rel, int fallback, struct stat *st,
-    int *status)
+static int open_one(const char *rel, int fallback, struct stat *st, int *status)
 {
 	int fd, isindex;
 
@@ -120,8 +117,7 @@ static int open_one(const char *rel, int fallback, struct stat *st,
 		CHECK(isindex == 0 || isindex == 1);
 	} else {
 		CHECK(fd == -1);
-		CHECK(*status == 403 || *status == 404 || *status == 414 ||
-		    *status == 500);
+		CHECK(*status == 403 || *status == 404 || *status == 414 || *status == 500);
 	}
 	return fd;
 }

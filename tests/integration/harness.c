@@ -32,10 +32,7 @@
  * would only make the suite flaky.
  */
 int __lsan_is_turned_off(void);
-int __lsan_is_turned_off(void)
-{
-	return 1;
-}
+int __lsan_is_turned_off(void) { return 1; }
 
 uint64_t h_now_ms(void)
 {
@@ -227,7 +224,8 @@ static void write_conf(struct wsd *w, const char *extra)
 	FILE *f = fopen(w->conf, "w");
 
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
+	fprintf(f,
+	    "[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
 	    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n%s\n",
 	    w->root, w->log, w->sock, extra ? extra : "");
 	fclose(f);
@@ -272,7 +270,7 @@ void h_start(struct wsd *w, const char *extra)
 	ck_assert_msg(h_wait_until(ready_or_dead, w, START_TIMEOUT_MS) && parse_port(w) > 0,
 	    "wsd did not become ready; log in %s", w->log);
 	w->port = (uint16_t)parse_port(w);
-	h_count_role(w, "", NULL, 0);   /* remember every process it has */
+	h_count_role(w, "", NULL, 0); /* remember every process it has */
 }
 
 static int gone(pid_t pid)
@@ -281,7 +279,7 @@ static int gone(pid_t pid)
 	FILE *f;
 
 	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;   /* reap orphans that came to us */
+		; /* reap orphans that came to us */
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return 1;
@@ -301,10 +299,7 @@ static int all_gone(void *arg)
 	return 1;
 }
 
-int h_all_gone(struct wsd *w, int timeout_ms)
-{
-	return h_wait_until(all_gone, w, timeout_ms);
-}
+int h_all_gone(struct wsd *w, int timeout_ms) { return h_wait_until(all_gone, w, timeout_ms); }
 
 int h_bound_ms(int optimised_ms)
 {
@@ -322,7 +317,7 @@ static int daemon_exited(void *arg)
 
 	if (waitpid(w->pid, &status, WNOHANG) != w->pid)
 		return 0;
-	w->pid = -status - 1;   /* keep the status; the pid is gone */
+	w->pid = -status - 1; /* keep the status; the pid is gone */
 	return 1;
 }
 
@@ -364,7 +359,7 @@ int h_stop(struct wsd *w)
 	ck_assert_msg(h_wait_until(all_gone, w, 3000), "wsd left processes behind");
 	check_clean_stderr(w);
 	ck_assert_msg(!h_log_has(w, " fatal "), "fatal in log %s", w->log);
-	h_cleanup(w);   /* kept for inspection when an assertion failed */
+	h_cleanup(w); /* kept for inspection when an assertion failed */
 	return status;
 }
 
@@ -506,7 +501,7 @@ int h_read_response(int fd, struct h_response *r, int head_only)
 	while (r->body_len < (size_t)r->content_length) {
 		k = recv(fd, r->body + r->body_len, (size_t)r->content_length - r->body_len, 0);
 		if (k <= 0) {
-			h_response_free(r);   /* a failed read leaves nothing to free */
+			h_response_free(r); /* a failed read leaves nothing to free */
 			return -1;
 		}
 		r->body_len += (size_t)k;
@@ -526,8 +521,10 @@ int h_get(struct wsd *w, const char *method, const char *target, struct h_respon
 	char req[4096];
 	int fd = h_connect(w), rc;
 
-	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
-	    "Connection: close\r\n\r\n", method, target);
+	snprintf(req, sizeof(req),
+	    "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n\r\n",
+	    method, target);
 	rc = h_send(fd, req) == 0 ? h_read_response(fd, r, strcmp(method, "HEAD") == 0) : -1;
 	close(fd);
 	return rc;

@@ -14,14 +14,14 @@
 #define H_MAXPROCS 64
 
 struct wsd {
-	pid_t pid;                  /* the daemon */
+	pid_t pid; /* the daemon */
 	uint16_t port;
-	char dir[PATH_MAX];         /* temp dir holding everything below */
-	char root[PATH_MAX + 8];    /* document root: dir/root */
-	char log[PATH_MAX + 16];    /* the daemon's log file */
+	char dir[PATH_MAX];      /* temp dir holding everything below */
+	char root[PATH_MAX + 8]; /* document root: dir/root */
+	char log[PATH_MAX + 16]; /* the daemon's log file */
 	char conf[PATH_MAX + 16];
-	char sock[PATH_MAX + 16];   /* control socket path */
-	pid_t seen[H_MAXPROCS];     /* every process of this instance we saw */
+	char sock[PATH_MAX + 16]; /* control socket path */
+	pid_t seen[H_MAXPROCS];   /* every process of this instance we saw */
 	int nseen;
 };
 
@@ -60,11 +60,11 @@ int h_send(int fd, const char *s);
 
 struct h_response {
 	int status;
-	char head[8192];            /* status line and headers */
-	char *body;                 /* malloc'd, body_len bytes */
+	char head[8192]; /* status line and headers */
+	char *body;      /* malloc'd, body_len bytes */
 	size_t body_len;
-	long content_length;        /* -1 if absent */
-	int closed;                 /* server closed after this response */
+	long content_length; /* -1 if absent */
+	int closed;          /* server closed after this response */
 };
 
 /* Read one response; head_only for HEAD (no body expected). 0 ok, -1 error/timeout. */

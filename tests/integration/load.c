@@ -50,7 +50,9 @@ static int one_request(struct load *l, int fd, int keepalive)
 	if (h_send(fd, req) == -1 || h_read_response(fd, &r, 0) == -1)
 		return -1;
 	rc = r.status == 200 && r.content_length == l->body_len &&
-	    r.body_len == (size_t)l->body_len ? (r.closed ? 0 : 1) : -1;
+	        r.body_len == (size_t)l->body_len ?
+	    (r.closed ? 0 : 1) :
+	    -1;
 	h_response_free(&r);
 	return rc;
 }
@@ -82,8 +84,8 @@ static void *client(void *arg)
 	return NULL;
 }
 
-void load_start(struct load *l, uint16_t port, const char *path, long body_len,
-    int nkeep, int nshort)
+void load_start(
+    struct load *l, uint16_t port, const char *path, long body_len, int nkeep, int nshort)
 {
 	memset(l, 0, sizeof(*l));
 	l->port = port;

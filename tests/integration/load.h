@@ -22,8 +22,8 @@ struct load {
 	atomic_ulong ok, failed, refused;
 };
 
-void load_start(struct load *l, uint16_t port, const char *path, long body_len,
-    int nkeep, int nshort);
+void load_start(
+    struct load *l, uint16_t port, const char *path, long body_len, int nkeep, int nshort);
 void load_stop(struct load *l);
 /* Wait until n more answers than now have arrived: 1, or 0 on timeout. */
 int load_wait_more(struct load *l, unsigned long n, int timeout_ms);

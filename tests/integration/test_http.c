@@ -22,14 +22,14 @@
 
 #include "harness.h"
 
-#define EOF_WAIT_MS 5000        /* a closing server closes well within this */
+#define EOF_WAIT_MS 5000 /* a closing server closes well within this */
 /*
  * Every instance here: heartbeats patient enough that a CPU-starved test
  * machine does not get healthy workers replaced (and our connections cut)
  * in the middle of a timing test.
  */
 #define HB "[heartbeat]\ninterval = 1s\nmisses = 20\n"
-#define FIXED_MTIME 1600000000  /* Sun, 13 Sep 2020 12:26:40 GMT */
+#define FIXED_MTIME 1600000000 /* Sun, 13 Sep 2020 12:26:40 GMT */
 #define BIG_SIZE ((1u << 20) + 12345)
 
 static struct wsd w;
@@ -127,12 +127,13 @@ static void expect_error_page(const char *what, const struct h_response *r)
 {
 	char v[128];
 
-	ck_assert_msg(h_header(r, "Content-Type", v, sizeof(v)) == 0 &&
-	    strncmp(v, "text/html", 9) == 0, "%s: error page not HTML:\n%s", what, r->head);
+	ck_assert_msg(
+	    h_header(r, "Content-Type", v, sizeof(v)) == 0 && strncmp(v, "text/html", 9) == 0,
+	    "%s: error page not HTML:\n%s", what, r->head);
 	ck_assert_msg(r->content_length > 0 && r->content_length < 1024,
 	    "%s: error page Content-Length %ld", what, r->content_length);
-	ck_assert_msg(r->body_len == (size_t)r->content_length, "%s: body %zu of %ld bytes",
-	    what, r->body_len, r->content_length);
+	ck_assert_msg(r->body_len == (size_t)r->content_length, "%s: body %zu of %ld bytes", what,
+	    r->body_len, r->content_length);
 	ck_assert_msg(strstr(r->body, "<html") != NULL, "%s: body is not HTML: %s", what, r->body);
 }
 
@@ -140,11 +141,10 @@ static void expect_error_page(const char *what, const struct h_response *r)
  * One raw request (it may hold NULs) on a fresh connection; the answer
  * must be status, as a small HTML page.
  */
-#define R_CLOSE 1    /* Connection: close, then the end of file */
-#define R_FOLLOW 2   /* a valid request follows in the same write, never answered */
+#define R_CLOSE 1  /* Connection: close, then the end of file */
+#define R_FOLLOW 2 /* a valid request follows in the same write, never answered */
 
-static void expect_refused(const char *what, const char *req, size_t len, int status,
-    int flags)
+static void expect_refused(const char *what, const char *req, size_t len, int status, int flags)
 {
 	static const char follow[] = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
 	int must_close = flags & R_CLOSE;
@@ -164,8 +164,8 @@ static void expect_refused(const char *what, const char *req, size_t len, int st
 	if (must_close) {
 		ck_assert_msg(has_conn_close(&r), "%s: no Connection: close in:\n%s", what, r.head);
 		rest = drain_to_eof(fd, EOF_WAIT_MS);
-		ck_assert_msg(rest == 0, "%s: after the answer: %ld (want end of file, nothing more)",
-		    what, rest);
+		ck_assert_msg(rest == 0,
+		    "%s: after the answer: %ld (want end of file, nothing more)", what, rest);
 	}
 	h_response_free(&r);
 	close(fd);
@@ -230,8 +230,10 @@ START_TEST(test_methods)
 		h_response_free(&r);
 	}
 	for (int i = 0; unknown[i]; i++) {
-		int n = snprintf(req, sizeof(req), "%s /a.txt HTTP/1.1\r\nHost: x\r\n"
-		    "Connection: close\r\n\r\n", unknown[i]);
+		int n = snprintf(req, sizeof(req),
+		    "%s /a.txt HTTP/1.1\r\nHost: x\r\n"
+		    "Connection: close\r\n\r\n",
+		    unknown[i]);
 
 		ck_assert_int_eq(ask(req, (size_t)n, 0, &r), 0);
 		ck_assert_msg(r.status == 501, "%s: got %d, want 501", unknown[i], r.status);
@@ -245,7 +247,8 @@ END_TEST
 /* A POST with a body is still a known method we refuse: 405 (not 413). */
 START_TEST(test_post_with_body_is_405)
 {
-	static const char req[] = "POST /a.txt HTTP/1.1\r\nHost: x\r\n"
+	static const char req[] =
+	    "POST /a.txt HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n"
 	    "Connection: close\r\n\r\na=1";
 	struct h_response r;
@@ -280,7 +283,8 @@ START_TEST(test_keepalive_rules)
 	}
 	ck_assert(quiet_for(fd, 100));
 	/* Connection: close is honoured: said so, then end of file. */
-	ck_assert_int_eq(h_send(fd, "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
+	ck_assert_int_eq(
+	    h_send(fd, "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
 	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, alpha);
@@ -292,7 +296,8 @@ START_TEST(test_keepalive_rules)
 	/* HTTP/1.0 keeps the connection only when asked, and says so. */
 	fd = h_connect(&w);
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(h_send(fd, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), 0);
+		ck_assert_int_eq(
+		    h_send(fd, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), 0);
 		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 		ck_assert_int_eq(r.status, 200);
 		ck_assert_str_eq(r.body, alpha);
@@ -366,15 +371,14 @@ END_TEST
 /* Several kinds of answer in one pipeline; a bad request ends it there. */
 START_TEST(test_pipeline_mixed_then_bad)
 {
-	static const char reqs[] =
-	    "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"
-	    "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char reqs[] = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	                           "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	                           "GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	                           "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
+	                           "DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	                           "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	                           "GET /a.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"
+	                           "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
 	static const int want[] = {200, 200, 404, 200, 405, 200, 400};
 	struct h_response r;
 	int fd;
@@ -423,12 +427,14 @@ static void expect_200_headers(const struct h_response *r, long len, const char 
 	ck_assert_msg(h_header(r, "Server", v, sizeof(v)) == 0 && v[0], "no Server:\n%s", r->head);
 	ck_assert_int_eq(r->content_length, len);
 	expect_header(r, "Content-Type", type);
-	ck_assert_msg(h_header(r, "Last-Modified", v, sizeof(v)) == 0, "no Last-Modified:\n%s", r->head);
+	ck_assert_msg(
+	    h_header(r, "Last-Modified", v, sizeof(v)) == 0, "no Last-Modified:\n%s", r->head);
 	ck_assert_msg(http_time(v) == FIXED_MTIME, "Last-Modified '%s' is not the file's", v);
 	ck_assert_msg(h_header(r, "ETag", etag, sizeof(etag)) == 0, "no ETag:\n%s", r->head);
 	n = strlen(etag);
-	ck_assert_msg(n >= 2 && etag[n - 1] == '"' && (etag[0] == '"' ||
-	    (n >= 4 && strncmp(etag, "W/\"", 3) == 0)), "ETag '%s' is not an entity-tag", etag);
+	ck_assert_msg(n >= 2 && etag[n - 1] == '"' &&
+	        (etag[0] == '"' || (n >= 4 && strncmp(etag, "W/\"", 3) == 0)),
+	    "ETag '%s' is not an entity-tag", etag);
 	expect_header(r, "Accept-Ranges", "bytes");
 }
 
@@ -508,26 +514,39 @@ START_TEST(test_strict_body_framing)
 {
 	struct h_response r;
 	static const char cl0[] = "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
-	    "Connection: close\r\n\r\n";
+	                          "Connection: close\r\n\r\n";
 
 	start_with_alpha(NULL);
 	REFUSED("CL negative", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400);
-	REFUSED("CL not a number", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400);
-	REFUSED("CL trailing junk", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400);
-	REFUSED("CL plus sign", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n", 400);
+	REFUSED("CL not a number", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+	    400);
+	REFUSED("CL trailing junk", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
+	    400);
+	REFUSED(
+	    "CL plus sign", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n", 400);
 	REFUSED("CL empty", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n", 400);
 	REFUSED("CL repeated, another value",
-	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n", 400);
-	REFUSED("TE then CL", "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-	    "Content-Length: 5\r\n\r\n0\r\n\r\n", 400);
-	REFUSED("CL then TE", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n",
+	    400);
+	REFUSED("TE then CL",
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 5\r\n\r\n0\r\n\r\n",
+	    400);
+	REFUSED("CL then TE",
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	    400);
 	/* Any Transfer-Encoding: 501; the body framing is unknown, so closed too. */
-	REFUSED("TE chunked", "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-	    "\r\n0\r\n\r\n", 501);
-	REFUSED("TE gzip", "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
-	REFUSED("GET with a body", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
-	    "\r\n0123456789", 413);
+	REFUSED("TE chunked",
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	    "\r\n0\r\n\r\n",
+	    501);
+	REFUSED(
+	    "TE gzip", "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
+	REFUSED("GET with a body",
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+	    "\r\n0123456789",
+	    413);
 	/* Content-Length: 0 is no body at all. */
 	ck_assert_int_eq(ask(cl0, sizeof(cl0) - 1, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
@@ -544,8 +563,7 @@ START_TEST(test_head_error_has_no_body)
 	    "HEAD /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
 	    "HEAD /a.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
 	    "HEAD /a.txt HTTP/1.1\r\nHost: x\r\nX-A : b\r\n\r\n",
-	    "HEAD /missing.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	    NULL};
+	    "HEAD /missing.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL};
 	static const int want[] = {413, 400, 400, 404};
 	char bad[1024] = "";
 	struct h_response r;
@@ -557,7 +575,8 @@ START_TEST(test_head_error_has_no_body)
 
 		ck_assert_int_eq(h_send(fd, reqs[i]), 0);
 		ck_assert_msg(h_read_response(fd, &r, 1) == 0, "HEAD %d: no answer", i);
-		ck_assert_msg(r.status == want[i], "HEAD %d: got %d, want %d", i, r.status, want[i]);
+		ck_assert_msg(
+		    r.status == want[i], "HEAD %d: got %d, want %d", i, r.status, want[i]);
 		ck_assert_msg(r.content_length > 0, "HEAD %d: no Content-Length", i);
 		rest = drain_to_eof(fd, EOF_WAIT_MS);
 		if (rest != 0)
@@ -577,7 +596,8 @@ END_TEST
  */
 START_TEST(test_error_answers_keep_connection_rules)
 {
-	static const char *const lines[] = {"GET /missing.txt", "DELETE /a.txt", "BREW /a.txt", NULL};
+	static const char *const lines[] = {
+	    "GET /missing.txt", "DELETE /a.txt", "BREW /a.txt", NULL};
 	static const int want[] = {404, 405, 501};
 	struct h_response r;
 	char req[256], bad[2048] = "";
@@ -588,7 +608,8 @@ START_TEST(test_error_answers_keep_connection_rules)
 	for (int i = 0; lines[i]; i++) {
 		/* HTTP/1.1 with Connection: close. */
 		fd = h_connect(&w);
-		snprintf(req, sizeof(req), "%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", lines[i]);
+		snprintf(req, sizeof(req), "%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		    lines[i]);
 		ck_assert_int_eq(h_send(fd, req), 0);
 		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 		ck_assert_int_eq(r.status, want[i]);
@@ -601,15 +622,18 @@ START_TEST(test_error_answers_keep_connection_rules)
 
 		/* HTTP/1.0 with keep-alive: kept, and said so; then a 200 on it. */
 		fd = h_connect(&w);
-		snprintf(req, sizeof(req), "%s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-		    "GET /a.txt HTTP/1.0\r\n\r\n", lines[i]);
+		snprintf(req, sizeof(req),
+		    "%s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+		    "GET /a.txt HTTP/1.0\r\n\r\n",
+		    lines[i]);
 		ck_assert_int_eq(h_send(fd, req), 0);
 		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 		ck_assert_int_eq(r.status, want[i]);
 		if (h_header(&r, "Connection", req, sizeof(req)) != 0 ||
 		    strcasecmp(req, "keep-alive") != 0)
 			BAD("\n  '%s HTTP/1.0' + Connection: keep-alive: %d without "
-			    "Connection: keep-alive", lines[i], r.status);
+			    "Connection: keep-alive",
+			    lines[i], r.status);
 		h_response_free(&r);
 		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 		ck_assert_int_eq(r.status, 200);
@@ -702,7 +726,7 @@ START_TEST(test_limits)
 	s = header_request(2, 9 * 1024, &len);
 	expect_refused("one 9 KiB header field", s, len, 431, R_CLOSE | R_FOLLOW);
 	free(s);
-	s = header_request(60, 150, &len);   /* 60 fields, over 8 KiB in all */
+	s = header_request(60, 150, &len); /* 60 fields, over 8 KiB in all */
 	ck_assert_uint_gt(len, 9000);
 	expect_refused("60 fields of 9 KiB in all", s, len, 431, R_CLOSE | R_FOLLOW);
 	/* The same without its end: 431 without waiting for it. */
@@ -710,7 +734,7 @@ START_TEST(test_limits)
 	free(s);
 
 	/* Fields: 100 are served, 101 are 431. */
-	s = header_request(99, 1, &len);   /* with Connection: close, 100 */
+	s = header_request(99, 1, &len); /* with Connection: close, 100 */
 	ck_assert_int_eq(ask(s, len, 0, &r), 0);
 	ck_assert_msg(r.status == 200, "100 header fields: %d", r.status);
 	h_response_free(&r);
@@ -725,7 +749,7 @@ END_TEST
 START_TEST(test_versions_and_forms)
 {
 	static const char abs_req[] = "GET http://localhost/a.txt HTTP/1.1\r\nHost: localhost\r\n"
-	    "Connection: close\r\n\r\n";
+	                              "Connection: close\r\n\r\n";
 	static const char v10_no_host[] = "GET /a.txt HTTP/1.0\r\n\r\n";
 	struct h_response r;
 
@@ -791,9 +815,11 @@ START_TEST(test_half_close_and_big_file)
 
 	/* The big file twice on one connection, HEAD in between: framing exact. */
 	fd = h_connect(&w);
-	ck_assert_int_eq(h_send(fd, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
-	    "GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
+	ck_assert_int_eq(h_send(fd,
+	                     "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+	                     "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+	                     "GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+	    0);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(h_read_response(fd, &r, i == 1), 0);
 		ck_assert_int_eq(r.status, 200);
@@ -829,8 +855,8 @@ START_TEST(test_keepalive_idle_closed_silently)
 	/* End of file with no bytes: no 408 for an idle connection. */
 	ck_assert_int_eq(drain_to_eof(fd, 5000), 0);
 	dt = h_now_ms() - t0;
-	ck_assert_msg(dt >= 400 && dt <= 3000, "idle close after %llu ms, want ~500",
-	    (unsigned long long)dt);
+	ck_assert_msg(
+	    dt >= 400 && dt <= 3000, "idle close after %llu ms, want ~500", (unsigned long long)dt);
 	close(fd);
 
 	/* The same for an HTTP/1.0 keep-alive connection. */
@@ -842,7 +868,8 @@ START_TEST(test_keepalive_idle_closed_silently)
 	t0 = h_now_ms();
 	ck_assert_int_eq(drain_to_eof(fd, 5000), 0);
 	dt = h_now_ms() - t0;
-	ck_assert_msg(dt >= 400 && dt <= 3000, "1.0 idle close after %llu ms", (unsigned long long)dt);
+	ck_assert_msg(
+	    dt >= 400 && dt <= 3000, "1.0 idle close after %llu ms", (unsigned long long)dt);
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -949,7 +976,7 @@ START_TEST(test_slowloris)
 		normal++;
 		/* Until the next tick, take the answers the slow ones get. */
 		next += TICK_MS;
-		for (uint64_t now; (now = h_now_ms()) < next; ) {
+		for (uint64_t now; (now = h_now_ms()) < next;) {
 			struct pollfd p[NSLOW];
 			int idx[NSLOW], n = 0;
 
@@ -975,8 +1002,10 @@ START_TEST(test_slowloris)
 			}
 		}
 	}
-	ck_assert_msg(done == NSLOW, "only %d of %d slow clients timed out within 3 header timeouts "
-	    "(is the header timeout reset by each byte?)", done, NSLOW);
+	ck_assert_msg(done == NSLOW,
+	    "only %d of %d slow clients timed out within 3 header timeouts "
+	    "(is the header timeout reset by each byte?)",
+	    done, NSLOW);
 	for (int i = 0; i < NSLOW; i++) {
 		uint64_t dt = tans[i] - t0[i];
 
@@ -1020,15 +1049,17 @@ static void stop_big(void)
 static void cond_get(const char *extra, int want, struct h_response *r)
 {
 	char req[1024];
-	int n = snprintf(req, sizeof(req), "GET /big.bin HTTP/1.1\r\nHost: x\r\n%s"
-	    "Connection: close\r\n\r\n", extra);
+	int n = snprintf(req, sizeof(req),
+	    "GET /big.bin HTTP/1.1\r\nHost: x\r\n%s"
+	    "Connection: close\r\n\r\n",
+	    extra);
 	int fd = h_connect(&w);
 	char what[600];
 	long rest;
 
 	/* The header lines on one line, for messages. */
 	snprintf(what, sizeof(what), "%s", extra);
-	for (char *p = what; (p = strstr(p, "\r\n")) != NULL; )
+	for (char *p = what; (p = strstr(p, "\r\n")) != NULL;)
 		memcpy(p, p[2] ? "; " : "\0", 2);
 	send_raw(fd, req, (size_t)n);
 	ck_assert_msg(h_read_response(fd, r, want == 304) == 0, "[%s]: no answer", what);
@@ -1069,8 +1100,9 @@ static void expect_range(const char *extra, size_t first, size_t last)
 	snprintf(want, sizeof(want), "bytes %zu-%zu/%u", first, last, BIG_SIZE);
 	expect_header(&r, "Content-Range", want);
 	ck_assert_int_eq(r.content_length, (long)(last - first + 1));
-	ck_assert_msg(r.body_len == last - first + 1 &&
-	    memcmp(r.body, big_data + first, r.body_len) == 0, "[%s]: wrong bytes", extra);
+	ck_assert_msg(
+	    r.body_len == last - first + 1 && memcmp(r.body, big_data + first, r.body_len) == 0,
+	    "[%s]: wrong bytes", extra);
 	h_response_free(&r);
 }
 

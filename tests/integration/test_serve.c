@@ -176,7 +176,8 @@ static void expect_status(const char *target, int status)
 	int fd = h_connect(&w);
 	char req[1024];
 
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target);
+	snprintf(
+	    req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target);
 	ck_assert_int_eq(h_send(fd, req), 0);
 	ck_assert_msg(h_read_response(fd, &r, 0) == 0, "no answer for %s", target);
 	ck_assert_msg(r.status == status, "%s: got %d, want %d", target, r.status, status);
@@ -235,8 +236,9 @@ static unsigned long listen_inode(uint16_t port)
 
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*d %*d %lu",
-		    &lport, &state, &inode) == 3 && lport == port && state == 0x0A)
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*d %*d %lu", &lport,
+		        &state, &inode) == 3 &&
+		    lport == port && state == 0x0A)
 			break;
 		else
 			inode = 0;

@@ -76,7 +76,9 @@ static unsigned long hit(const char *role, int sig, int want)
 	ms = h_now_ms() - t0;
 	ck_assert_msg(load_wait_more(&l, 100, 10000), "no answers after %s was replaced", role);
 	printf("%s %s: replaced in %llu ms, %lu failed requests\n", role,
-	    sig == SIGKILL ? "kill -9" : sig == SIGSTOP ? "SIGSTOP" : "SIGTERM",
+	    sig == SIGKILL     ? "kill -9" :
+	        sig == SIGSTOP ? "SIGSTOP" :
+	                         "SIGTERM",
 	    (unsigned long long)ms, l.failed - failed0);
 	fflush(stdout);
 	/* The target is 1 s as a median (docs/operations.md); a test allows noise. */
@@ -209,7 +211,7 @@ START_TEST(test_whole_server_stall_kills_nothing)
 {
 	start_under_load(NULL);
 	ck_assert_int_eq(kill(-w.pid, SIGSTOP), 0);
-	poll(NULL, 0, 1200);   /* the stall itself: twice the hang threshold */
+	poll(NULL, 0, 1200); /* the stall itself: twice the hang threshold */
 	ck_assert_int_eq(kill(-w.pid, SIGCONT), 0);
 	ck_assert(load_wait_more(&l, 200, 10000));
 	ck_assert_msg(!h_log_has(&w, "lost child"), "a stall was taken for a hang");
@@ -223,8 +225,10 @@ static void send_waiting(int *fds, int n)
 {
 	for (int i = 0; i < n; i++) {
 		fds[i] = h_connect(&w);
-		ck_assert_int_eq(h_send(fds[i], "GET /a.txt HTTP/1.1\r\nHost: x\r\n"
-		    "Connection: close\r\n\r\n"), 0);
+		ck_assert_int_eq(h_send(fds[i],
+		                     "GET /a.txt HTTP/1.1\r\nHost: x\r\n"
+		                     "Connection: close\r\n\r\n"),
+		    0);
 	}
 }
 
@@ -279,11 +283,11 @@ END_TEST
 START_TEST(test_crash_loop_backs_off_and_recovers)
 {
 	static const char *const steps[] = {
-		"restarting listener in 0 ms (restart 1)",
-		"restarting listener in 100 ms (restart 2)",
-		"restarting listener in 200 ms (restart 3)",
-		"restarting listener in 400 ms (restart 4)",
-		"restarting listener in 800 ms (restart 5)",
+	    "restarting listener in 0 ms (restart 1)",
+	    "restarting listener in 100 ms (restart 2)",
+	    "restarting listener in 200 ms (restart 3)",
+	    "restarting listener in 400 ms (restart 4)",
+	    "restarting listener in 800 ms (restart 5)",
 	};
 	char fault[PATH_MAX + 16];
 

@@ -26,18 +26,17 @@
 #include "accesslog.h"
 #include "log.h"
 
-#define WHEN	971186136	/* 10/Oct/2000:13:55:36 UTC */
-#define NPROC	4
-#define NTHREAD	4
-#define PER	3000
-#define PREFIX	"192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /"
+#define WHEN 971186136 /* 10/Oct/2000:13:55:36 UTC */
+#define NPROC 4
+#define NTHREAD 4
+#define PER 3000
+#define PREFIX "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /"
 
-static struct sockaddr_in	 sin4;
-static char			 tmpl[64];
-static int			 logfd = -1;	/* the error log, captured */
+static struct sockaddr_in sin4;
+static char tmpl[64];
+static int logfd = -1; /* the error log, captured */
 
-static void
-setup(void)
+static void setup(void)
 {
 	strcpy(tmpl, "/tmp/wsd-alog.XXXXXX");
 	if ((logfd = mkstemp(tmpl)) == -1) {
@@ -50,15 +49,13 @@ setup(void)
 	inet_pton(AF_INET, "192.0.2.7", &sin4.sin_addr);
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
 	log_init(2, LOG_LVL_WARN);
 	close(logfd);
 }
 
-static void
-entry(struct accesslog_entry *e, const char *target)
+static void entry(struct accesslog_entry *e, const char *target)
 {
 	memset(e, 0, sizeof(*e));
 	e->peer = (struct sockaddr *)&sin4;
@@ -77,8 +74,7 @@ entry(struct accesslog_entry *e, const char *target)
 	e->usec = 1234;
 }
 
-static const char *
-fmt(const struct accesslog_entry *e)
+static const char *fmt(const struct accesslog_entry *e)
 {
 	static char line[ACCESSLOG_LINE_MAX + 1];
 	size_t n = accesslog_format(e, line);
@@ -91,8 +87,7 @@ fmt(const struct accesslog_entry *e)
 }
 
 /* The whole of a file or pipe, NUL-terminated. */
-static char *
-slurp(int fd, size_t *lenp)
+static char *slurp(int fd, size_t *lenp)
 {
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);
@@ -113,15 +108,13 @@ slurp(int fd, size_t *lenp)
 	return buf;
 }
 
-static char *
-slurp_log(void)
+static char *slurp_log(void)
 {
 	lseek(logfd, 0, SEEK_SET);
 	return slurp(logfd, NULL);
 }
 
-static int
-tmpfile_fd(int flags)
+static int tmpfile_fd(int flags)
 {
 	char path[] = "/tmp/wsd-alog.XXXXXX";
 	int fd = mkstemp(path);
@@ -136,8 +129,7 @@ tmpfile_fd(int flags)
 	return fd;
 }
 
-static double
-now_s(void)
+static double now_s(void)
 {
 	struct timespec ts;
 
@@ -152,7 +144,8 @@ START_TEST(test_ipv4)
 	struct accesslog_entry e;
 
 	entry(&e, "/index.html?q=1");
-	ck_assert_str_eq(fmt(&e), "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
+	ck_assert_str_eq(fmt(&e),
+	    "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
 	    "\"GET /index.html?q=1 HTTP/1.1\" 200 2326 \"http://example.com/\" "
 	    "\"Mozilla/5.0 (X11)\" 1234\n");
 	e.minor = 0;
@@ -161,7 +154,8 @@ START_TEST(test_ipv4)
 	e.status = 304;
 	e.bytes = 0;
 	e.usec = 0;
-	ck_assert_str_eq(fmt(&e), "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
+	ck_assert_str_eq(fmt(&e),
+	    "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
 	    "\"HEAD /index.html?q=1 HTTP/1.0\" 304 - \"http://example.com/\" "
 	    "\"Mozilla/5.0 (X11)\" 0\n");
 }
@@ -205,14 +199,14 @@ START_TEST(test_dashes)
 
 	entry(&e, "/");
 	e.peer = NULL;
-	e.minor = -1;   /* unparseable request line */
+	e.minor = -1; /* unparseable request line */
 	e.status = 400;
 	e.bytes = 0;
 	e.referer = NULL;
 	e.user_agent = NULL;
 	e.usec = 17;
-	ck_assert_str_eq(fmt(&e),
-	    "- - - [10/Oct/2000:13:55:36 +0000] \"-\" 400 - \"-\" \"-\" 17\n");
+	ck_assert_str_eq(
+	    fmt(&e), "- - - [10/Oct/2000:13:55:36 +0000] \"-\" 400 - \"-\" \"-\" 17\n");
 
 	/* Sent but empty is not the same as absent. */
 	e.referer = "";
@@ -220,14 +214,12 @@ START_TEST(test_dashes)
 	e.user_agent = "x";
 	e.user_agent_len = 0;
 	e.status = 0;
-	ck_assert_str_eq(fmt(&e),
-	    "- - - [10/Oct/2000:13:55:36 +0000] \"-\" 0 - \"\" \"\" 17\n");
+	ck_assert_str_eq(fmt(&e), "- - - [10/Oct/2000:13:55:36 +0000] \"-\" 0 - \"\" \"\" 17\n");
 }
 END_TEST
 
 /* Quotes outside escapes, so what a log parser would split on. */
-static int
-bare_quotes(const char *s)
+static int bare_quotes(const char *s)
 {
 	int n = 0;
 
@@ -242,7 +234,8 @@ bare_quotes(const char *s)
 
 START_TEST(test_escape)
 {
-	static const char target[] = "/a\"b\\c\nd\x01" "e\x7f\xff\t ";
+	static const char target[] = "/a\"b\\c\nd\x01"
+	                             "e\x7f\xff\t ";
 	static const char forged[] =
 	    "x\"\n6.6.6.6 - - [10/Oct/2000:13:55:36 +0000] \"GET / HTTP/1.1\" 200";
 	struct accesslog_entry e;
@@ -254,7 +247,8 @@ START_TEST(test_escape)
 	e.method_len = 3;
 	e.referer = "\\\r\n";
 	e.referer_len = 3;
-	ck_assert_str_eq(fmt(&e), "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
+	ck_assert_str_eq(fmt(&e),
+	    "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
 	    "\"G\\\"T /a\\\"b\\\\c\\x0ad\\x01e\\x7f\\xff\\x09  HTTP/1.1\" 200 2326 "
 	    "\"\\\\\\x0d\\x0a\" \"Mozilla/5.0 (X11)\" 1234\n");
 
@@ -273,8 +267,7 @@ START_TEST(test_escape)
 END_TEST
 
 /* The request field for a target of n copies of c, as formatted. */
-static const char *
-request_of(int c, size_t n)
+static const char *request_of(int c, size_t n)
 {
 	static char req[ACCESSLOG_LINE_MAX];
 	struct accesslog_entry e;
@@ -296,8 +289,7 @@ request_of(int c, size_t n)
 	return req;
 }
 
-static void
-check_cut(const char *got, const char *unit, size_t units, int cut)
+static void check_cut(const char *got, const char *unit, size_t units, int cut)
 {
 	size_t ul = strlen(unit), i;
 
@@ -311,12 +303,10 @@ check_cut(const char *got, const char *unit, size_t units, int cut)
 START_TEST(test_truncate)
 {
 	check_cut(request_of('a', ACCESSLOG_MAX_TARGET), "a", ACCESSLOG_MAX_TARGET, 0);
-	check_cut(request_of('a', ACCESSLOG_MAX_TARGET + 1), "a",
-	    ACCESSLOG_MAX_TARGET - 3, 1);
+	check_cut(request_of('a', ACCESSLOG_MAX_TARGET + 1), "a", ACCESSLOG_MAX_TARGET - 3, 1);
 	check_cut(request_of('a', 100000), "a", ACCESSLOG_MAX_TARGET - 3, 1);
 	/* Escapes are never cut in half. */
-	check_cut(request_of('"', ACCESSLOG_MAX_TARGET / 2), "\\\"",
-	    ACCESSLOG_MAX_TARGET / 2, 0);
+	check_cut(request_of('"', ACCESSLOG_MAX_TARGET / 2), "\\\"", ACCESSLOG_MAX_TARGET / 2, 0);
 	check_cut(request_of('"', 5000), "\\\"", (ACCESSLOG_MAX_TARGET - 3) / 2, 1);
 	check_cut(request_of(0xff, 5000), "\\xff", (ACCESSLOG_MAX_TARGET - 3) / 4, 1);
 }
@@ -341,12 +331,13 @@ START_TEST(test_longest)
 	e.status = INT_MAX;
 	e.bytes = UINT64_MAX;
 	e.usec = UINT64_MAX;
-	e.when = (time_t)INT64_MAX;   /* no calendar year */
+	e.when = (time_t)INT64_MAX; /* no calendar year */
 	line = fmt(&e);
 	free(junk);
 	ck_assert_int_eq(bare_quotes(line), 6);
 	ck_assert_ptr_nonnull(strstr(line, " - - [00/Jan/1900:00:00:00 +0000] \""));
-	ck_assert_ptr_nonnull(strstr(line, " HTTP/1.2147483647\" 2147483647 "
+	ck_assert_ptr_nonnull(strstr(line,
+	    " HTTP/1.2147483647\" 2147483647 "
 	    "18446744073709551615 \""));
 	ck_assert_ptr_nonnull(strstr(line, "...\" 18446744073709551615\n"));
 }
@@ -355,8 +346,8 @@ END_TEST
 START_TEST(test_timezone)
 {
 	struct accesslog_entry e;
-	static const char *const names[] = {"Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const char *const names[] = {
+	    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm = {.tm_mday = 15, .tm_year = 121};
 	char want[64];
 
@@ -411,8 +402,7 @@ START_TEST(test_inactive)
 END_TEST
 
 /* One line of tag/k as write_range() makes it: 0, or -1 when malformed. */
-static int
-parse_line(const char *line, int *t, int *k)
+static int parse_line(const char *line, int *t, int *k)
 {
 	char want[64];
 
@@ -427,8 +417,7 @@ parse_line(const char *line, int *t, int *k)
  * Lines of one writer: whole and in order, some maybe dropped. Returns how
  * many. (Plain checks per line: each ck_assert costs Check a write(2).)
  */
-static size_t
-check_lines(char *buf, int tag, int n)
+static size_t check_lines(char *buf, int tag, int n)
 {
 	char *line, *save = NULL;
 	size_t i = 0;
@@ -444,8 +433,7 @@ check_lines(char *buf, int tag, int n)
 }
 
 /* Lines with targets /tag/from .. /tag/to-1, and as many µs. */
-static void
-write_range(int tag, int from, int to)
+static void write_range(int tag, int from, int to)
 {
 	struct accesslog_entry e;
 	char target[64];
@@ -458,11 +446,7 @@ write_range(int tag, int from, int to)
 	}
 }
 
-static void
-write_n(int tag, int n)
-{
-	write_range(tag, 0, n);
-}
+static void write_n(int tag, int n) { write_range(tag, 0, n); }
 
 START_TEST(test_file)
 {
@@ -517,8 +501,7 @@ struct reader {
 	char *buf;
 };
 
-static void *
-reader_main(void *arg)
+static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 
@@ -527,8 +510,7 @@ reader_main(void *arg)
 }
 
 /* Sum of N over "access log: N lines dropped" in the error log. */
-static unsigned long long
-logged_drops(const char *log)
+static unsigned long long logged_drops(const char *log)
 {
 	unsigned long long sum = 0, n;
 	const char *p = log;
@@ -586,8 +568,8 @@ START_TEST(test_write_error)
 	write_n(0, 10);
 	accesslog_close();
 	log = slurp_log();
-	ck_assert_msg(strstr(log, "access log: 10 lines lost: Bad file descriptor"),
-	    "log: %s", log);
+	ck_assert_msg(
+	    strstr(log, "access log: 10 lines lost: Bad file descriptor"), "log: %s", log);
 	free(log);
 	close(fd);
 }
@@ -607,14 +589,12 @@ START_TEST(test_broken_pipe)
 	accesslog_close();
 	close(p[1]);
 	log = slurp_log();
-	ck_assert_msg(strstr(log, "access log: 7 lines lost: Broken pipe"),
-	    "log: %s", log);
+	ck_assert_msg(strstr(log, "access log: 7 lines lost: Broken pipe"), "log: %s", log);
 	free(log);
 }
 END_TEST
 
-static void *
-producer_main(void *arg)
+static void *producer_main(void *arg)
 {
 	write_n((int)(intptr_t)arg, PER);
 	return NULL;
@@ -624,16 +604,15 @@ producer_main(void *arg)
  * Lines from many writers, tagged 0..ntags-1: each whole, each writer's in
  * order, PER of each but for the ones dropped[t] says were dropped.
  */
-static void
-check_tags(const char *all, int ntags, const uint64_t *dropped)
+static void check_tags(const char *all, int ntags, const uint64_t *dropped)
 {
 	char *copy, *line, *save = NULL;
 	int t, k, next[NPROC + NTHREAD] = {0}, count[NPROC + NTHREAD] = {0};
 
 	ck_assert_ptr_nonnull(copy = strdup(all));
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (parse_line(line, &t, &k) == -1 || t < 0 || t >= ntags ||
-		    k < next[t] || k >= PER)
+		if (parse_line(line, &t, &k) == -1 || t < 0 || t >= ntags || k < next[t] ||
+		    k >= PER)
 			ck_abort_msg("bad line: %s", line);
 		next[t] = k + 1;
 		count[t]++;
@@ -653,8 +632,8 @@ START_TEST(test_threads)
 	/* Room for everything: with one drop count, no way to tell whose. */
 	ck_assert_int_eq(accesslog_open(fd, 8 << 20), 0);
 	for (int i = 0; i < NTHREAD; i++)
-		ck_assert_int_eq(pthread_create(&th[i], NULL, producer_main,
-		    (void *)(intptr_t)i), 0);
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, producer_main, (void *)(intptr_t)i), 0);
 	for (int i = 0; i < NTHREAD; i++)
 		pthread_join(th[i], NULL);
 	accesslog_close();
@@ -706,8 +685,7 @@ START_TEST(test_processes)
 }
 END_TEST
 
-static Suite *
-accesslog_suite(void)
+static Suite *accesslog_suite(void)
 {
 	Suite *s = suite_create("accesslog");
 	TCase *tf = tcase_create("format");
@@ -737,8 +715,7 @@ accesslog_suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr;
 

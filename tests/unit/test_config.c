@@ -17,13 +17,12 @@
 
 #include "config.h"
 
-static char tmpdir[256];	/* fresh per test, removed afterwards */
-static char startdir[PATH_MAX];	/* restored in case a test chdir()s */
+static char tmpdir[256];        /* fresh per test, removed afterwards */
+static char startdir[PATH_MAX]; /* restored in case a test chdir()s */
 static char inipath[PATH_MAX];
 static char err[CONFIG_ERRLEN];
 
-static void
-setup(void)
+static void setup(void)
 {
 	const char *base = getenv("TMPDIR");
 
@@ -36,22 +35,19 @@ setup(void)
 	err[0] = '\0';
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	return remove(path);
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
 	(void)!chdir(startdir);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Write text to a new temp file (mkstemp) and remember its name. */
-static const char *
-write_ini(const char *text)
+static const char *write_ini(const char *text)
 {
 	int fd;
 	size_t len = strlen(text);
@@ -64,8 +60,7 @@ write_ini(const char *text)
 	return inipath;
 }
 
-static int
-load(struct wsd_config *cfg, const char *text)
+static int load(struct wsd_config *cfg, const char *text)
 {
 	config_defaults(cfg);
 	err[0] = '\0';
@@ -73,30 +68,26 @@ load(struct wsd_config *cfg, const char *text)
 }
 
 /* The message must carry "FILE:LINE: " and the given fragment. */
-static void
-assert_load_error(const char *text, int line, const char *fragment)
+static void assert_load_error(const char *text, int line, const char *fragment)
 {
 	struct wsd_config cfg;
 	char where[PATH_MAX + 32];
 
 	ck_assert_int_eq(load(&cfg, text), -1);
 	snprintf(where, sizeof(where), "%s:%d: ", inipath, line);
-	ck_assert_msg(strncmp(err, where, strlen(where)) == 0,
-	    "'%s' does not start with '%s'", err, where);
-	ck_assert_msg(strstr(err, fragment) != NULL,
-	    "'%s' does not contain '%s'", err, fragment);
+	ck_assert_msg(
+	    strncmp(err, where, strlen(where)) == 0, "'%s' does not start with '%s'", err, where);
+	ck_assert_msg(strstr(err, fragment) != NULL, "'%s' does not contain '%s'", err, fragment);
 }
 
-static void
-assert_set_error(const char *section, const char *key, const char *value,
-    const char *expect)
+static void assert_set_error(
+    const char *section, const char *key, const char *value, const char *expect)
 {
 	struct wsd_config cfg;
 
 	config_defaults(&cfg);
 	err[0] = '\0';
-	ck_assert_int_eq(config_set(&cfg, section, key, value, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(config_set(&cfg, section, key, value, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, expect);
 }
 
@@ -162,7 +153,8 @@ START_TEST(test_every_key)
 	    "file = /var/log/wsd.log\n"
 	    "access_log = /var/log/wsd.access\n"
 	    "[control]\n"
-	    "socket = /run/wsd.sock\n", tmpdir);
+	    "socket = /run/wsd.sock\n",
+	    tmpdir);
 	ck_assert_int_eq(load(&cfg, text), 0);
 	ck_assert_str_eq(cfg.listen_host, "::1");
 	ck_assert_uint_eq(cfg.listen_port, 9090);
@@ -191,15 +183,19 @@ START_TEST(test_special_values)
 {
 	struct wsd_config cfg;
 
-	ck_assert_int_eq(load(&cfg, "[log]\nfile = x.log\nfile = stderr\n"
-	    "access_log = a.log\naccess_log = off\n[server]\nuser = bob\n"
-	    "user =\n"), 0);
+	ck_assert_int_eq(load(&cfg,
+	                     "[log]\nfile = x.log\nfile = stderr\n"
+	                     "access_log = a.log\naccess_log = off\n[server]\nuser = bob\n"
+	                     "user =\n"),
+	    0);
 	ck_assert_str_eq(cfg.log_file, "");
 	ck_assert_str_eq(cfg.access_log, "");
 	ck_assert_str_eq(cfg.user, "");
 	/* Indented keys are fine where they cannot continue a value. */
-	ck_assert_int_eq(load(&cfg, "[server]\n  listen = 81\n[pool]\n"
-	    "\tmin = 3\n"), 0);
+	ck_assert_int_eq(load(&cfg,
+	                     "[server]\n  listen = 81\n[pool]\n"
+	                     "\tmin = 3\n"),
+	    0);
 	ck_assert_uint_eq(cfg.listen_port, 81);
 	ck_assert_uint_eq(cfg.pool_min, 3);
 	/* A BOM and CRLF line ends, as Windows editors write them. */
@@ -217,26 +213,23 @@ START_TEST(test_listen)
 		const char *value, *host;
 		unsigned port;
 	} ok[] = {
-		{ "0.0.0.0:80", "0.0.0.0", 80 },
-		{ "localhost:9000", "localhost", 9000 },
-		{ "[::]:0", "::", 0 },
-		{ "[fe80::1]:65535", "fe80::1", 65535 },
-		{ "8081", "127.0.0.1", 8081 },	/* bare port keeps the host */
+	    {"0.0.0.0:80", "0.0.0.0", 80}, {"localhost:9000", "localhost", 9000},
+	    {"[::]:0", "::", 0}, {"[fe80::1]:65535", "fe80::1", 65535},
+	    {"8081", "127.0.0.1", 8081}, /* bare port keeps the host */
 	};
 	struct wsd_config cfg;
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		config_defaults(&cfg);
-		ck_assert_int_eq(config_set(&cfg, "server", "listen",
-		    ok[i].value, err, sizeof(err)), 0);
+		ck_assert_int_eq(
+		    config_set(&cfg, "server", "listen", ok[i].value, err, sizeof(err)), 0);
 		ck_assert_str_eq(cfg.listen_host, ok[i].host);
 		ck_assert_uint_eq(cfg.listen_port, ok[i].port);
 	}
 	config_defaults(&cfg);
 	config_set(&cfg, "server", "listen", "10.0.0.1:1", err, sizeof(err));
-	ck_assert_int_eq(config_set(&cfg, "server", "listen", "2", err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "server", "listen", "2", err, sizeof(err)), 0);
 	ck_assert_str_eq(cfg.listen_host, "10.0.0.1");
 	ck_assert_uint_eq(cfg.listen_port, 2);
 }
@@ -244,17 +237,16 @@ END_TEST
 
 START_TEST(test_listen_errors)
 {
-	assert_set_error("server", "listen", "70000",
-	    "server.listen: port 70000 is out of range (0..65535)");
-	assert_set_error("server", "listen", "1.2.3.4:",
-	    "server.listen: port '' is not a number");
-	assert_set_error("server", "listen", "1.2.3.4:-1",
-	    "server.listen: port '-1' is not a number");
+	assert_set_error(
+	    "server", "listen", "70000", "server.listen: port 70000 is out of range (0..65535)");
+	assert_set_error("server", "listen", "1.2.3.4:", "server.listen: port '' is not a number");
+	assert_set_error(
+	    "server", "listen", "1.2.3.4:-1", "server.listen: port '-1' is not a number");
 	assert_set_error("server", "listen", "::1:80",
 	    "server.listen: '::1:80': an IPv6 address needs brackets, "
 	    "as in [::1]:8080");
-	assert_set_error("server", "listen", "[::1]80",
-	    "server.listen: '[::1]80': expected [IPV6]:PORT");
+	assert_set_error(
+	    "server", "listen", "[::1]80", "server.listen: '[::1]80': expected [IPV6]:PORT");
 	assert_set_error("server", "listen", "[zz]:80",
 	    "server.listen: 'zz' is not a numeric IPv4 address, "
 	    "[IPv6] address or localhost");
@@ -269,37 +261,31 @@ START_TEST(test_listen_errors)
 	    "[IPv6] address or localhost");
 	assert_set_error("server", "listen", "web",
 	    "server.listen: 'web': expected HOST:PORT, [IPV6]:PORT or PORT");
-	assert_set_error("server", "listen", "",
-	    "server.listen: '': expected HOST:PORT, [IPV6]:PORT or PORT");
+	assert_set_error(
+	    "server", "listen", "", "server.listen: '': expected HOST:PORT, [IPV6]:PORT or PORT");
 }
 END_TEST
 
 START_TEST(test_set_errors)
 {
-	assert_set_error("pool", "max", "5000",
-	    "pool.max: 5000 is out of range (1..4096)");
-	assert_set_error("pool", "min", "0",
-	    "pool.min: 0 is out of range (1..4096)");
+	assert_set_error("pool", "max", "5000", "pool.max: 5000 is out of range (1..4096)");
+	assert_set_error("pool", "min", "0", "pool.min: 0 is out of range (1..4096)");
 	assert_set_error("pool", "limit", "99999999999999999999999",
 	    "pool.limit: 99999999999999999999999 is out of range (1..4096)");
-	assert_set_error("pool", "idle_timeout", "50ms",
-	    "pool.idle_timeout: 50ms is out of range (100ms..1h)");
-	assert_set_error("pool", "max_workload", "65537",
-	    "pool.max_workload: 65537 is out of range (1..65536)");
-	assert_set_error("server", "backlog", "-1",
-	    "server.backlog: '-1' is not a number");
-	assert_set_error("server", "backlog", "+5",
-	    "server.backlog: '+5' is not a number");
-	assert_set_error("server", "backlog", "12abc",
-	    "server.backlog: '12abc' is not a number");
-	assert_set_error("server", "backlog", "0x10",
-	    "server.backlog: '0x10' is not a number");
-	assert_set_error("server", "backlog", "65536",
-	    "server.backlog: 65536 is out of range (1..65535)");
-	assert_set_error("heartbeat", "misses", "101",
-	    "heartbeat.misses: 101 is out of range (1..100)");
-	assert_set_error("heartbeat", "interval", "5ms",
-	    "heartbeat.interval: 5ms is out of range (10ms..10s)");
+	assert_set_error(
+	    "pool", "idle_timeout", "50ms", "pool.idle_timeout: 50ms is out of range (100ms..1h)");
+	assert_set_error(
+	    "pool", "max_workload", "65537", "pool.max_workload: 65537 is out of range (1..65536)");
+	assert_set_error("server", "backlog", "-1", "server.backlog: '-1' is not a number");
+	assert_set_error("server", "backlog", "+5", "server.backlog: '+5' is not a number");
+	assert_set_error("server", "backlog", "12abc", "server.backlog: '12abc' is not a number");
+	assert_set_error("server", "backlog", "0x10", "server.backlog: '0x10' is not a number");
+	assert_set_error(
+	    "server", "backlog", "65536", "server.backlog: 65536 is out of range (1..65535)");
+	assert_set_error(
+	    "heartbeat", "misses", "101", "heartbeat.misses: 101 is out of range (1..100)");
+	assert_set_error(
+	    "heartbeat", "interval", "5ms", "heartbeat.interval: 5ms is out of range (10ms..10s)");
 	assert_set_error("http", "header_timeout", "11m",
 	    "http.header_timeout: 11m is out of range (100ms..10m)");
 	assert_set_error("http", "keepalive_timeout", "2h",
@@ -315,14 +301,13 @@ START_TEST(test_set_errors)
 	    "server.shutdown_timeout: '5000000h' is too large");
 	assert_set_error("log", "level", "fatal",
 	    "log.level: 'fatal' is not a level (error, warn, info, debug)");
-	assert_set_error("log", "level", "INFO",
-	    "log.level: 'INFO' is not a level (error, warn, info, debug)");
+	assert_set_error(
+	    "log", "level", "INFO", "log.level: 'INFO' is not a level (error, warn, info, debug)");
 	assert_set_error("server", "root", "", "server.root: path is empty");
 	assert_set_error("log", "file", "", "log.file: path is empty");
-	assert_set_error("server", "user", "bad user",
-	    "server.user: 'bad user' is not a valid user name");
-	assert_set_error("server", "user", "-x",
-	    "server.user: '-x' is not a valid user name");
+	assert_set_error(
+	    "server", "user", "bad user", "server.user: 'bad user' is not a valid user name");
+	assert_set_error("server", "user", "-x", "server.user: '-x' is not a valid user name");
 	assert_set_error("server", "user",
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	    "server.user: name is too long (max 63 bytes)");
@@ -332,8 +317,7 @@ START_TEST(test_set_errors)
 	    "control.socket: path is too long (max 107 bytes)");
 	assert_set_error("pool", "size", "1", "unknown key 'size' in [pool]");
 	assert_set_error("cache", "size", "1", "unknown section [cache]");
-	assert_set_error("", "listen", "80",
-	    "key 'listen' is not in any section");
+	assert_set_error("", "listen", "80", "key 'listen' is not in any section");
 }
 END_TEST
 
@@ -341,24 +325,19 @@ START_TEST(test_load_errors)
 {
 	assert_load_error("[cache]\nsize = 1\n", 1, "unknown section [cache]");
 	assert_load_error("[server]\nbacklog = 5\n[empty]\n", 3, "unknown section [empty]");
-	assert_load_error("[server]\n\nport = 80\n", 3,
-	    "unknown key 'port' in [server]");
-	assert_load_error("[pool]\nmin = 1\nmax = many\n", 3,
-	    "pool.max: 'many' is not a number");
-	assert_load_error("[pool]\nmax = 5000\n", 2,
-	    "pool.max: 5000 is out of range (1..4096)");
-	assert_load_error("[http]\nheader_timeout = 10\n", 2,
-	    "http.header_timeout: '10' needs a unit");
-	assert_load_error("[http]\nheader_timeout = 10d\n", 2,
-	    "http.header_timeout: '10d' has an unknown unit");
+	assert_load_error("[server]\n\nport = 80\n", 3, "unknown key 'port' in [server]");
+	assert_load_error("[pool]\nmin = 1\nmax = many\n", 3, "pool.max: 'many' is not a number");
+	assert_load_error("[pool]\nmax = 5000\n", 2, "pool.max: 5000 is out of range (1..4096)");
+	assert_load_error(
+	    "[http]\nheader_timeout = 10\n", 2, "http.header_timeout: '10' needs a unit");
+	assert_load_error(
+	    "[http]\nheader_timeout = 10d\n", 2, "http.header_timeout: '10d' has an unknown unit");
 	assert_load_error("[http]\nheader_timeout = 99999999999999999999ms\n", 2,
 	    "http.header_timeout: '99999999999999999999ms' is too large");
 	assert_load_error("[server]\nlisten = nowhere\n", 2, "server.listen: ");
-	assert_load_error("[log]\nlevel = loud\n", 2,
-	    "log.level: 'loud' is not a level");
+	assert_load_error("[log]\nlevel = loud\n", 2, "log.level: 'loud' is not a level");
 	assert_load_error("listen = 80\n", 1, "key 'listen' is not in any section");
-	assert_load_error("[server]\nbacklog = 5\nthis is junk\n", 3,
-	    "syntax error");
+	assert_load_error("[server]\nbacklog = 5\nthis is junk\n", 3, "syntax error");
 	assert_load_error("[server\n", 1, "syntax error");
 	/* inih would take these as multi-line values; we refuse them. */
 	assert_load_error("[server]\nroot = /tmp\n  /etc\n", 3,
@@ -388,8 +367,11 @@ START_TEST(test_load_failure_keeps_config)
 	struct wsd_config cfg;
 
 	config_defaults(&cfg);
-	ck_assert_int_eq(config_load(&cfg, write_ini("[pool]\nmin = 7\n"
-	    "max = 9\nlimit = 0\n"), err, sizeof(err)), -1);
+	ck_assert_int_eq(config_load(&cfg,
+	                     write_ini("[pool]\nmin = 7\n"
+	                               "max = 9\nlimit = 0\n"),
+	                     err, sizeof(err)),
+	    -1);
 	ck_assert_uint_eq(cfg.pool_min, 2);
 	ck_assert_uint_eq(cfg.pool_max, 16);
 }
@@ -403,14 +385,12 @@ START_TEST(test_missing_file)
 	config_defaults(&cfg);
 	snprintf(path, sizeof(path), "%s/nope.ini", tmpdir);
 	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "%s: cannot open: %s", path,
-	    strerror(ENOENT));
+	snprintf(expect, sizeof(expect), "%s: cannot open: %s", path, strerror(ENOENT));
 	ck_assert_str_eq(err, expect);
 
 	/* A directory opens but cannot be read. */
 	ck_assert_int_eq(config_load(&cfg, tmpdir, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "%s: cannot read: %s", tmpdir,
-	    strerror(EISDIR));
+	snprintf(expect, sizeof(expect), "%s: cannot read: %s", tmpdir, strerror(EISDIR));
 	ck_assert_str_eq(err, expect);
 }
 END_TEST
@@ -437,13 +417,12 @@ START_TEST(test_finish_heartbeat)
 {
 	struct wsd_config cfg;
 
-	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 7\n"),
-	    0);
+	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 7\n"), 0);
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "heartbeat.interval (10s) x heartbeat.misses (7) "
+	ck_assert_str_eq(err,
+	    "heartbeat.interval (10s) x heartbeat.misses (7) "
 	    "is more than 60s");
-	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 6\n"),
-	    0);
+	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 6\n"), 0);
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
 }
 END_TEST
@@ -456,11 +435,9 @@ START_TEST(test_finish_root)
 
 	config_defaults(&cfg);
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
-	ck_assert_int_eq(config_set(&cfg, "server", "root", path, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "server", "root", path, err, sizeof(err)), 0);
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "server.root: %s: %s", path,
-	    strerror(ENOENT));
+	snprintf(expect, sizeof(expect), "server.root: %s: %s", path, strerror(ENOENT));
 	ck_assert_str_eq(err, expect);
 
 	snprintf(path, sizeof(path), "%s/file", tmpdir);
@@ -469,8 +446,7 @@ START_TEST(test_finish_root)
 	config_defaults(&cfg);
 	config_set(&cfg, "server", "root", path, err, sizeof(err));
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "server.root: %s: %s", path,
-	    strerror(ENOTDIR));
+	snprintf(expect, sizeof(expect), "server.root: %s: %s", path, strerror(ENOTDIR));
 	ck_assert_str_eq(err, expect);
 }
 END_TEST
@@ -504,15 +480,31 @@ START_TEST(test_durations)
 		int rc;
 		uint32_t ms;
 	} t[] = {
-		{ "0ms", 0, 0 }, { "0s", 0, 0 }, { "200ms", 0, 200 },
-		{ "15s", 0, 15000 }, { "2m", 0, 120000 }, { "1h", 0, 3600000 },
-		{ "010s", 0, 10000 }, { "4294967295ms", 0, 4294967295u },
-		{ "1193h", 0, 4294800000u }, { "1194h", -1, 0 },
-		{ "4294968s", -1, 0 }, { "99999999999999999999999s", -1, 0 },
-		{ "15", -1, 0 }, { "0", -1, 0 }, { "", -1, 0 }, { "s", -1, 0 },
-		{ "15x", -1, 0 }, { "15S", -1, 0 }, { "15 s", -1, 0 },
-		{ " 15s", -1, 0 }, { "-1s", -1, 0 }, { "+1s", -1, 0 },
-		{ "1.5s", -1, 0 }, { "1sec", -1, 0 }, { "1mss", -1, 0 },
+	    {"0ms", 0, 0},
+	    {"0s", 0, 0},
+	    {"200ms", 0, 200},
+	    {"15s", 0, 15000},
+	    {"2m", 0, 120000},
+	    {"1h", 0, 3600000},
+	    {"010s", 0, 10000},
+	    {"4294967295ms", 0, 4294967295u},
+	    {"1193h", 0, 4294800000u},
+	    {"1194h", -1, 0},
+	    {"4294968s", -1, 0},
+	    {"99999999999999999999999s", -1, 0},
+	    {"15", -1, 0},
+	    {"0", -1, 0},
+	    {"", -1, 0},
+	    {"s", -1, 0},
+	    {"15x", -1, 0},
+	    {"15S", -1, 0},
+	    {"15 s", -1, 0},
+	    {" 15s", -1, 0},
+	    {"-1s", -1, 0},
+	    {"+1s", -1, 0},
+	    {"1.5s", -1, 0},
+	    {"1sec", -1, 0},
+	    {"1mss", -1, 0},
 	};
 	size_t i;
 	uint32_t ms;
@@ -536,13 +528,22 @@ START_TEST(test_pool)
 		int rc;
 		uint32_t min, max;
 	} t[] = {
-		{ "2:16", 0, 2, 16 }, { "1:1", 0, 1, 1 }, { "4096:4096", 0, 4096, 4096 },
-		{ "16:2", 0, 16, 2 },	/* order is config_finish()'s business */
-		{ "0:4", -1, 0, 0 }, { "2:0", -1, 0, 0 }, { "4097:4097", -1, 0, 0 },
-		{ "2", -1, 0, 0 }, { "2:", -1, 0, 0 }, { ":2", -1, 0, 0 },
-		{ "a:b", -1, 0, 0 }, { "2:16:3", -1, 0, 0 }, { "-2:16", -1, 0, 0 },
-		{ "2: 16", -1, 0, 0 }, { "", -1, 0, 0 },
-		{ "00000000000000000000000000000000002:3", -1, 0, 0 },
+	    {"2:16", 0, 2, 16},
+	    {"1:1", 0, 1, 1},
+	    {"4096:4096", 0, 4096, 4096},
+	    {"16:2", 0, 16, 2}, /* order is config_finish()'s business */
+	    {"0:4", -1, 0, 0},
+	    {"2:0", -1, 0, 0},
+	    {"4097:4097", -1, 0, 0},
+	    {"2", -1, 0, 0},
+	    {"2:", -1, 0, 0},
+	    {":2", -1, 0, 0},
+	    {"a:b", -1, 0, 0},
+	    {"2:16:3", -1, 0, 0},
+	    {"-2:16", -1, 0, 0},
+	    {"2: 16", -1, 0, 0},
+	    {"", -1, 0, 0},
+	    {"00000000000000000000000000000000002:3", -1, 0, 0},
 	};
 	size_t i;
 	uint32_t min, max;
@@ -557,8 +558,7 @@ START_TEST(test_pool)
 }
 END_TEST
 
-static Suite *
-config_suite(void)
+static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
@@ -584,8 +584,7 @@ config_suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr = srunner_create(config_suite());
 

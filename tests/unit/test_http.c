@@ -11,10 +11,7 @@
 
 static struct http_request req;
 
-static int parse(const char *s)
-{
-	return http_parse_request(s, strlen(s), &req);
-}
+static int parse(const char *s) { return http_parse_request(s, strlen(s), &req); }
 
 /* A full, valid request around one header line. */
 static int parse_with(const char *header)
@@ -136,15 +133,17 @@ END_TEST
 START_TEST(test_field_syntax)
 {
 	ck_assert_int_gt(parse_with("X-Ok:  value with spaces \t"), 0);
-	ck_assert_int_eq(parse_with("X-Bad : v"), -400);       /* space before colon */
+	ck_assert_int_eq(parse_with("X-Bad : v"), -400); /* space before colon */
 	ck_assert_int_eq(parse_with("X Bad: v"), -400);
 	ck_assert_int_eq(parse_with(": v"), -400);
 	ck_assert_int_eq(parse_with("NoColon"), -400);
-	ck_assert_int_eq(parse_with("X-A: a\r\n folded"), -400);  /* obs-fold */
-	ck_assert_int_eq(parse_with("X-A: a\x01" "b"), -400);      /* control char */
+	ck_assert_int_eq(parse_with("X-A: a\r\n folded"), -400); /* obs-fold */
+	ck_assert_int_eq(parse_with("X-A: a\x01"
+	                            "b"),
+	    -400); /* control char */
 	ck_assert_int_eq(parse_with("X-A: a\x7f"), -400);
-	ck_assert_int_gt(parse_with("X-A: caf\xc3\xa9"), 0);       /* obs-text is fine */
-	ck_assert_int_gt(parse_with("X-A:"), 0);                  /* empty value */
+	ck_assert_int_gt(parse_with("X-A: caf\xc3\xa9"), 0); /* obs-text is fine */
+	ck_assert_int_gt(parse_with("X-A:"), 0);             /* empty value */
 }
 END_TEST
 
@@ -198,9 +197,11 @@ END_TEST
 
 START_TEST(test_interesting_headers_kept)
 {
-	ck_assert_int_gt(parse_with("If-None-Match: \"abc\"\r\nRange: bytes=0-1\r\n"
-	    "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-Range: \"abc\"\r\n"
-	    "User-Agent: t/1\r\nReferer: http://r/"), 0);
+	ck_assert_int_gt(
+	    parse_with("If-None-Match: \"abc\"\r\nRange: bytes=0-1\r\n"
+	               "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-Range: \"abc\"\r\n"
+	               "User-Agent: t/1\r\nReferer: http://r/"),
+	    0);
 	ck_assert_int_eq(req.if_none_match.len, 5);
 	ck_assert(memcmp(req.range.p, "bytes=0-1", 9) == 0);
 	ck_assert_int_eq(req.if_modified_since.len, 29);
@@ -259,8 +260,8 @@ START_TEST(test_error_response)
 {
 	char out[1024];
 	size_t blen = 0;
-	size_t n = http_status_response(out, sizeof(out), 404, "",
-	    "Connection: close\r\n", 0, 0, &blen);
+	size_t n = http_status_response(
+	    out, sizeof(out), 404, "", "Connection: close\r\n", 0, 0, &blen);
 	const char *body;
 	int clen;
 
@@ -276,7 +277,8 @@ START_TEST(test_error_response)
 	ck_assert_uint_eq(blen, 0);
 	ck_assert_ptr_nonnull(strstr(out, "Allow: GET, HEAD, OPTIONS\r\n"));
 	ck_assert_ptr_null(strstr(out, "Connection: close"));
-	ck_assert(out[n - 1] == '\n' && out[n - 2] == '\r' && out[n - 3] == '\n');  /* HEAD: no body */
+	ck_assert(
+	    out[n - 1] == '\n' && out[n - 2] == '\r' && out[n - 3] == '\n'); /* HEAD: no body */
 	n = http_status_response(out, sizeof(out), 301, "Location: /d/\r\n", "", 0, 0, NULL);
 	ck_assert(strncmp(out, "HTTP/1.1 301 Moved Permanently\r\n", 32) == 0);
 	ck_assert_ptr_nonnull(strstr(out, "\r\nLocation: /d/\r\n"));
@@ -288,8 +290,8 @@ END_TEST
 /* ---- validators, dates, conditionals, ranges ---- */
 
 /* The file every conditional test asks about. */
-#define MTIME	784111777	/* Sun, 06 Nov 1994 08:49:37 GMT */
-#define ETAG	"\"2ebc98a1-4d2\""	/* http_etag(MTIME, 1234) */
+#define MTIME 784111777         /* Sun, 06 Nov 1994 08:49:37 GMT */
+#define ETAG "\"2ebc98a1-4d2\"" /* http_etag(MTIME, 1234) */
 
 static time_t date_of(const char *s)
 {
@@ -416,15 +418,12 @@ START_TEST(test_date_invalid)
 	ck_assert(bad_date("Sun Nov 6  08:49:37 1994"));
 	ck_assert(bad_date("Sun Nov  0 08:49:37 1994"));
 	ck_assert(bad_date("Sunday Nov  6 08:49:37 1994"));
-	ck_assert_int_eq(t, 42);   /* untouched on failure */
+	ck_assert_int_eq(t, 42); /* untouched on failure */
 }
 END_TEST
 
 /* A GET of one file with extra header lines: the parse must succeed. */
-static void get_with(const char *headers)
-{
-	ck_assert_int_gt(parse_with(headers), 0);
-}
+static void get_with(const char *headers) { ck_assert_int_gt(parse_with(headers), 0); }
 
 static int not_modified(const char *headers)
 {
@@ -436,7 +435,7 @@ START_TEST(test_none_match)
 {
 	ck_assert_int_eq(not_modified("X: none"), 0);
 	ck_assert_int_eq(not_modified("If-None-Match: " ETAG), 1);
-	ck_assert_int_eq(not_modified("If-None-Match: W/" ETAG), 1);   /* weak comparison */
+	ck_assert_int_eq(not_modified("If-None-Match: W/" ETAG), 1); /* weak comparison */
 	ck_assert_int_eq(not_modified("If-None-Match: \"other\""), 0);
 	ck_assert_int_eq(not_modified("If-None-Match: *"), 1);
 	ck_assert_int_eq(not_modified("If-None-Match: \"a\", " ETAG), 1);
@@ -475,7 +474,8 @@ START_TEST(test_modified_since)
 	ck_assert_int_eq(not_modified("If-Modified-Since: yesterday"), 0);
 	ck_assert_int_eq(not_modified("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT, x"), 0);
 	ck_assert_int_eq(not_modified("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-	    "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"), 0);
+	                              "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"),
+	    0);
 	ck_assert_int_eq(req.repeated, HTTP_REP_IMS);
 }
 END_TEST
@@ -484,11 +484,14 @@ START_TEST(test_precondition_order)
 {
 	/* If-None-Match present: If-Modified-Since is not looked at. */
 	ck_assert_int_eq(not_modified("If-None-Match: \"other\"\r\n"
-	    "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"), 0);
+	                              "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"),
+	    0);
 	ck_assert_int_eq(not_modified("If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
-	    "If-None-Match: " ETAG), 1);
+	                              "If-None-Match: " ETAG),
+	    1);
 	ck_assert_int_eq(not_modified("If-None-Match: bad\r\n"
-	    "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"), 0);
+	                              "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"),
+	    0);
 	/* Only GET and HEAD. */
 	ck_assert_int_gt(parse("HEAD / HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"), 0);
 	ck_assert_int_eq(http_not_modified(&req, ETAG, MTIME), 1);
@@ -506,11 +509,12 @@ static int range_of(const char *headers, off_t size)
 	return http_range(&req, size, ETAG, MTIME, &rstart, &rlen);
 }
 
-#define ck_range(h, size, status, s, l) do {				\
-	ck_assert_int_eq(range_of(h, size), status);			\
-	ck_assert_int_eq(rstart, s);					\
-	ck_assert_int_eq(rlen, l);					\
-} while (0)
+#define ck_range(h, size, status, s, l) \
+	do { \
+		ck_assert_int_eq(range_of(h, size), status); \
+		ck_assert_int_eq(rstart, s); \
+		ck_assert_int_eq(rlen, l); \
+	} while (0)
 
 START_TEST(test_range_forms)
 {
@@ -521,7 +525,7 @@ START_TEST(test_range_forms)
 	ck_range("Range: bytes=0-", 100, 206, 0, 100);
 	ck_range("Range: bytes=-10", 100, 206, 90, 10);
 	ck_range("Range: bytes=99-99", 100, 206, 99, 1);
-	ck_range("Range: BYTES=1-2", 100, 206, 1, 2);   /* the unit is case-insensitive */
+	ck_range("Range: BYTES=1-2", 100, 206, 1, 2); /* the unit is case-insensitive */
 	/* OWS around the range-spec and commas; empty elements skipped. */
 	ck_range("Range: bytes= 1-2 ", 100, 206, 1, 2);
 	ck_range("Range: bytes=\t1-2\t,", 100, 206, 1, 2);
@@ -535,7 +539,7 @@ START_TEST(test_range_clamping)
 	ck_range("Range: bytes=0-99", 100, 206, 0, 100);
 	ck_range("Range: bytes=0-9223372036854775807", 100, 206, 0, 100);
 	ck_range("Range: bytes=-100", 100, 206, 0, 100);
-	ck_range("Range: bytes=-1000", 100, 206, 0, 100);   /* suffix bigger than the file */
+	ck_range("Range: bytes=-1000", 100, 206, 0, 100); /* suffix bigger than the file */
 	ck_range("Range: bytes=-9223372036854775807", 100, 206, 0, 100);
 	ck_range("Range: bytes=0-0", 1, 206, 0, 1);
 	ck_range("Range: bytes=-1", 1, 206, 0, 1);
@@ -574,7 +578,7 @@ START_TEST(test_range_ignored)
 	ck_range("Range: bytes = 1-2", 100, 0, -7, -7);
 	ck_range("Range: bytes=1-2;x", 100, 0, -7, -7);
 	ck_range("Range: bytes", 100, 0, -7, -7);
-	ck_range("Range: bytes=0-9223372036854775808", 100, 0, -7, -7);   /* overflow */
+	ck_range("Range: bytes=0-9223372036854775808", 100, 0, -7, -7); /* overflow */
 	ck_range("Range: bytes=99999999999999999999-", 100, 0, -7, -7);
 	ck_range("Range: bytes=-99999999999999999999", 100, 0, -7, -7);
 	/* Another unit. */

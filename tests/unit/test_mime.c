@@ -12,48 +12,45 @@
 
 #include "mime.h"
 
-#define OCTET	"application/octet-stream"
-#define UTF8	"; charset=utf-8"
+#define OCTET "application/octet-stream"
+#define UTF8 "; charset=utf-8"
 
 static char path[32];
 
 static const char sample[] =
-	"# a comment line\n"
-	"\n"
-	"   \t \n"
-	"text/html\t\thtml htm\n"
-	"application/javascript js\n"
-	"image/png PNG\n"				/* keys are lowercased */
-	"application/x-foo foo  # trailing comment bar\n"
-	"text/plain\n"					/* a type without extensions */
-	"nonsense-without-slash bad\n"
-	"/leading bad2\n"
-	"trailing/ bad3\n"
-	"a/b/c bad4\n"
-	"application/json json\r\n"			/* CRLF line */
-	"image/svg+xml svg\n"
-	"application/xml xml\n"
-	"application/wasm wasm\n"
-	"text/x-first dup\n"
-	"text/x-second dup other\n"			/* first definition wins */
-	"application/x-dots a.b .c\n"			/* not usable as extensions */
-	"application/x-long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa short\n"
-	"application/x-nonl last";			/* no final newline */
+    "# a comment line\n"
+    "\n"
+    "   \t \n"
+    "text/html\t\thtml htm\n"
+    "application/javascript js\n"
+    "image/png PNG\n" /* keys are lowercased */
+    "application/x-foo foo  # trailing comment bar\n"
+    "text/plain\n" /* a type without extensions */
+    "nonsense-without-slash bad\n"
+    "/leading bad2\n"
+    "trailing/ bad3\n"
+    "a/b/c bad4\n"
+    "application/json json\r\n" /* CRLF line */
+    "image/svg+xml svg\n"
+    "application/xml xml\n"
+    "application/wasm wasm\n"
+    "text/x-first dup\n"
+    "text/x-second dup other\n"   /* first definition wins */
+    "application/x-dots a.b .c\n" /* not usable as extensions */
+    "application/x-long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa short\n"
+    "application/x-nonl last"; /* no final newline */
 
-static void
-write_file(const char *content)
+static void write_file(const char *content)
 {
 	FILE *fp;
 
-	if ((fp = fopen(path, "w")) == NULL || fputs(content, fp) == EOF ||
-	    fclose(fp) != 0) {
+	if ((fp = fopen(path, "w")) == NULL || fputs(content, fp) == EOF || fclose(fp) != 0) {
 		perror(path);
 		exit(2);
 	}
 }
 
-static void
-setup(void)
+static void setup(void)
 {
 	int fd;
 
@@ -65,8 +62,7 @@ setup(void)
 	close(fd);
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
 	unlink(path);
 	mime_free();
@@ -86,7 +82,7 @@ START_TEST(test_file)
 	ck_assert_str_eq(mime_lookup("m.wasm"), "application/wasm");
 	ck_assert_str_eq(mime_lookup("x.png"), "image/png");
 	ck_assert_str_eq(mime_lookup("x.foo"), "application/x-foo");
-	ck_assert_str_eq(mime_lookup("x.bar"), OCTET);	/* after '#' */
+	ck_assert_str_eq(mime_lookup("x.bar"), OCTET); /* after '#' */
 	ck_assert_str_eq(mime_lookup("x.dup"), "text/x-first" UTF8);
 	ck_assert_str_eq(mime_lookup("x.other"), "text/x-second" UTF8);
 	ck_assert_str_eq(mime_lookup("x.short"), "application/x-long");
@@ -123,11 +119,11 @@ START_TEST(test_names)
 	ck_assert_str_eq(mime_lookup("file."), OCTET);
 	ck_assert_str_eq(mime_lookup("."), OCTET);
 	ck_assert_str_eq(mime_lookup(".."), OCTET);
-	ck_assert_str_eq(mime_lookup(".html"), OCTET);	/* a dotfile, not an extension */
+	ck_assert_str_eq(mime_lookup(".html"), OCTET); /* a dotfile, not an extension */
 	ck_assert_str_eq(mime_lookup("..html"), OCTET);
 	ck_assert_str_eq(mime_lookup("dir/.css"), OCTET);
 	ck_assert_str_eq(mime_lookup(".hidden.css"), "text/css" UTF8);
-	ck_assert_str_eq(mime_lookup("a.b/c"), OCTET);	/* dots in directories */
+	ck_assert_str_eq(mime_lookup("a.b/c"), OCTET); /* dots in directories */
 	ck_assert_str_eq(mime_lookup("/a.b/c"), OCTET);
 	ck_assert_str_eq(mime_lookup("/a.html/c"), OCTET);
 	ck_assert_str_eq(mime_lookup("/a.b/c.png"), "image/png");
@@ -143,38 +139,40 @@ END_TEST
 
 START_TEST(test_builtin)
 {
-	static const struct { const char *name, *type; } c[] = {
-		{ "a.html", "text/html" UTF8 },
-		{ "a.css", "text/css" UTF8 },
-		{ "a.js", "text/javascript" UTF8 },
-		{ "a.mjs", "text/javascript" UTF8 },
-		{ "a.json", "application/json" UTF8 },
-		{ "a.txt", "text/plain" UTF8 },
-		{ "a.xml", "application/xml" UTF8 },
-		{ "a.svg", "image/svg+xml" UTF8 },
-		{ "a.md", "text/markdown" UTF8 },
-		{ "a.csv", "text/csv" UTF8 },
-		{ "a.png", "image/png" },
-		{ "a.JPG", "image/jpeg" },
-		{ "a.jpeg", "image/jpeg" },
-		{ "a.gif", "image/gif" },
-		{ "a.webp", "image/webp" },
-		{ "a.avif", "image/avif" },
-		{ "a.ico", "image/vnd.microsoft.icon" },
-		{ "a.pdf", "application/pdf" },
-		{ "a.wasm", "application/wasm" },
-		{ "a.woff", "font/woff" },
-		{ "a.woff2", "font/woff2" },
-		{ "a.ttf", "font/ttf" },
-		{ "a.otf", "font/otf" },
-		{ "a.mp4", "video/mp4" },
-		{ "a.webm", "video/webm" },
-		{ "a.mp3", "audio/mpeg" },
-		{ "a.ogg", "audio/ogg" },
-		{ "a.wav", "audio/wav" },
-		{ "a.zip", "application/zip" },
-		{ "a.gz", "application/gzip" },
-		{ "a.tar", "application/x-tar" },
+	static const struct {
+		const char *name, *type;
+	} c[] = {
+	    {"a.html", "text/html" UTF8},
+	    {"a.css", "text/css" UTF8},
+	    {"a.js", "text/javascript" UTF8},
+	    {"a.mjs", "text/javascript" UTF8},
+	    {"a.json", "application/json" UTF8},
+	    {"a.txt", "text/plain" UTF8},
+	    {"a.xml", "application/xml" UTF8},
+	    {"a.svg", "image/svg+xml" UTF8},
+	    {"a.md", "text/markdown" UTF8},
+	    {"a.csv", "text/csv" UTF8},
+	    {"a.png", "image/png"},
+	    {"a.JPG", "image/jpeg"},
+	    {"a.jpeg", "image/jpeg"},
+	    {"a.gif", "image/gif"},
+	    {"a.webp", "image/webp"},
+	    {"a.avif", "image/avif"},
+	    {"a.ico", "image/vnd.microsoft.icon"},
+	    {"a.pdf", "application/pdf"},
+	    {"a.wasm", "application/wasm"},
+	    {"a.woff", "font/woff"},
+	    {"a.woff2", "font/woff2"},
+	    {"a.ttf", "font/ttf"},
+	    {"a.otf", "font/otf"},
+	    {"a.mp4", "video/mp4"},
+	    {"a.webm", "video/webm"},
+	    {"a.mp3", "audio/mpeg"},
+	    {"a.ogg", "audio/ogg"},
+	    {"a.wav", "audio/wav"},
+	    {"a.zip", "application/zip"},
+	    {"a.gz", "application/gzip"},
+	    {"a.tar", "application/x-tar"},
 	};
 
 	/* a missing file, no file, and a file with no usable line */
@@ -201,7 +199,7 @@ START_TEST(test_reinit)
 	ck_assert_int_eq(mime_init(path), 1);
 	p1 = mime_lookup("a.one");
 	p2 = mime_lookup("b.ONE");
-	ck_assert_ptr_eq(p1, p2);	/* stable, stored once */
+	ck_assert_ptr_eq(p1, p2); /* stable, stored once */
 	ck_assert_str_eq(p1, "text/x-one" UTF8);
 	write_file("text/x-two two\n");
 	ck_assert_int_eq(mime_init(path), 1);
@@ -210,7 +208,7 @@ START_TEST(test_reinit)
 	ck_assert_int_gt(mime_init(NULL), 0);
 	ck_assert_str_eq(mime_lookup("a.two"), OCTET);
 	mime_free();
-	mime_free();		/* twice is harmless */
+	mime_free(); /* twice is harmless */
 	/* after free, a lookup falls back on the built-in table */
 	ck_assert_str_eq(mime_lookup("a.css"), "text/css" UTF8);
 }
@@ -256,8 +254,7 @@ START_TEST(test_system)
 }
 END_TEST
 
-static Suite *
-mime_suite(void)
+static Suite *mime_suite(void)
 {
 	Suite *s = suite_create("mime");
 	TCase *tc = tcase_create("mime");
@@ -274,8 +271,7 @@ mime_suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr = srunner_create(mime_suite());
 

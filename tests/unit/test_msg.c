@@ -13,10 +13,7 @@
 
 static int sp[2];
 
-static void setup(void)
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
-}
+static void setup(void) { ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0); }
 
 static void teardown(void)
 {
@@ -102,19 +99,19 @@ START_TEST(test_recv_rejects_malformed)
 	struct msg m;
 	char big[32] = {0};
 
-	h.version = 99;                     /* wrong protocol version */
+	h.version = 99; /* wrong protocol version */
 	send_raw(&h, sizeof(h));
 	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
 	ck_assert_int_eq(errno, EBADMSG);
-	h = (struct msg_hdr){MSG_PROTO_VERSION, MSG_READY, 4};  /* length lies */
+	h = (struct msg_hdr){MSG_PROTO_VERSION, MSG_READY, 4}; /* length lies */
 	send_raw(&h, sizeof(h));
 	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
-	h = (struct msg_hdr){MSG_PROTO_VERSION, 77, 0};          /* unknown type */
+	h = (struct msg_hdr){MSG_PROTO_VERSION, 77, 0}; /* unknown type */
 	send_raw(&h, sizeof(h));
 	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
-	send_raw("abc", 3);                                      /* shorter than a header */
+	send_raw("abc", 3); /* shorter than a header */
 	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
-	h = (struct msg_hdr){MSG_PROTO_VERSION, MSG_READY, 0};   /* trailing bytes */
+	h = (struct msg_hdr){MSG_PROTO_VERSION, MSG_READY, 0}; /* trailing bytes */
 	memcpy(big, &h, sizeof(h));
 	send_raw(big, sizeof(big));
 	ck_assert_int_eq(msg_recv(sp[1], &m), -1);
@@ -146,8 +143,10 @@ START_TEST(test_unexpected_fd_closed)
 		struct cmsghdr a;
 		char b[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.b,
+	    .msg_controllen = sizeof(ctl.b)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	struct msg m;
 	int p[2];

@@ -40,107 +40,107 @@ static char root[64];
 static int rootfd = -1;
 static int have_unreadable, have_device;
 static int have_openat2;
-static int mode;	/* 0 openat2, 1 fallback (forced, or openat2 missing) */
+static int mode; /* 0 openat2, 1 fallback (forced, or openat2 missing) */
 
 /* ---- resolve_target ---- */
 
 struct tcase_t {
-	const char	*in;
-	size_t		 len;	/* 0: strlen(in) */
-	int		 status;
-	const char	*out;
+	const char *in;
+	size_t len; /* 0: strlen(in) */
+	int status;
+	const char *out;
 };
 
 static const struct tcase_t targets[] = {
-	{ "/", 0, 0, "" },
-	{ "/index.html", 0, 0, "index.html" },
-	{ "/a/b/c.txt", 0, 0, "a/b/c.txt" },
-	{ "/a/./b", 0, 0, "a/b" },
-	{ "/a//b", 0, 0, "a/b" },
-	{ "//a", 0, 0, "a" },
-	{ "///", 0, 0, "" },
-	{ "/a/", 0, 0, "a" },
-	{ "/./a/.", 0, 0, "a" },
-	{ "/a/../x", 0, 0, "x" },
-	{ "/a/b/../../x", 0, 0, "x" },
-	{ "/a/..", 0, 0, "" },
-	{ "/a/b/..", 0, 0, "a" },
-	{ "/%2e/x", 0, 0, "x" },
-	{ "/a%2fb", 0, 0, "a/b" },		/* %2F is a separator after decoding */
-	{ "/a%2F%2Fb", 0, 0, "a/b" },
-	{ "/a%2f..%2fb", 0, 0, "b" },
-	{ "/.git/../x", 0, 0, "x" },		/* the hidden part is gone */
-	{ "/a?../../x", 0, 0, "a" },
-	{ "/?x", 0, 0, "" },
-	{ "/a#../../x", 0, 0, "a" },
-	{ "/a%3fb", 0, 0, "a?b" },
-	{ "/a%23b", 0, 0, "a#b" },
-	{ "/a%20b", 0, 0, "a b" },
-	{ "/a%25", 0, 0, "a%" },
-	{ "/a%252e%252e", 0, 0, "a%2e%2e" },	/* decoded once only */
-	{ "/%252e%252e/x", 0, 0, "%2e%2e/x" },
-	{ "/caf%C3%a9", 0, 0, "caf\xc3\xa9" },
-	{ "/caf\xc3\xa9", 0, 0, "caf\xc3\xa9" },
-	{ "/a\\..\\b", 0, 0, "a\\..\\b" },	/* backslash is just a byte */
-	{ "/a..b", 0, 0, "a..b" },
-	{ "/a.", 0, 0, "a." },
-	{ "/abcdef", 3, 0, "ab" },		/* len is honoured */
+    {"/", 0, 0, ""},
+    {"/index.html", 0, 0, "index.html"},
+    {"/a/b/c.txt", 0, 0, "a/b/c.txt"},
+    {"/a/./b", 0, 0, "a/b"},
+    {"/a//b", 0, 0, "a/b"},
+    {"//a", 0, 0, "a"},
+    {"///", 0, 0, ""},
+    {"/a/", 0, 0, "a"},
+    {"/./a/.", 0, 0, "a"},
+    {"/a/../x", 0, 0, "x"},
+    {"/a/b/../../x", 0, 0, "x"},
+    {"/a/..", 0, 0, ""},
+    {"/a/b/..", 0, 0, "a"},
+    {"/%2e/x", 0, 0, "x"},
+    {"/a%2fb", 0, 0, "a/b"}, /* %2F is a separator after decoding */
+    {"/a%2F%2Fb", 0, 0, "a/b"},
+    {"/a%2f..%2fb", 0, 0, "b"},
+    {"/.git/../x", 0, 0, "x"}, /* the hidden part is gone */
+    {"/a?../../x", 0, 0, "a"},
+    {"/?x", 0, 0, ""},
+    {"/a#../../x", 0, 0, "a"},
+    {"/a%3fb", 0, 0, "a?b"},
+    {"/a%23b", 0, 0, "a#b"},
+    {"/a%20b", 0, 0, "a b"},
+    {"/a%25", 0, 0, "a%"},
+    {"/a%252e%252e", 0, 0, "a%2e%2e"}, /* decoded once only */
+    {"/%252e%252e/x", 0, 0, "%2e%2e/x"},
+    {"/caf%C3%a9", 0, 0, "caf\xc3\xa9"},
+    {"/caf\xc3\xa9", 0, 0, "caf\xc3\xa9"},
+    {"/a\\..\\b", 0, 0, "a\\..\\b"}, /* backslash is just a byte */
+    {"/a..b", 0, 0, "a..b"},
+    {"/a.", 0, 0, "a."},
+    {"/abcdef", 3, 0, "ab"}, /* len is honoured */
 
-	{ "", 0, 400, NULL },
-	{ "x", 0, 400, NULL },
-	{ "a/b", 0, 400, NULL },
-	{ "%2fa", 0, 400, NULL },
-	{ "?/a", 0, 400, NULL },
-	{ "/..", 0, 400, NULL },
-	{ "/../x", 0, 400, NULL },
-	{ "/a/../../x", 0, 400, NULL },
-	{ "/a/../..", 0, 400, NULL },
-	{ "/%2e%2e/x", 0, 400, NULL },
-	{ "/%2E%2e%2fx", 0, 400, NULL },
-	{ "/..%2fx", 0, 400, NULL },
-	{ "/.%2e/x", 0, 400, NULL },
-	{ "/%2e./x", 0, 400, NULL },
-	{ "//..//x", 0, 400, NULL },
-	{ "/a/%2e%2e%2f%2e%2e%2fx", 0, 400, NULL },
-	{ "/a%2f..%2f..%2fx", 0, 400, NULL },
-	{ "/./../x", 0, 400, NULL },
-	{ "/a/./../../x", 0, 400, NULL },
-	{ "/%00", 0, 400, NULL },
-	{ "/a%00.html", 0, 400, NULL },
-	{ "/a/..%00", 0, 400, NULL },
-	{ "/a\0b", 4, 400, NULL },		/* a raw NUL inside len */
-	{ "/a%0", 0, 400, NULL },
-	{ "/a%", 0, 400, NULL },
-	{ "/a%?x", 0, 400, NULL },
-	{ "/a%0?x", 0, 400, NULL },
-	{ "/a%zz", 0, 400, NULL },
-	{ "/a%g1", 0, 400, NULL },
-	{ "/a%1g", 0, 400, NULL },
-	{ "/a%%41", 0, 400, NULL },
-	{ "/a%-1", 0, 400, NULL },
-	{ "/a%+f", 0, 400, NULL },
-	{ "/a%2f", 4, 400, NULL },		/* escape cut by len */
-	{ "/a%01", 0, 400, NULL },
-	{ "/a%0a", 0, 400, NULL },
-	{ "/a%0D%0Ab", 0, 400, NULL },
-	{ "/a%1f", 0, 400, NULL },
-	{ "/a%7f", 0, 400, NULL },
-	{ "/a%7F", 0, 400, NULL },
-	{ "/a\tb", 0, 400, NULL },
-	{ "/a\x1f", 0, 400, NULL },
-	{ "/a\x7f", 0, 400, NULL },
+    {"", 0, 400, NULL},
+    {"x", 0, 400, NULL},
+    {"a/b", 0, 400, NULL},
+    {"%2fa", 0, 400, NULL},
+    {"?/a", 0, 400, NULL},
+    {"/..", 0, 400, NULL},
+    {"/../x", 0, 400, NULL},
+    {"/a/../../x", 0, 400, NULL},
+    {"/a/../..", 0, 400, NULL},
+    {"/%2e%2e/x", 0, 400, NULL},
+    {"/%2E%2e%2fx", 0, 400, NULL},
+    {"/..%2fx", 0, 400, NULL},
+    {"/.%2e/x", 0, 400, NULL},
+    {"/%2e./x", 0, 400, NULL},
+    {"//..//x", 0, 400, NULL},
+    {"/a/%2e%2e%2f%2e%2e%2fx", 0, 400, NULL},
+    {"/a%2f..%2f..%2fx", 0, 400, NULL},
+    {"/./../x", 0, 400, NULL},
+    {"/a/./../../x", 0, 400, NULL},
+    {"/%00", 0, 400, NULL},
+    {"/a%00.html", 0, 400, NULL},
+    {"/a/..%00", 0, 400, NULL},
+    {"/a\0b", 4, 400, NULL}, /* a raw NUL inside len */
+    {"/a%0", 0, 400, NULL},
+    {"/a%", 0, 400, NULL},
+    {"/a%?x", 0, 400, NULL},
+    {"/a%0?x", 0, 400, NULL},
+    {"/a%zz", 0, 400, NULL},
+    {"/a%g1", 0, 400, NULL},
+    {"/a%1g", 0, 400, NULL},
+    {"/a%%41", 0, 400, NULL},
+    {"/a%-1", 0, 400, NULL},
+    {"/a%+f", 0, 400, NULL},
+    {"/a%2f", 4, 400, NULL}, /* escape cut by len */
+    {"/a%01", 0, 400, NULL},
+    {"/a%0a", 0, 400, NULL},
+    {"/a%0D%0Ab", 0, 400, NULL},
+    {"/a%1f", 0, 400, NULL},
+    {"/a%7f", 0, 400, NULL},
+    {"/a%7F", 0, 400, NULL},
+    {"/a\tb", 0, 400, NULL},
+    {"/a\x1f", 0, 400, NULL},
+    {"/a\x7f", 0, 400, NULL},
 
-	{ "/.git/config", 0, 404, NULL },
-	{ "/.git", 0, 404, NULL },
-	{ "/a/.hidden", 0, 404, NULL },
-	{ "/.well-known/security.txt", 0, 404, NULL },
-	{ "/a/%2ehidden", 0, 404, NULL },
-	{ "/a%2f.hidden", 0, 404, NULL },
-	{ "/a/...", 0, 404, NULL },
-	{ "/.../x", 0, 404, NULL },
-	{ "/a/.%2e.", 0, 404, NULL },
-	{ "/.htaccess?x", 0, 404, NULL },
-	{ "/a/.x/..", 0, 0, "a" },
+    {"/.git/config", 0, 404, NULL},
+    {"/.git", 0, 404, NULL},
+    {"/a/.hidden", 0, 404, NULL},
+    {"/.well-known/security.txt", 0, 404, NULL},
+    {"/a/%2ehidden", 0, 404, NULL},
+    {"/a%2f.hidden", 0, 404, NULL},
+    {"/a/...", 0, 404, NULL},
+    {"/.../x", 0, 404, NULL},
+    {"/a/.%2e.", 0, 404, NULL},
+    {"/.htaccess?x", 0, 404, NULL},
+    {"/a/.x/..", 0, 0, "a"},
 };
 
 START_TEST(test_target_table)
@@ -152,8 +152,8 @@ START_TEST(test_target_table)
 
 	memset(out, 'Z', sizeof(out));
 	r = resolve_target(t->in, len, out, sizeof(out));
-	ck_assert_msg(r == t->status, "target #%d \"%s\": got %d, want %d",
-	    _i, t->in, r, t->status);
+	ck_assert_msg(
+	    r == t->status, "target #%d \"%s\": got %d, want %d", _i, t->in, r, t->status);
 	if (t->out != NULL)
 		ck_assert_str_eq(out, t->out);
 }
@@ -209,8 +209,8 @@ START_TEST(test_target_random)
 		}
 		if (resolve_target(in, len, out, sizeof(out)) != 0)
 			continue;
-		ck_assert_msg(out[0] != '/' && out[0] != '.' &&
-		    strstr(out, "/.") == NULL && strstr(out, "//") == NULL,
+		ck_assert_msg(out[0] != '/' && out[0] != '.' && strstr(out, "/.") == NULL &&
+		        strstr(out, "//") == NULL,
 		    "\"%.*s\" -> \"%s\"", (int)len, in, out);
 		ck_assert(strlen(out) == 0 || out[strlen(out) - 1] != '/');
 	}
@@ -219,22 +219,19 @@ END_TEST
 
 /* ---- the tree ---- */
 
-static void
-put(const char *rel, const char *content)
+static void put(const char *rel, const char *content)
 {
 	char p[PATH_MAX];
 	FILE *fp;
 
 	snprintf(p, sizeof(p), "%s/%s", base, rel);
-	if ((fp = fopen(p, "w")) == NULL || fputs(content, fp) == EOF ||
-	    fclose(fp) != 0) {
+	if ((fp = fopen(p, "w")) == NULL || fputs(content, fp) == EOF || fclose(fp) != 0) {
 		perror(p);
 		exit(2);
 	}
 }
 
-static void
-mk(int r, const char *what)
+static void mk(int r, const char *what)
 {
 	if (r == -1) {
 		perror(what);
@@ -242,8 +239,7 @@ mk(int r, const char *what)
 	}
 }
 
-static void
-link_in(const char *target, const char *rel)
+static void link_in(const char *target, const char *rel)
 {
 	char p[PATH_MAX];
 
@@ -251,8 +247,7 @@ link_in(const char *target, const char *rel)
 	mk(symlink(target, p), p);
 }
 
-static void
-tree_setup(void)
+static void tree_setup(void)
 {
 	char p[PATH_MAX];
 	struct sockaddr_un sun;
@@ -260,10 +255,18 @@ tree_setup(void)
 
 	mk(mkdtemp(base) ? 0 : -1, "mkdtemp");
 	snprintf(root, sizeof(root), "%s/root", base);
-#define D(rel) do { snprintf(p, sizeof(p), "%s/%s", base, rel); \
-	mk(mkdir(p, 0755), p); } while (0)
-	D("root"); D("root/sub"); D("root/noindex"); D("root/dirindex");
-	D("root/dirindex/index.html"); D("root/badindex"); D("outdir");
+#define D(rel) \
+	do { \
+		snprintf(p, sizeof(p), "%s/%s", base, rel); \
+		mk(mkdir(p, 0755), p); \
+	} while (0)
+	D("root");
+	D("root/sub");
+	D("root/noindex");
+	D("root/dirindex");
+	D("root/dirindex/index.html");
+	D("root/badindex");
+	D("outdir");
 	D("rootevil");
 #undef D
 	put("outside", "OUTSIDE");
@@ -290,7 +293,7 @@ tree_setup(void)
 	link_in("link_loop", "link_loop");
 	link_in("missing", "link_dangling");
 	snprintf(p, sizeof(p), "%s/a.txt", root);
-	link_in(p, "link_abs_in");			/* absolute, yet inside */
+	link_in(p, "link_abs_in"); /* absolute, yet inside */
 	link_in("../../outside", "sub/link_up");
 	link_in("../../outdir/index.html", "badindex/index.html");
 
@@ -316,33 +319,30 @@ tree_setup(void)
 	mk(rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), root);
 	/* under valgrind, say, there is none and the fallback runs throughout */
 	{
-		struct open_how how = { .flags = O_PATH, .resolve = RESOLVE_BENEATH };
+		struct open_how how = {.flags = O_PATH, .resolve = RESOLVE_BENEATH};
 		int fd = (int)syscall(SYS_openat2, rootfd, ".", &how, sizeof(how));
 
 		if ((have_openat2 = fd >= 0))
 			close(fd);
 		else
-			fprintf(stderr, "openat2: %s, both modes test the fallback\n",
-			    strerror(errno));
+			fprintf(
+			    stderr, "openat2: %s, both modes test the fallback\n", strerror(errno));
 	}
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
+static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
 {
 	return remove(p);
 }
 
-static void
-tree_teardown(void)
+static void tree_teardown(void)
 {
 	close(rootfd);
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The lowest free descriptor: the same after a call means nothing leaked. */
-static int
-lowest_fd(void)
+static int lowest_fd(void)
 {
 	int fd = dup(0);
 
@@ -350,8 +350,7 @@ lowest_fd(void)
 	return fd;
 }
 
-static void
-expect_body(const char *rel, const char *body)
+static void expect_body(const char *rel, const char *body)
 {
 	struct stat st;
 	char buf[64];
@@ -371,8 +370,7 @@ expect_body(const char *rel, const char *body)
 	ck_assert_int_eq(lowest_fd(), low);
 }
 
-static void
-expect_status(const char *rel, int want)
+static void expect_status(const char *rel, int want)
 {
 	struct stat st;
 	int fd, status = 0, low = lowest_fd();
@@ -380,14 +378,17 @@ expect_status(const char *rel, int want)
 	fd = resolve_open(rootfd, rel, &st, &status);
 	if (fd >= 0)
 		close(fd);
-	ck_assert_msg(fd == -1 && status == want,
-	    "\"%.64s\" [%s]: fd %d status %d, want %d", rel,
+	ck_assert_msg(fd == -1 && status == want, "\"%.64s\" [%s]: fd %d status %d, want %d", rel,
 	    mode ? "fallback" : "openat2", fd, status, want);
 	ck_assert_int_eq(lowest_fd(), low);
 }
 
 /* _i: 0 openat2, 1 the /proc fallback. Each test runs forked, so state is fresh. */
-#define MODE	do { resolve_force_fallback(_i); mode = _i || !have_openat2; } while (0)
+#define MODE \
+	do { \
+		resolve_force_fallback(_i); \
+		mode = _i || !have_openat2; \
+	} while (0)
 
 START_TEST(test_open_served)
 {
@@ -435,8 +436,8 @@ START_TEST(test_open_refused)
 {
 	MODE;
 	expect_status("noindex", 403);
-	expect_status("dirindex", 403);		/* index.html is a directory */
-	expect_status("fifo", 403);		/* and the open did not block */
+	expect_status("dirindex", 403); /* index.html is a directory */
+	expect_status("fifo", 403);     /* and the open did not block */
 	expect_status("sock", 403);
 	expect_status("link_loop", 403);
 	if (have_device)
@@ -454,20 +455,27 @@ START_TEST(test_open_missing)
 	expect_status("nope", 404);
 	expect_status("sub/nope", 404);
 	expect_status("nodir/x", 404);
-	expect_status("a.txt/x", 404);		/* ENOTDIR */
+	expect_status("a.txt/x", 404); /* ENOTDIR */
 	expect_status("link_dangling", 404);
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	expect_status(name, 414);		/* NAME_MAX */
+	expect_status(name, 414); /* NAME_MAX */
 }
 END_TEST
 
 /* The caller learns when an index was served, to type it as HTML. */
 START_TEST(test_open_isindex)
 {
-	static const struct { const char *rel; int isindex; } c[] = {
-		{ "", 1 }, { "sub", 1 }, { "link_subdir", 1 },
-		{ "index.html", 0 }, { "a.txt", 0 }, { "sub/index.html", 0 },
+	static const struct {
+		const char *rel;
+		int isindex;
+	} c[] = {
+	    {"", 1},
+	    {"sub", 1},
+	    {"link_subdir", 1},
+	    {"index.html", 0},
+	    {"a.txt", 0},
+	    {"sub/index.html", 0},
 	};
 	struct stat st;
 	int fd, status, isindex;
@@ -481,8 +489,7 @@ START_TEST(test_open_isindex)
 		ck_assert_int_eq(isindex, c[k].isindex);
 	}
 	isindex = -1;
-	ck_assert_int_eq(resolve_open_idx(rootfd, "noindex", &st, &status,
-	    &isindex), -1);
+	ck_assert_int_eq(resolve_open_idx(rootfd, "noindex", &st, &status, &isindex), -1);
 	ck_assert_int_eq(status, 403);
 	ck_assert_int_eq(isindex, 0);
 }
@@ -502,16 +509,20 @@ END_TEST
 /* Target and open together, as a request would use them. */
 START_TEST(test_target_then_open)
 {
-	static const struct { const char *t; int status; const char *body; } c[] = {
-		{ "/", 0, "ROOTINDEX" },
-		{ "/sub/", 0, "SUBINDEX" },
-		{ "/sub/../a.txt?x=1", 0, "INSIDE" },
-		{ "/a%20b%C3%A9", 0, "SPACED" },
-		{ "/%2e%2e/outside", 400, NULL },
-		{ "/sub/..%2f..%2foutside", 400, NULL },
-		{ "/.hidden", 404, NULL },
-		{ "/link_out", 403, NULL },
-		{ "/link_outdir/f", 403, NULL },
+	static const struct {
+		const char *t;
+		int status;
+		const char *body;
+	} c[] = {
+	    {"/", 0, "ROOTINDEX"},
+	    {"/sub/", 0, "SUBINDEX"},
+	    {"/sub/../a.txt?x=1", 0, "INSIDE"},
+	    {"/a%20b%C3%A9", 0, "SPACED"},
+	    {"/%2e%2e/outside", 400, NULL},
+	    {"/sub/..%2f..%2foutside", 400, NULL},
+	    {"/.hidden", 404, NULL},
+	    {"/link_out", 403, NULL},
+	    {"/link_outdir/f", 403, NULL},
 	};
 	char rel[PATH_MAX];
 	struct stat st;
@@ -522,8 +533,7 @@ START_TEST(test_target_then_open)
 	MODE;
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
 		status = resolve_target(c[k].t, strlen(c[k].t), rel, sizeof(rel));
-		if (status == 0 &&
-		    (fd = resolve_open(rootfd, rel, &st, &status)) >= 0) {
+		if (status == 0 && (fd = resolve_open(rootfd, rel, &st, &status)) >= 0) {
 			n = read(fd, buf, sizeof(buf) - 1);
 			close(fd);
 			ck_assert_int_ge(n, 0);
@@ -541,7 +551,7 @@ END_TEST
  * Real directories nested to a path that fits PATH_MAX but not with
  * "/index.html" added. Made and removed by fd, as the full path is too long.
  */
-#define DEEP	16
+#define DEEP 16
 START_TEST(test_open_index_too_long)
 {
 	char rel[PATH_MAX], name[DEEP][NAME_MAX + 1];
@@ -552,13 +562,13 @@ START_TEST(test_open_index_too_long)
 	fds[0] = open(root, O_PATH | O_DIRECTORY);
 	for (k = 0; k < DEEP; k++) {
 		n = k < DEEP - 1 ? NAME_MAX : 250;
-		memset(name[k], _i ? 'e' : 'd', n);	/* a failure leaves no clash */
+		memset(name[k], _i ? 'e' : 'd', n); /* a failure leaves no clash */
 		name[k][n] = '\0';
 		ck_assert_int_eq(mkdirat(fds[k], name[k], 0755), 0);
 		fds[k + 1] = openat(fds[k], name[k], O_PATH | O_DIRECTORY);
 		ck_assert_int_ge(fds[k + 1], 0);
-		len += (size_t)snprintf(rel + len, sizeof(rel) - len, "%s%s",
-		    k ? "/" : "", name[k]);
+		len += (size_t)snprintf(
+		    rel + len, sizeof(rel) - len, "%s%s", k ? "/" : "", name[k]);
 	}
 	ck_assert_uint_eq(len, 4090);
 	/* the fallback cannot read back a real path this long: it refuses */
@@ -572,9 +582,9 @@ START_TEST(test_open_index_too_long)
 END_TEST
 
 #if defined(__x86_64__)
-#define TEST_ARCH	AUDIT_ARCH_X86_64
+#define TEST_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
-#define TEST_ARCH	AUDIT_ARCH_AARCH64
+#define TEST_ARCH AUDIT_ARCH_AARCH64
 #endif
 
 /*
@@ -586,23 +596,23 @@ START_TEST(test_open_seccomp)
 {
 #ifdef TEST_ARCH
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_ARCH, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (_i ? EPERM : ENOSYS)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_ARCH, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (_i ? EPERM : ENOSYS)),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
 
 	if (getenv("CK_FORK") != NULL && strcmp(getenv("CK_FORK"), "no") == 0)
-		return;		/* the filter would outlive this test */
+		return; /* the filter would outlive this test */
 	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
 	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
 	resolve_force_fallback(0);
 	mode = 1;
 	expect_body("a.txt", "INSIDE");
-	expect_body("link_abs_in", "INSIDE");	/* only the fallback serves it */
+	expect_body("link_abs_in", "INSIDE"); /* only the fallback serves it */
 	expect_body("sub", "SUBINDEX");
 	expect_status("link_out", 403);
 	expect_status("link_evil", 403);
@@ -614,15 +624,13 @@ START_TEST(test_open_seccomp)
 }
 END_TEST
 
-static Suite *
-resolve_suite(void)
+static Suite *resolve_suite(void)
 {
 	Suite *s = suite_create("resolve");
 	TCase *tc;
 
 	tc = tcase_create("target");
-	tcase_add_loop_test(tc, test_target_table, 0,
-	    (int)(sizeof(targets) / sizeof(targets[0])));
+	tcase_add_loop_test(tc, test_target_table, 0, (int)(sizeof(targets) / sizeof(targets[0])));
 	tcase_add_test(tc, test_target_overlong);
 	tcase_add_test(tc, test_target_random);
 	tcase_set_timeout(tc, 30);
@@ -643,8 +651,7 @@ resolve_suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr = srunner_create(resolve_suite());
 

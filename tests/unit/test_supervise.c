@@ -19,11 +19,11 @@ START_TEST(test_hang_after_misses)
 
 	sv_started(&c, 42, 1000);
 	ck_assert_int_eq(c.state, SV_STARTING);
-	ck_assert_int_eq(sv_check(&c, 1600, 200, 3), 0);   /* exactly 3 intervals: not yet */
+	ck_assert_int_eq(sv_check(&c, 1600, 200, 3), 0); /* exactly 3 intervals: not yet */
 	ck_assert_int_eq(sv_missed(&c, 1600, 200), 3);
 	ck_assert_int_eq(sv_check(&c, 1601, 200, 3), 1);
 	ck_assert_int_eq(c.hung_ms, 601);
-	ck_assert_int_eq(sv_check(&c, 1800, 200, 3), 0);   /* reported once */
+	ck_assert_int_eq(sv_check(&c, 1800, 200, 3), 0); /* reported once */
 }
 END_TEST
 
@@ -86,7 +86,7 @@ START_TEST(test_backoff_doubles_and_resets)
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		sv_started(&c, 42, now);
-		now += 10;   /* a quick failure */
+		now += 10; /* a quick failure */
 		ck_assert_uint_eq(sv_exited(&c, SIGNALED(SIGSEGV), now), want[i]);
 	}
 	/* A minute of stable running resets the back-off. */
