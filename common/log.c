@@ -26,8 +26,6 @@ void log_init(int fd, enum log_level level)
 
 void log_setrole(const char *role) { log_role = role; }
 void log_setlevel(enum log_level level) { log_max = level; }
-int log_getfd(void) { return log_fd; }
-
 const char *log_level_name(enum log_level level) { return level_names[level]; }
 
 int log_level_parse(const char *name, enum log_level *out)

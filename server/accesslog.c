@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "clock.h"
 #include "accesslog.h"
 
 #include <arpa/inet.h>
@@ -288,21 +289,6 @@ int accesslog_active(void) { return alog_active; }
 
 /* ---- the writer thread ---- */
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static struct timespec ms_to_ts(uint64_t ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-
-	return ts;
-}
-
 static int report_due(const struct report *r, uint64_t dropped, uint64_t now)
 {
 	return (dropped > r->reported || r->lost > 0) &&
@@ -312,7 +298,7 @@ static int report_due(const struct report *r, uint64_t dropped, uint64_t now)
 /* Warn about drops and failed writes; force: now, whatever the rate. */
 static void report(struct report *r, uint64_t dropped, int force)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_now_ms();
 
 	if (!force && !report_due(r, dropped, now))
 		return;
@@ -340,14 +326,14 @@ static void wait_for_lines(struct report *r)
 	while (alog.flen == 0 && !alog.stop) {
 		if (alog.dropped > r->reported || r->lost > 0) {
 			due = r->last_ms + REPORT_MS;
-			ts = ms_to_ts(due);
+			ts = clock_ts(due);
 			if (pthread_cond_timedwait(&alog.wake, &alog.mu, &ts) == ETIMEDOUT)
 				return;
 		} else
 			pthread_cond_wait(&alog.wake, &alog.mu);
 	}
 	/* Let more lines gather, so a busy server writes in big pieces. */
-	ts = ms_to_ts(mono_ms() + GATHER_MS);
+	ts = clock_ts(clock_now_ms() + GATHER_MS);
 	while (!alog.stop && alog.flen < alog.wake_at)
 		if (pthread_cond_timedwait(&alog.wake, &alog.mu, &ts) == ETIMEDOUT)
 			break;

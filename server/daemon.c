@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -188,7 +189,7 @@ static int kid_spawn(struct kid *k)
 
 	if (pid == -1)
 		return -1;
-	sv_started(&k->sv, pid, proc_now_ms());
+	sv_started(&k->sv, pid, clock_now_ms());
 	return 0;
 }
 
@@ -232,7 +233,7 @@ static void restart_cb(evutil_socket_t fd, short what, void *arg) { kid_start(ar
 
 static void kid_schedule(struct kid *k, uint32_t delay_ms)
 {
-	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+	struct timeval tv = clock_tv(delay_ms);
 
 	evtimer_del(&k->d->ev_restart[k->role]);
 	evtimer_assign(&k->d->ev_restart[k->role], k->d->base, restart_cb, k);
@@ -294,7 +295,7 @@ static void kid_msg(struct kid *k, struct msg *m)
 {
 	switch (m->hdr.type) {
 	case MSG_HEARTBEAT:
-		sv_heartbeat(&k->sv, &m->u.heartbeat, proc_now_ms());
+		sv_heartbeat(&k->sv, &m->u.heartbeat, clock_now_ms());
 		break;
 	case MSG_READY:
 		kid_ready(k);
@@ -334,7 +335,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (d->kids[i].sv.state != SV_FREE)
 			kid_read_cb(d->kids[i].chan, EV_READ, &d->kids[i]);
-	now = proc_now_ms();
+	now = clock_now_ms();
 	late = now - d->last_check_ms;
 	d->last_check_ms = now;
 	if (late > hb_interval(d))
@@ -377,7 +378,7 @@ static void kid_exited(struct kid *k, int status)
 	struct daemon *d = k->d;
 	pid_t pid = k->sv.pid;
 	enum sv_state was = k->sv.state;
-	uint32_t delay = sv_exited(&k->sv, status, proc_now_ms());
+	uint32_t delay = sv_exited(&k->sv, status, clock_now_ms());
 
 	if (d->stopping) {
 		k->sv.pid = pid;
@@ -428,7 +429,7 @@ static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 /* Log the supervision table (SIGUSR2). */
 static void log_table(struct daemon *d)
 {
-	uint64_t now = proc_now_ms();
+	uint64_t now = clock_now_ms();
 
 	log_info("role       pid     state     up(s)  last-hb(ms)  missed  restarts  last-exit");
 	for (int i = 0; i < MAX_KIDS; i++) {
@@ -552,7 +553,7 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
 static void daemon_stop(struct daemon *d, const char *why)
 {
 	uint32_t ms = d->cfg.shutdown_timeout_ms + 500;
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timeval tv = clock_tv(ms);
 
 	if (d->stopping)
 		return;
@@ -686,6 +687,7 @@ int daemon_check(const struct wsd_config *cfg)
 int daemon_run(const struct wsd_config *cfg)
 {
 	struct daemon d = {.listenfd = -1};
+	struct timeval check_tv;
 	int rc;
 
 	d.cfg = *cfg;
@@ -699,9 +701,9 @@ int daemon_run(const struct wsd_config *cfg)
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
 	event_assign(&d.ev_check, d.base, -1, EV_PERSIST, check_cb, &d);
 	event_priority_set(&d.ev_check, 0);
-	d.last_check_ms = proc_now_ms();
-	event_add(&d.ev_check,
-	    &(struct timeval){hb_interval(&d) / 2000, (hb_interval(&d) / 2 % 1000) * 1000});
+	d.last_check_ms = clock_now_ms();
+	check_tv = clock_tv(hb_interval(&d) / 2);
+	event_add(&d.ev_check, &check_tv);
 	event_base_dispatch(d.base);
 	log_info("stopped");
 	event_base_free(d.base);

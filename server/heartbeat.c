@@ -1,4 +1,5 @@
 /* The sending side of heartbeats. */
+#include "clock.h"
 #include "heartbeat.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) { heartbeat_
 void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd, uint32_t interval_ms,
     heartbeat_fill_fn fill, void *arg)
 {
-	struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
+	struct timeval tv = clock_tv(interval_ms);
 
 	hb->fd = fd;
 	hb->fill = fill;

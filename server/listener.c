@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "clock.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "msg.h"
@@ -86,7 +87,7 @@ static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interes
 /* Out of descriptors: pause accepting for a moment instead of spinning. */
 static void accept_pause(struct listener *l)
 {
-	struct timeval tv = {0, EMFILE_PAUSE_MS * 1000};
+	struct timeval tv = clock_tv(EMFILE_PAUSE_MS);
 
 	log_warn("accept paused for %d ms", EMFILE_PAUSE_MS);
 	accept_interest(l, 0);

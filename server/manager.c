@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "clock.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "msg.h"
@@ -164,7 +165,7 @@ static int slot_spawn(struct manager *m, struct slot *s)
 
 	if (pid == -1)
 		return -1;
-	sv_started(&s->sv, pid, proc_now_ms());
+	sv_started(&s->sv, pid, clock_now_ms());
 	s->conns = 0;
 	s->idle_since_ms = s->sv.started_ms;
 	s->blocked = 0;
@@ -269,7 +270,7 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 {
 	switch (msg->hdr.type) {
 	case MSG_HEARTBEAT:
-		sv_heartbeat(&s->sv, &msg->u.heartbeat, proc_now_ms());
+		sv_heartbeat(&s->sv, &msg->u.heartbeat, clock_now_ms());
 		break;
 	case MSG_READY:
 		slot_ready(m, s);
@@ -280,7 +281,7 @@ static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
 	case MSG_CONN_DONE:
 		s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
 		if (s->conns == 0)
-			s->idle_since_ms = proc_now_ms();
+			s->idle_since_ms = clock_now_ms();
 		dispatch(m); /* room for what waits, here or in the listener channel */
 		break;
 	default:
@@ -430,8 +431,8 @@ static void worker_exited(struct manager *m, struct slot *s, int status)
 	struct timeval tv;
 
 	slot_reclaim(m, s);
-	delay = sv_exited(&s->sv, status, proc_now_ms());
-	tv = (struct timeval){delay / 1000, (delay % 1000) * 1000};
+	delay = sv_exited(&s->sv, status, clock_now_ms());
+	tv = clock_tv(delay);
 
 	if (was == SV_DRAINING) {
 		log_info("worker %d finished draining (%s)", (int)pid, s->sv.last_exit);
@@ -521,7 +522,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	FOREACH_SLOT (m, s)
 		if (s->sv.state != SV_FREE)
 			slot_read_cb(s->chan, EV_READ, s);
-	now = proc_now_ms();
+	now = clock_now_ms();
 	/* Checked twice an interval: much later means we were stalled too. */
 	late = now - m->last_check_ms;
 	m->last_check_ms = now;
@@ -609,7 +610,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel)
 {
-	struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
+	struct timeval tv = clock_tv(grace_ms);
 
 	if (m->draining) {
 		if (grace_ms == ORPHAN_GRACE_MS)
@@ -662,8 +663,7 @@ static void manager_reopen(struct manager *m, int type, int fd)
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
-	struct timeval tv = {
-	    cfg->heartbeat_interval_ms / 2000, (cfg->heartbeat_interval_ms / 2 % 1000) * 1000};
+	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms / 2);
 
 	if (m->configured)
 		return; /* a replacement may find its predecessor's copy queued too */
@@ -675,7 +675,7 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	heartbeat_start(&m->hb, m->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, m);
 	event_assign(&m->ev_check, m->base, -1, EV_PERSIST, check_cb, m);
 	event_priority_set(&m->ev_check, 0);
-	m->last_check_ms = proc_now_ms();
+	m->last_check_ms = clock_now_ms();
 	event_add(&m->ev_check, &tv);
 	pool_fill(m);
 	listener_interest(m);

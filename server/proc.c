@@ -35,8 +35,6 @@ int proc_init_self(int inherited)
 	return self_fd == -1 ? -1 : 0;
 }
 
-int proc_self_fd(void) { return self_fd; }
-
 /* Move the handed descriptors above the targets first, so dup2 never clobbers one. */
 static void child_place_fds(const struct proc_fdmap *map, int nmap)
 {
@@ -185,12 +183,4 @@ void proc_describe_status(int status, char *buf, size_t len)
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	else
 		snprintf(buf, len, "status 0x%x", status);
-}
-
-uint64_t proc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

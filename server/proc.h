@@ -43,7 +43,6 @@ struct proc_creds {
 
 /* Our own executable: opened at start by the daemon, inherited by roles. */
 int proc_init_self(int inherited);
-int proc_self_fd(void);
 
 /* Returns the child's pid, or -1 (logged). */
 pid_t proc_spawn(
@@ -64,8 +63,5 @@ void proc_adopt_log(int type, int fd);
 
 /* Describe a wait status: "exit 3", "crash: SIGSEGV", "killed: SIGKILL". */
 void proc_describe_status(int status, char *buf, size_t len);
-
-/* Monotonic milliseconds. */
-uint64_t proc_now_ms(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "clock.h"
 #include "heartbeat.h"
 #include "accesslog.h"
 #include "http.h"
@@ -33,8 +34,6 @@
 #define LINGER_MS 2000
 #define PARENT_GONE_GRACE_MS 1000
 #define IDLE_GRACE_MS 1000 /* draining: how long an idle keep-alive connection may still send */
-
-#define EARLY_MAX 1024
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -81,12 +80,6 @@ struct worker {
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
 	unsigned done_pending; /* ended connections not yet reported */
-	/*
-	 * A replacement worker inherits its predecessor's channel: connections
-	 * queued there arrive before our own configuration and wait here.
-	 */
-	int early[EARLY_MAX];
-	unsigned nearly;
 };
 
 static void conn_run(struct conn *c);
@@ -181,7 +174,7 @@ static void conn_close(struct conn *c)
  */
 static void conn_arm(struct conn *c, short what, uint64_t ms)
 {
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = clock_tv(ms);
 
 	if (c->armed != what) {
 		if (c->armed)
@@ -195,7 +188,7 @@ static void conn_arm(struct conn *c, short what, uint64_t ms)
 /* Wait for the next request: idle keep-alive, or the rest of a head. */
 static void conn_wait_request(struct conn *c)
 {
-	uint64_t now = proc_now_ms();
+	uint64_t now = clock_now_ms();
 
 	if (c->inlen == 0)
 		conn_arm(
@@ -414,13 +407,6 @@ static void respond(struct conn *c, const struct http_request *r)
 /* ---- the state machine ---- */
 
 /* Parse what is buffered: 1 = an answer is ready, 0 = need more bytes. */
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Remember what the access log and the figures need; slices point into c->in. */
 static void conn_note_request(struct conn *c, const struct http_request *r, int valid)
@@ -434,7 +420,7 @@ static void conn_note_request(struct conn *c, const struct http_request *r, int 
 		c->req.user_agent = r->user_agent;
 	}
 	c->req.when = time(NULL);
-	c->req.start_us = now_us();
+	c->req.start_us = clock_now_us();
 }
 
 static int conn_parse(struct conn *c)
@@ -491,7 +477,7 @@ static const char *opt_ptr(struct http_slice s) { return s.len ? s.p : NULL; }
 static void conn_account(struct conn *c)
 {
 	struct worker *w = c->w;
-	uint64_t us = now_us() - c->req.start_us;
+	uint64_t us = clock_now_us() - c->req.start_us;
 	struct accesslog_entry e = {
 	    .peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
 	    .when = c->req.when,
@@ -537,7 +523,7 @@ static int conn_next_request(struct conn *c)
 	memmove(c->in, c->in + c->consumed, c->inlen);
 	c->consumed = 0;
 	c->state = C_READ;
-	c->deadline_ms = proc_now_ms() + c->w->cfg.header_timeout_ms;
+	c->deadline_ms = clock_now_ms() + c->w->cfg.header_timeout_ms;
 	return 1;
 }
 
@@ -597,7 +583,7 @@ static void conn_read(struct conn *c)
 	}
 	if (n > 0) {
 		if (c->inlen == 0)
-			c->deadline_ms = proc_now_ms() + c->w->cfg.header_timeout_ms;
+			c->deadline_ms = clock_now_ms() + c->w->cfg.header_timeout_ms;
 		c->inlen += (size_t)n;
 	}
 	conn_run(c);
@@ -638,7 +624,7 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	w->accepted++;
 	c->armed = 0;
 	/* A connection that never sends a byte ends at the header timeout. */
-	c->deadline_ms = proc_now_ms() + w->cfg.header_timeout_ms;
+	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
 }
 
@@ -671,7 +657,7 @@ static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 {
-	struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
+	struct timeval tv = clock_tv(deadline_ms);
 	struct conn *c, *next;
 
 	if (!w->draining) {
@@ -738,9 +724,6 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		fatal("ready to manager");
 	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, w);
-	for (unsigned i = 0; i < w->nearly; i++)
-		conn_start(w, w->early[i], NULL);
-	w->nearly = 0;
 }
 
 static void parent_msg(struct worker *w, struct msg *m)
@@ -752,9 +735,9 @@ static void parent_msg(struct worker *w, struct msg *m)
 	case MSG_CONN:
 		if (w->configured)
 			conn_start(w, m->fds[0], &m->u.conn);
-		else if (w->nearly < EARLY_MAX)
-			w->early[w->nearly++] = m->fds[0];
 		else {
+			/* The manager configures a worker before giving it work. */
+			log_warnx("connection before configuration, closed");
 			close(m->fds[0]);
 			report_done(w);
 		}
