@@ -13,11 +13,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MS_SEC 1000u
@@ -72,6 +74,7 @@ static const struct key keys[] = {
     {"control", "socket", set_path, FIELD(control_socket), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAXKEYS, "raise CONFIG_MAXKEYS for the new key");
 
 static const struct unit {
 	const char *name;
@@ -123,30 +126,6 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* Returns NULL on success, else why the duration is bad. */
-static const char *parse_duration(const char *s, uint32_t *ms)
-{
-	unsigned long long n;
-	char *end;
-	size_t i;
-
-	if (!isdigit((unsigned char)s[0]))
-		return "is not a duration (use a number and a unit: ms, s, m, h)";
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (*end == '\0')
-		return "needs a unit (ms, s, m, h)";
-	for (i = 0; i < NUNITS; i++) {
-		if (strcmp(end, units[i].name) != 0)
-			continue;
-		if (errno == ERANGE || n > UINT32_MAX / units[i].ms)
-			return "is too large";
-		*ms = (uint32_t)n * units[i].ms;
-		return NULL;
-	}
-	return "has an unknown unit (use ms, s, m or h)";
-}
-
 /* The largest unit that divides ms evenly, for range messages. */
 static const char *fmt_duration(uint32_t ms, char *buf, size_t len)
 {
@@ -159,6 +138,78 @@ static const char *fmt_duration(uint32_t ms, char *buf, size_t len)
 		i = 2; /* "0s" reads better than "0h" */
 	snprintf(buf, len, "%u%s", ms / units[i].ms, units[i].name);
 	return buf;
+}
+
+/* The unit spelled s (exactly, or ignoring case when nocase), or NULL. */
+static const struct unit *find_unit(const char *s, int nocase)
+{
+	for (size_t i = 0; i < NUNITS; i++)
+		if ((nocase ? strcasecmp(s, units[i].name) : strcmp(s, units[i].name)) == 0)
+			return &units[i];
+	return NULL;
+}
+
+/* "1.5s": say what to write instead when it is a whole number of ms. */
+static void why_fraction(unsigned long long n, const char *frac, char *why, size_t len)
+{
+	unsigned long long f = 0, scale = 1;
+	const struct unit *u;
+	char *end, buf[16];
+	size_t digits = strspn(frac, "0123456789");
+
+	u = find_unit(frac + digits, 0);
+	if (digits > 0 && digits <= 6 && u != NULL && n <= UINT32_MAX) {
+		f = strtoull(frac, &end, 10);
+		while (digits-- > 0)
+			scale *= 10;
+		if (f * u->ms % scale == 0 && n * u->ms + f * u->ms / scale <= UINT32_MAX) {
+			fmt_duration((uint32_t)(n * u->ms + f * u->ms / scale), buf, sizeof(buf));
+			snprintf(
+			    why, len, "has a fraction: fractions are not supported, use %s", buf);
+			return;
+		}
+	}
+	snprintf(why, len, "has a fraction: fractions are not supported (use ms, s, m or h)");
+}
+
+/* Why the unit after the number is wrong, with the right spelling if we can tell. */
+static void why_unit(unsigned long long n, const char *end, char *why, size_t len)
+{
+	const char *u = end + strspn(end, " \t");
+	const struct unit *k;
+
+	if (*end == '.')
+		why_fraction(n, end + 1, why, len);
+	else if (u != end && (k = find_unit(u, 0)) != NULL)
+		snprintf(why, len, "has a space: no space between number and unit, write %llu%s", n,
+		    k->name);
+	else if ((k = find_unit(u, 1)) != NULL)
+		snprintf(why, len, "has an upper-case unit: write %llu%s", n, k->name);
+	else
+		snprintf(why, len, "has an unknown unit (use ms, s, m or h)");
+}
+
+/* 0, or -1 with why the duration is bad in why. */
+static int parse_duration(const char *s, uint32_t *ms, char *why, size_t len)
+{
+	unsigned long long n;
+	const struct unit *u;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return snprintf(
+		           why, len, "is not a duration (use a number and a unit: ms, s, m, h)"),
+		       -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*end == '\0')
+		return snprintf(why, len, "needs a unit (ms, s, m, h)"), -1;
+	if ((u = find_unit(end, 0)) == NULL)
+		return why_unit(n, end, why, len), -1;
+	if (errno == ERANGE || n > UINT32_MAX / u->ms)
+		return snprintf(why, len, "is too large"), -1;
+	*ms = (uint32_t)n * u->ms;
+	return 0;
 }
 
 static int check_number(const struct key *k, const char *v, uint32_t *n, char *err, size_t errlen)
@@ -199,11 +250,10 @@ static int set_int(
 static int set_duration(
     struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
-	char lo[16], hi[16];
-	const char *why;
+	char lo[16], hi[16], why[96];
 	uint32_t ms;
 
-	if ((why = parse_duration(v, &ms)) != NULL)
+	if (parse_duration(v, &ms, why, sizeof(why)) == -1)
 		return fail(err, errlen, "%s.%s: '%s' %s", k->section, k->name, v, why);
 	if (ms < k->min || ms > k->max)
 		return fail(err, errlen, "%s.%s: %s is out of range (%s..%s)", k->section, k->name,
@@ -235,14 +285,19 @@ static int set_logfile(
 	return set_path(cfg, k, v, err, errlen);
 }
 
+/* "off", "stderr" (the stream, as for log.file) or a path. */
 static int set_accesslog(
     struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
-	if (strcmp(v, "off") == 0) {
+	if (strcmp(v, "off") == 0 || strcmp(v, "stderr") == 0) {
 		*(char *)field(cfg, k) = '\0';
+		cfg->access_log_on = strcmp(v, "stderr") == 0;
 		return 0;
 	}
-	return set_path(cfg, k, v, err, errlen);
+	if (set_path(cfg, k, v, err, errlen) == -1)
+		return -1;
+	cfg->access_log_on = 1;
+	return 0;
 }
 
 /* Portable user names only; empty restores the default behaviour. */
@@ -369,8 +424,8 @@ static int section_known(const char *section)
 	return 0;
 }
 
-int config_set(struct wsd_config *cfg, const char *section, const char *key, const char *value,
-    char *err, size_t errlen)
+/* The row of section.key, or -1 with why in err. */
+static int find_key(const char *section, const char *key, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -380,8 +435,25 @@ int config_set(struct wsd_config *cfg, const char *section, const char *key, con
 		return fail(err, errlen, "unknown section [%s]", section);
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, key) == 0)
-			return keys[i].set(cfg, &keys[i], value, err, errlen);
+			return (int)i;
 	return fail(err, errlen, "unknown key '%s' in [%s]", key, section);
+}
+
+/* Set a key; its row, or -1. */
+static int set_key(struct wsd_config *cfg, const char *section, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	int i = find_key(section, key, err, errlen);
+
+	if (i == -1 || keys[i].set(cfg, &keys[i], value, err, errlen) == -1)
+		return -1;
+	return i;
+}
+
+int config_set(struct wsd_config *cfg, const char *section, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	return set_key(cfg, section, key, value, err, errlen) == -1 ? -1 : 0;
 }
 
 void config_defaults(struct wsd_config *cfg)
@@ -406,215 +478,435 @@ void config_defaults(struct wsd_config *cfg)
 	cfg->log_level = LOG_LVL_INFO;
 }
 
+/* ---- where a key was set ---- */
+
+/* "FILE:LINE" or "-w" into buf; 1 when the key was set, 0 for its default. */
+static int origin_of(const struct wsd_config *cfg, int i, char *buf, size_t len)
+{
+	const struct config_origin *o = &cfg->origin[i];
+
+	buf[0] = '\0';
+	if (o->line > 0)
+		snprintf(buf, len, "%s:%d", cfg->file, o->line);
+	else if (o->flag != '\0')
+		snprintf(buf, len, "-%c", o->flag);
+	return buf[0] != '\0';
+}
+
+/* "FILE:LINE: section.key", "-w: section.key" or "section.key". */
+static const char *where(const struct wsd_config *cfg, int i, char *buf, size_t len)
+{
+	char at[PATH_MAX + 16];
+
+	if (origin_of(cfg, i, at, sizeof(at)))
+		snprintf(buf, len, "%s: %s.%s", at, keys[i].section, keys[i].name);
+	else
+		snprintf(buf, len, "%s.%s", keys[i].section, keys[i].name);
+	return buf;
+}
+
+static int row(const char *section, const char *key) { return find_key(section, key, NULL, 0); }
+
+int config_where(
+    const struct wsd_config *cfg, const char *section, const char *key, char *buf, size_t len)
+{
+	char at[PATH_MAX + 16];
+	int i = row(section, key);
+
+	if (i == -1)
+		return -1;
+	where(cfg, i, buf, len);
+	return origin_of(cfg, i, at, sizeof(at));
+}
+
+/* ---- a list of errors, one line each, in the caller's buffer ---- */
+
+#define ERRS_TAIL 48 /* kept free for "(N more errors not shown)" */
+
+struct errs {
+	char *buf;
+	size_t size, used;
+	int count, dropped;
+};
+
+static struct errs errs_init(char *buf, size_t size)
+{
+	if (buf != NULL && size > 0)
+		buf[0] = '\0';
+	return (struct errs){buf, buf != NULL ? size : 0, 0, 0, 0};
+}
+
+static void errs_add(struct errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void errs_add(struct errs *e, const char *fmt, ...)
+{
+	char line[CONFIG_ERRLEN + PATH_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	e->count++;
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = n < 0 ? 0 : (int)sizeof(line) - 1;
+	if (e->used + (size_t)n + 1 + ERRS_TAIL > e->size) {
+		e->dropped++;
+		return;
+	}
+	memcpy(e->buf + e->used, line, (size_t)n);
+	e->used += (size_t)n;
+	e->buf[e->used++] = '\n';
+	e->buf[e->used] = '\0';
+}
+
+/* The count, after noting the lines that did not fit. */
+static int errs_end(struct errs *e)
+{
+	if (e->dropped > 0 && e->size >= e->used + ERRS_TAIL)
+		snprintf(e->buf + e->used, e->size - e->used, "(%d more errors not shown)\n",
+		    e->dropped);
+	return e->count;
+}
+
+/* ---- loading a file ---- */
+
 /*
  * State shared by the line reader and the key handler during a load.
- * indented and haskey mirror inih's rule for multi-line values (an indented
- * line after a key continues that key), which we refuse: "root = /a" then
- * "  /b" would otherwise quietly set the root to "/b".
+ * The reader looks at each line before inih does, to report what inih
+ * would get wrong or only count: an indented line after a key (inih takes
+ * it as a continuation of that key's value, even after blank lines), a
+ * broken section header or a line that is not "key = value" (inih only
+ * returns the first such line). Lines it reports reach inih blanked.
  */
 struct load {
 	struct wsd_config *cfg;
 	FILE *fp;
-	int line;     /* line last handed to inih */
-	int errline;  /* our first error, 0 = none */
-	int readerr;  /* errno of a failed read */
-	int indented; /* current line starts blank */
-	int haskey;   /* a key since the last [section] */
-	char msg[CONFIG_ERRLEN];
+	const char *path;
+	struct errs *errs;
+	int line;         /* line last handed to inih */
+	int readerr;      /* errno of a failed read */
+	int skip;         /* in an unknown or broken [section]: its keys are not reported */
+	char section[64]; /* the current section, as we read it */
+	char prev[64];    /* inih's "previous key": an indented line would continue it */
+	int prevline;
 };
+
+static void load_error(struct load *ld, const char *msg)
+{
+	errs_add(ld->errs, "%s:%d: %s", ld->path, ld->line, msg);
+}
+
+/* A "[section]" line; -1 when inih must not see it. */
+static int load_section(struct load *ld, const char *s)
+{
+	size_t n = strcspn(s + 1, "]");
+	char msg[160];
+
+	ld->prev[0] = '\0';
+	ld->skip = 1;
+	if (s[1 + n] != ']')
+		return load_error(ld, "syntax error: a section header needs a closing ']'"), -1;
+	snprintf(ld->section, sizeof(ld->section), "%.*s", (int)n, s + 1);
+	if (n < sizeof(ld->section) && section_known(ld->section)) {
+		ld->skip = 0;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "unknown section [%.*s]", n > 64 ? 64 : (int)n, s + 1);
+	load_error(ld, msg);
+	return 0;
+}
+
+/* Where "key = value" splits, as inih finds it (";" after a blank starts a comment). */
+static const char *key_end(const char *s)
+{
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p == '=' || *p == ':' || (*p == ';' && p > s && isspace((unsigned char)p[-1])))
+			return *p == ';' ? NULL : p;
+	return NULL;
+}
+
+static int load_indented(struct load *ld)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+	    "this line is indented, so it would continue the value of %s.%s "
+	    "(line %d): multi-line values are not supported, remove the indentation",
+	    ld->section, ld->prev, ld->prevline);
+	load_error(ld, msg);
+	return -1;
+}
+
+/* Look at one line before inih does; -1 when it was reported and inih must not see it. */
+static int load_line(struct load *ld, const char *buf)
+{
+	const char *p = buf, *s, *e;
+	size_t n;
+
+	if (ld->line == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	s = p + strspn(p, " \t\r\n\v\f");
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 0;
+	if (s > p && ld->prev[0] != '\0')
+		return load_indented(ld);
+	if (*s == '[')
+		return load_section(ld, s);
+	if ((e = key_end(s)) == NULL)
+		return load_error(ld, "syntax error: expected key = value"), -1;
+	for (n = (size_t)(e - s); n > 0 && isspace((unsigned char)s[n - 1]); n--)
+		;
+	snprintf(ld->prev, sizeof(ld->prev), "%.*s", (int)n, s);
+	ld->prevline = ld->line;
+	return 0;
+}
+
+/* Read on past the end of an over-long line. */
+static void load_skip_rest(struct load *ld, char *buf, int size)
+{
+	size_t len;
+
+	do {
+		if (fgets(buf, size, ld->fp) == NULL)
+			return;
+		len = strlen(buf);
+	} while (len > 0 && buf[len - 1] != '\n');
+}
 
 /*
  * fgets() for inih, which counts one line per call. Refusing over-long
  * lines keeps that count true (inih would split them) and stops a
- * truncated path from being taken silently. Stops at our first error.
+ * truncated path from being taken silently.
  */
-/* inih reports a section only with its first key: check even an empty one here. */
-static int load_section(struct load *ld, const char *line)
-{
-	char name[64];
-	size_t n = strcspn(line + 1, "]");
-
-	ld->haskey = 0;
-	if (line[1 + n] != ']' || n >= sizeof(name))
-		return 0; /* inih reports the syntax error */
-	memcpy(name, line + 1, n);
-	name[n] = '\0';
-	if (section_known(name))
-		return 0;
-	ld->errline = ld->line;
-	snprintf(ld->msg, sizeof(ld->msg), "unknown section [%s]", name);
-	return -1;
-}
-
 static char *load_read(char *buf, int size, void *arg)
 {
 	struct load *ld = arg;
+	char msg[64];
 	size_t len;
 
-	if (ld->errline != 0)
-		return NULL;
 	if (fgets(buf, size, ld->fp) == NULL) {
 		if (ferror(ld->fp))
 			ld->readerr = errno != 0 ? errno : EIO;
 		return NULL;
 	}
 	ld->line++;
-	ld->indented = isspace((unsigned char)buf[0]);
-	if (!ld->indented && buf[0] == '[' && load_section(ld, buf) == -1)
-		return NULL;
 	len = strlen(buf);
 	if ((len == 0 || buf[len - 1] != '\n') && !feof(ld->fp)) {
-		ld->errline = ld->line;
-		snprintf(ld->msg, sizeof(ld->msg), "line is longer than %d characters", size - 3);
-		return NULL;
+		snprintf(msg, sizeof(msg), "line is longer than %d characters", size - 3);
+		load_error(ld, msg);
+		load_skip_rest(ld, buf, size);
+		strcpy(buf, "\n");
+	} else if (load_line(ld, buf) == -1) {
+		strcpy(buf, "\n");
 	}
 	return buf;
 }
 
+/* Always 1: errors are collected, never a reason for inih to note a line. */
 static int load_key(void *arg, const char *section, const char *name, const char *value)
 {
 	struct load *ld = arg;
+	char msg[CONFIG_ERRLEN];
+	int i;
 
-	/* Only when inih reports section headers on their own. */
-	if (name == NULL) {
-		ld->haskey = 0;
-		if (section_known(section))
-			return 1;
-		snprintf(ld->msg, sizeof(ld->msg), "unknown section [%s]", section);
-	} else if (ld->indented && ld->haskey) {
-		snprintf(ld->msg, sizeof(ld->msg),
-		    "%s.%s: continuation lines "
-		    "are not supported (is this line indented?)",
-		    section, name);
-	} else if (config_set(ld->cfg, section, name, value, ld->msg, sizeof(ld->msg)) == 0) {
-		ld->haskey = 1;
-		return 1;
-	}
-	ld->errline = ld->line;
-	return 0;
-}
-
-/* Turn what inih and our callbacks saw into one message. */
-static int load_result(const struct load *ld, const char *path, int rc, char *err, size_t errlen)
-{
-	if (ld->readerr != 0)
-		return fail(err, errlen, "%s: cannot read: %s", path, strerror(ld->readerr));
-	/* inih returns the first error line: a syntax error before ours wins. */
-	if (rc > 0 && (ld->errline == 0 || rc < ld->errline))
-		return fail(err, errlen, "%s:%d: syntax error", path, rc);
-	if (ld->errline != 0)
-		return fail(err, errlen, "%s:%d: %s", path, ld->errline, ld->msg);
-	if (rc < 0)
-		return fail(err, errlen, "%s: cannot parse (out of memory)", path);
-	return 0;
+	if (name == NULL || ld->skip)
+		return 1; /* a section header, or a key of one reported already */
+	if ((i = set_key(ld->cfg, section, name, value, msg, sizeof(msg))) == -1)
+		load_error(ld, msg);
+	else
+		ld->cfg->origin[i] = (struct config_origin){ld->line, 0};
+	return 1;
 }
 
 /* Parsed into a copy: a bad file leaves the caller's config untouched. */
 int config_load(struct wsd_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct wsd_config tmp = *cfg;
-	struct load ld;
+	struct errs e = errs_init(err, errlen);
+	struct load ld = {.cfg = &tmp, .path = path, .errs = &e};
 	int rc;
 
-	memset(&ld, 0, sizeof(ld));
-	ld.cfg = &tmp;
 	if ((ld.fp = fopen(path, "r")) == NULL)
-		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return errs_add(&e, "%s: cannot open: %s", path, strerror(errno)), errs_end(&e);
+	if (strlen(path) >= sizeof(tmp.file))
+		errs_add(&e, "%s: the file name is too long", path);
+	else
+		memcpy(tmp.file, path, strlen(path) + 1);
 	errno = 0;
 	rc = ini_parse_stream(load_read, &ld, load_key, &ld);
 	fclose(ld.fp);
-	if (load_result(&ld, path, rc, err, errlen) == -1)
-		return -1;
+	if (ld.readerr != 0)
+		errs_add(&e, "%s: cannot read: %s", path, strerror(ld.readerr));
+	else if (rc > 0) /* a syntax error that load_line() did not foresee */
+		errs_add(&e, "%s:%d: syntax error", path, rc);
+	else if (rc < 0)
+		errs_add(&e, "%s: cannot parse (out of memory)", path);
+	if (e.count > 0)
+		return errs_end(&e);
 	*cfg = tmp;
 	return 0;
 }
 
-static int finish_root(struct wsd_config *cfg, char *err, size_t errlen)
+/* ---- command-line flags ---- */
+
+static int flag_pool(struct wsd_config *cfg, const char *v, char *err, size_t errlen)
 {
-	char abs[PATH_MAX];
+	if (config_parse_pool(v, &cfg->pool_min, &cfg->pool_max) == -1)
+		return fail(
+		    err, errlen, "-w %s: expected MIN:MAX, each 1..%d", v, CONFIG_POOL_LIMIT_MAX);
+	cfg->origin[row("pool", "min")] = (struct config_origin){0, 'w'};
+	cfg->origin[row("pool", "max")] = (struct config_origin){0, 'w'};
+	return 0;
+}
+
+int config_flag(struct wsd_config *cfg, char flag, const char *value, char *err, size_t errlen)
+{
+	char msg[CONFIG_ERRLEN];
+	const char *key;
+	int i;
+
+	if (flag == 'w')
+		return flag_pool(cfg, value, err, errlen);
+	if (flag != 'p' && flag != 'r')
+		return fail(err, errlen, "-%c: not a configuration flag", flag);
+	key = flag == 'p' ? "listen" : "root";
+	if ((i = set_key(cfg, "server", key, value, msg, sizeof(msg))) == -1)
+		return fail(err, errlen, "-%c %s: %s", flag, value, msg);
+	cfg->origin[i] = (struct config_origin){0, flag};
+	return 0;
+}
+
+/* ---- checks after parsing ---- */
+
+/*
+ * "LOC: A: va REL B (vb, from LOC2)": the line starts where the key was set
+ * (a, unless only b was: then the other way round, with the inverse
+ * relation), and the other key says where it is from.
+ */
+static void pair_error(struct errs *e, const struct wsd_config *cfg, int a, const char *va, int b,
+    const char *vb, const char *const rel[2], const char *tail)
+{
+	char la[PATH_MAX + 16], lb[PATH_MAX + 16];
+	int sa = origin_of(cfg, a, la, sizeof(la)), sb = origin_of(cfg, b, lb, sizeof(lb));
+
+	if (!sa && sb) {
+		errs_add(e, "%s: %s.%s: %s %s %s.%s (%s, the default)%s", lb, keys[b].section,
+		    keys[b].name, vb, rel[1], keys[a].section, keys[a].name, va, tail);
+		return;
+	}
+	errs_add(e, "%s%s%s.%s: %s %s %s.%s (%s%s%s)%s", la, sa ? ": " : "", keys[a].section,
+	    keys[a].name, va, rel[0], keys[b].section, keys[b].name, vb,
+	    sb ? ", from " : ", the default", lb, tail);
+}
+
+static void finish_pool(const struct wsd_config *cfg, struct errs *e)
+{
+	static const char *const greater[2] = {"is greater than", "is less than"};
+	char a[16], b[16];
+
+	snprintf(a, sizeof(a), "%u", cfg->pool_min);
+	snprintf(b, sizeof(b), "%u", cfg->pool_max);
+	if (cfg->pool_min > cfg->pool_max)
+		pair_error(e, cfg, row("pool", "min"), a, row("pool", "max"), b, greater, "");
+	snprintf(a, sizeof(a), "%u", cfg->pool_limit);
+	if (cfg->pool_max > cfg->pool_limit)
+		pair_error(e, cfg, row("pool", "max"), b, row("pool", "limit"), a, greater, "");
+}
+
+static void finish_heartbeat(const struct wsd_config *cfg, struct errs *e)
+{
+	static const char *const times[2] = {"x", "x"};
+	uint64_t deadline;
+	char a[16], b[16];
+
+	deadline = (uint64_t)cfg->heartbeat_interval_ms * cfg->heartbeat_misses;
+	if (deadline <= HEARTBEAT_DEADLINE_MS)
+		return;
+	fmt_duration(cfg->heartbeat_interval_ms, a, sizeof(a));
+	snprintf(b, sizeof(b), "%u", cfg->heartbeat_misses);
+	pair_error(e, cfg, row("heartbeat", "interval"), a, row("heartbeat", "misses"), b, times,
+	    " is more than 60s");
+}
+
+/* Started as root the children switch to this user: it must exist. */
+static void finish_user(const struct wsd_config *cfg, struct errs *e)
+{
+	char at[PATH_MAX + 32];
+
+	if (geteuid() != 0 || getpwnam(cfg->user[0] ? cfg->user : "nobody") != NULL)
+		return;
+	where(cfg, row("server", "user"), at, sizeof(at));
+	if (cfg->user[0])
+		errs_add(e, "%s: no such user '%s'", at, cfg->user);
+	else
+		errs_add(e, "%s: no such user 'nobody' (the default when started as root)", at);
+}
+
+static void finish_root(struct wsd_config *cfg, struct errs *e)
+{
+	char abs[PATH_MAX], at[PATH_MAX + 32];
 	struct stat st;
 
+	where(cfg, row("server", "root"), at, sizeof(at));
 	if (realpath(cfg->root, abs) == NULL)
-		return fail(err, errlen, "server.root: %s: %s", cfg->root, strerror(errno));
-	if (stat(abs, &st) == -1)
-		return fail(err, errlen, "server.root: %s: %s", abs, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fail(err, errlen, "server.root: %s: %s", abs, strerror(ENOTDIR));
-	memcpy(cfg->root, abs, strlen(abs) + 1);
-	return 0;
+		errs_add(e, "%s: %s: %s", at, cfg->root, strerror(errno));
+	else if (stat(abs, &st) == -1)
+		errs_add(e, "%s: %s: %s", at, abs, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		errs_add(e, "%s: %s: %s", at, abs, strerror(ENOTDIR));
+	else
+		memcpy(cfg->root, abs, strlen(abs) + 1);
 }
 
 /*
  * Relative paths mean "relative to where wsd was started"; fix that now,
  * before the daemon changes directory. The file need not exist yet.
  */
-static int finish_path(char *path, size_t size, const char *name, char *err, size_t errlen)
+static void finish_path(struct wsd_config *cfg, const char *section, const char *key, char *path,
+    size_t size, struct errs *e)
 {
-	char cwd[PATH_MAX], abs[PATH_MAX];
+	char cwd[PATH_MAX], abs[PATH_MAX], at[PATH_MAX + 32];
 	int n;
 
 	if (path[0] == '\0' || path[0] == '/')
-		return 0;
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return fail(
-		    err, errlen, "%s: %s: cannot make absolute: %s", name, path, strerror(errno));
+		return;
+	where(cfg, row(section, key), at, sizeof(at));
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		errs_add(e, "%s: %s: cannot make absolute: %s", at, path, strerror(errno));
+		return;
+	}
 	n = snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
-	if (n < 0 || (size_t)n >= size)
-		return fail(err, errlen,
-		    "%s: %s/%s: path is too long "
-		    "(max %zu bytes)",
-		    name, cwd, path, size - 1);
+	if (n < 0 || (size_t)n >= size) {
+		errs_add(e, "%s: %s/%s: path is too long (max %zu bytes)", at, cwd, path, size - 1);
+		return;
+	}
 	memcpy(path, abs, (size_t)n + 1);
-	return 0;
-}
-
-static int finish_pool(const struct wsd_config *cfg, char *err, size_t errlen)
-{
-	if (cfg->pool_min > cfg->pool_max)
-		return fail(err, errlen,
-		    "pool.min (%u) is greater than "
-		    "pool.max (%u)",
-		    cfg->pool_min, cfg->pool_max);
-	if (cfg->pool_max > cfg->pool_limit)
-		return fail(err, errlen,
-		    "pool.max (%u) is greater than "
-		    "pool.limit (%u)",
-		    cfg->pool_max, cfg->pool_limit);
-	return 0;
-}
-
-static int finish_heartbeat(const struct wsd_config *cfg, char *err, size_t errlen)
-{
-	uint64_t deadline;
-	char buf[16];
-
-	deadline = (uint64_t)cfg->heartbeat_interval_ms * cfg->heartbeat_misses;
-	if (deadline > HEARTBEAT_DEADLINE_MS)
-		return fail(err, errlen,
-		    "heartbeat.interval (%s) x "
-		    "heartbeat.misses (%u) is more than 60s",
-		    fmt_duration(cfg->heartbeat_interval_ms, buf, sizeof(buf)),
-		    cfg->heartbeat_misses);
-	return 0;
 }
 
 int config_finish(struct wsd_config *cfg, char *err, size_t errlen)
 {
-	if (finish_pool(cfg, err, errlen) == -1 || finish_heartbeat(cfg, err, errlen) == -1 ||
-	    finish_root(cfg, err, errlen) == -1)
-		return -1;
-	if (finish_path(cfg->log_file, sizeof(cfg->log_file), "log.file", err, errlen) == -1 ||
-	    finish_path(cfg->access_log, sizeof(cfg->access_log), "log.access_log", err, errlen) ==
-	        -1 ||
-	    finish_path(cfg->control_socket, sizeof(cfg->control_socket), "control.socket", err,
-	        errlen) == -1)
-		return -1;
+	struct wsd_config tmp = *cfg;
+	struct errs e = errs_init(err, errlen);
+
+	finish_pool(&tmp, &e);
+	finish_heartbeat(&tmp, &e);
+	finish_user(&tmp, &e);
+	finish_root(&tmp, &e);
+	finish_path(&tmp, "log", "file", tmp.log_file, sizeof(tmp.log_file), &e);
+	finish_path(&tmp, "log", "access_log", tmp.access_log, sizeof(tmp.access_log), &e);
+	finish_path(&tmp, "control", "socket", tmp.control_socket, sizeof(tmp.control_socket), &e);
+	if (e.count > 0)
+		return errs_end(&e);
+	*cfg = tmp;
 	return 0;
 }
 
 int config_parse_duration(const char *s, uint32_t *ms)
 {
-	return parse_duration(s, ms) == NULL ? 0 : -1;
+	char why[96];
+
+	return parse_duration(s, ms, why, sizeof(why));
 }
 
 /* "MIN:MAX", each 1..CONFIG_POOL_LIMIT_MAX; the order is config_finish()'s job. */

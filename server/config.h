@@ -8,8 +8,16 @@
 
 #include "log.h"
 
-#define CONFIG_ERRLEN 512
+#define CONFIG_ERRLEN 512          /* one error message */
+#define CONFIG_ERRLIST 4096        /* a buffer for a whole list of them */
 #define CONFIG_POOL_LIMIT_MAX 4096 /* upper bound of pool.limit */
+#define CONFIG_MAXKEYS 32          /* room for the key table's rows */
+
+/* Where a key's value came from; both 0 = the default. */
+struct config_origin {
+	int line;  /* > 0: this line of wsd_config.file */
+	char flag; /* or this command-line flag ('p', 'r', 'w') */
+};
 
 struct wsd_config {
 	/* [server] */
@@ -29,27 +37,55 @@ struct wsd_config {
 	/* [log] */
 	enum log_level log_level;
 	char log_file[PATH_MAX];   /* empty = stderr */
-	char access_log[PATH_MAX]; /* empty = off */
+	char access_log[PATH_MAX]; /* empty = stderr, when access_log_on */
+	int access_log_on;
 	/* [control] */
 	char control_socket[108]; /* sun_path size */
+	/* Where each key was set, by row of the key table (for messages). */
+	char file[PATH_MAX]; /* the file loaded last, empty = none */
+	struct config_origin origin[CONFIG_MAXKEYS];
 };
 
 /* Fill every key with its documented default. */
 void config_defaults(struct wsd_config *cfg);
 
 /*
- * Read an INI file over the current values. On error returns -1, leaves cfg
- * untouched and writes "FILE:LINE: section.key: reason" (or "FILE: reason")
- * into err.
+ * Read an INI file over the current values (load one file onto the
+ * defaults: the lines recorded refer to it). Reads the whole file and
+ * returns 0, or the number of errors, each written into err as one line
+ * "FILE:LINE: section.key: reason" (or "FILE: reason") ending in '\n';
+ * lines that do not fit are counted in a last "(N more errors not shown)".
+ * On any error cfg is left untouched.
  */
 int config_load(struct wsd_config *cfg, const char *path, char *err, size_t errlen);
 
-/* One key by section/name/value, as the file would set it (used by flags too). */
+/* One key by section/name/value, as the file would set it; one message in err. */
 int config_set(struct wsd_config *cfg, const char *section, const char *key, const char *value,
     char *err, size_t errlen);
 
-/* Cross-key checks (min <= max <= limit, ...) and root made absolute. */
+/*
+ * A command-line flag (-p PORT, -r ROOT, -w MIN:MAX), checked as the same
+ * key in the file and remembered as set by it. 0, or -1 with one message
+ * "-p 70000: server.listen: ..." in err.
+ */
+int config_flag(struct wsd_config *cfg, char flag, const char *value, char *err, size_t errlen);
+
+/*
+ * Cross-key checks (min <= max <= limit, heartbeat bounds), the root
+ * (exists, made absolute), the user (exists, when started as root), paths
+ * made absolute. Returns 0, or the number of errors written into err as
+ * config_load() does, each naming where its key was set; cfg is left
+ * untouched on any error.
+ */
 int config_finish(struct wsd_config *cfg, char *err, size_t errlen);
+
+/*
+ * "FILE:LINE: section.key", "-p: section.key" or, for a default,
+ * "section.key" into buf. Returns 1 when the key was set (by the file or
+ * a flag), 0 when it has its default, -1 for an unknown key.
+ */
+int config_where(
+    const struct wsd_config *cfg, const char *section, const char *key, char *buf, size_t len);
 
 /* "200ms", "15s", "2m", "1h" -> milliseconds. A bare number is an error. */
 int config_parse_duration(const char *s, uint32_t *ms);

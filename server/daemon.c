@@ -616,7 +616,7 @@ static int daemon_setup(struct daemon *d)
 	if ((d->logfd = open_log(d->cfg.log_file, 2)) == -1)
 		return 3;
 	d->accessfd = -1;
-	if (d->cfg.access_log[0] && (d->accessfd = open_log(d->cfg.access_log, 2)) == -1)
+	if (d->cfg.access_log_on && (d->accessfd = open_log(d->cfg.access_log, 2)) == -1)
 		return 3;
 	log_init(d->logfd, d->cfg.log_level);
 	if (proc_init_self(0) == -1) {
@@ -657,31 +657,6 @@ static void daemon_signals(struct daemon *d)
 	evsignal_add(&d->ev_term, NULL);
 	evsignal_add(&d->ev_int, NULL);
 	evsignal_add(&d->ev_chld, NULL);
-}
-
-static int check_log(const char *key, const char *path)
-{
-	int fd;
-
-	if (path[0] == '\0')
-		return 0;
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1) {
-		fprintf(stderr, "wsd: %s: cannot open %s: %s\n", key, path, strerror(errno));
-		return 1;
-	}
-	close(fd);
-	return 0;
-}
-
-int daemon_check(const struct wsd_config *cfg)
-{
-	const char *name = cfg->user[0] ? cfg->user : "nobody";
-
-	if (geteuid() == 0 && getpwnam(name) == NULL) {
-		fprintf(stderr, "wsd: server.user: no such user '%s'\n", name);
-		return 1;
-	}
-	return check_log("log.file", cfg->log_file) | check_log("log.access_log", cfg->access_log);
 }
 
 int daemon_run(const struct wsd_config *cfg)

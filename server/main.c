@@ -3,6 +3,7 @@
  * re-executed by the daemon or the manager with argv[0] "wsd: ROLE" it
  * becomes that role.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,23 +11,37 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "preflight.h"
 #include "proc.h"
 #include "roles.h"
 
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
 
-static void usage(FILE *f)
+/* The defaults come from config_defaults(), so the help cannot drift from them. */
+static void usage(FILE *f, int full)
 {
+	struct wsd_config d;
+
+	fprintf(f, "usage: wsd [-thv] [-c FILE] [-p PORT] [-r ROOT] [-w MIN:MAX]\n");
+	if (!full)
+		return;
+	config_defaults(&d);
 	fprintf(f,
-	    "usage: wsd [-thv] [-c FILE] [-p PORT] [-r ROOT] [-w MIN:MAX]\n"
-	    "  -c FILE     configuration file (INI)\n"
-	    "  -t          check the configuration and exit\n"
-	    "  -p PORT     listen on PORT (0 = any free port)\n"
-	    "  -r ROOT     document root\n"
-	    "  -w MIN:MAX  worker pool size\n"
-	    "  -v          print the version\n"
-	    "  -h          this help\n");
+	    "  -c FILE        configuration file (INI); none: the defaults\n"
+	    "  -t             check the configuration and what a start needs, then exit\n"
+	    "  -p PORT        listen on PORT (default %s:%u; 0 = any free port)\n"
+	    "  -r ROOT        document root (default: the current directory)\n"
+	    "  -w MIN:MAX     worker pool size (default %u:%u)\n"
+	    "  -v, --version  print the version\n"
+	    "  -h, --help     this help\n"
+	    "\n"
+	    "Signals to the daemon: TERM or INT stop gracefully, USR1 reopens the log\n"
+	    "files, USR2 logs the supervision table; TERM to one role restarts it.\n"
+	    "Exit codes: 0 ok, 1 configuration error, 2 usage error, 3 cannot bind or start.\n"
+	    "Documentation: docs/configuration.md (keys, flags), docs/operations.md\n"
+	    "(signals, logs, restarts), docs/architecture.md, in the source tree.\n",
+	    d.listen_host, d.listen_port, d.pool_min, d.pool_max);
 }
 
 static int role_main(const char *role)
@@ -43,69 +58,89 @@ static int role_main(const char *role)
 }
 
 struct flags {
-	const char *file, *port, *root, *pool;
+	const char *file;
+	const char *value[3]; /* -p, -r, -w, in this order */
 	int test;
 };
+
+static const char setting_flags[] = "prw";
+
+static const struct option long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+};
+
+/* What getopt refused, named as the user wrote it. */
+static int usage_error(char **argv)
+{
+	if (optopt == 0)
+		fprintf(stderr, "wsd: unknown option %s\n", argv[optind - 1]);
+	else
+		fprintf(stderr, "wsd: unknown option -%c\n", optopt);
+	usage(stderr, 0);
+	fprintf(stderr, "wsd --help for more\n");
+	return -1;
+}
 
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	int ch;
 
 	opterr = 0; /* our own messages, named "wsd:" like the others */
-	while ((ch = getopt(argc, argv, ":c:tp:r:w:vh")) != -1) {
-		switch (ch) {
-		case 'c':
+	while ((ch = getopt_long(argc, argv, ":c:tp:r:w:vh", long_options, NULL)) != -1) {
+		if (ch == 'c')
 			f->file = optarg;
-			break;
-		case 't':
+		else if (ch == 't')
 			f->test = 1;
-			break;
-		case 'p':
-			f->port = optarg;
-			break;
-		case 'r':
-			f->root = optarg;
-			break;
-		case 'w':
-			f->pool = optarg;
-			break;
-		case 'v':
-			printf("wsd %s\n", WSD_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "wsd: option -%c needs a value\n", optopt);
-			usage(stderr);
-			return -1;
-		default:
-			fprintf(stderr, "wsd: unknown option -%c\n", optopt);
-			usage(stderr);
-			return -1;
-		}
+		else if (ch == 'p' || ch == 'r' || ch == 'w')
+			f->value[strchr(setting_flags, ch) - setting_flags] = optarg;
+		else if (ch == 'v')
+			exit(printf("wsd %s\n", WSD_VERSION) < 0);
+		else if (ch == 'h')
+			exit((usage(stdout, 1), 0));
+		else if (ch == ':')
+			return fprintf(stderr, "wsd: option -%c needs a value\n", optopt),
+			       usage(stderr, 0), -1;
+		else
+			return usage_error(argv);
 	}
 	if (optind != argc) {
 		fprintf(stderr, "wsd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
+		usage(stderr, 0);
 		return -1;
 	}
 	return 0;
 }
 
-/* Flags override the file; each is checked exactly as the same key in the file. */
-static int apply_flags(struct wsd_config *cfg, const struct flags *f, char *err, size_t len)
+/* Every line of a list of errors, each as "wsd: LINE". */
+static void print_errors(const char *list)
 {
-	char pe[CONFIG_ERRLEN];
+	const char *nl;
 
-	if (f->port && config_set(cfg, "server", "listen", f->port, pe, sizeof(pe)) == -1)
-		return snprintf(err, len, "-p %s: %s", f->port, pe), -1;
-	if (f->root && config_set(cfg, "server", "root", f->root, pe, sizeof(pe)) == -1)
-		return snprintf(err, len, "-r %s: %s", f->root, pe), -1;
-	if (f->pool && config_parse_pool(f->pool, &cfg->pool_min, &cfg->pool_max) == -1)
-		return snprintf(err, len, "-w %s: expected MIN:MAX, each 1..%d", f->pool,
-		           CONFIG_POOL_LIMIT_MAX),
-		       -1;
+	for (; *list != '\0'; list = nl + 1) {
+		if ((nl = strchr(list, '\n')) == NULL)
+			nl = list + strlen(list) - 1;
+		fprintf(stderr, "wsd: %.*s\n", (int)(nl - list), list);
+	}
+}
+
+/* File, then flags (each checked exactly as the same key in the file), then cross-checks. */
+static int configure(struct wsd_config *cfg, const struct flags *f)
+{
+	char err[CONFIG_ERRLIST];
+
+	config_defaults(cfg);
+	if (f->file && config_load(cfg, f->file, err, sizeof(err)) != 0)
+		return print_errors(err), -1;
+	for (int i = 0; i < 3; i++)
+		if (f->value[i] &&
+		    config_flag(cfg, setting_flags[i], f->value[i], err, sizeof(err)) == -1) {
+			fprintf(stderr, "wsd: %s\n", err);
+			return -1;
+		}
+	if (config_finish(cfg, err, sizeof(err)) != 0)
+		return print_errors(err), -1;
 	return 0;
 }
 
@@ -113,24 +148,18 @@ int main(int argc, char **argv)
 {
 	struct wsd_config cfg;
 	struct flags f = {0};
-	char err[CONFIG_ERRLEN * 2];
 
 	if (strncmp(argv[0], "wsd: ", 5) == 0)
 		return role_main(argv[0] + 5);
 	if (parse_flags(argc, argv, &f) == -1)
 		return EXIT_USAGE;
-	config_defaults(&cfg);
-	if ((f.file && config_load(&cfg, f.file, err, sizeof(err)) == -1) ||
-	    apply_flags(&cfg, &f, err, sizeof(err)) == -1 ||
-	    config_finish(&cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "wsd: %s\n", err);
+	if (configure(&cfg, &f) == -1)
 		return EXIT_CONFIG;
-	}
 	if (f.test) {
-		if (daemon_check(&cfg) != 0)
+		if (preflight_run(&cfg) != 0)
 			return EXIT_CONFIG;
 		printf("wsd: configuration %s%s is ok\n", f.file ? f.file : "(defaults)",
-		    f.port || f.root || f.pool ? " with the flags given" : "");
+		    f.value[0] || f.value[1] || f.value[2] ? " with the flags given" : "");
 		return 0;
 	}
 	return daemon_run(&cfg);
