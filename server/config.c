@@ -597,10 +597,25 @@ static void load_error(struct load *ld, const char *msg)
 	errs_add(ld->errs, "%s:%d: %s", ld->path, ld->line, msg);
 }
 
+/*
+ * The first of chars in s, as inih finds it: a ';' after a blank starts a
+ * comment, which ends the search. Points at the character found, or at the
+ * comment or the end when there is none.
+ */
+static const char *delim(const char *s, const char *chars)
+{
+	const char *p;
+
+	for (p = s; *p != '\0' && strchr(chars, *p) == NULL; p++)
+		if (*p == ';' && p > s && isspace((unsigned char)p[-1]))
+			break;
+	return p;
+}
+
 /* A "[section]" line; -1 when inih must not see it. */
 static int load_section(struct load *ld, const char *s)
 {
-	size_t n = strcspn(s + 1, "]");
+	size_t n = (size_t)(delim(s + 1, "]") - (s + 1));
 	char msg[160];
 
 	ld->prev[0] = '\0';
@@ -615,15 +630,6 @@ static int load_section(struct load *ld, const char *s)
 	snprintf(msg, sizeof(msg), "unknown section [%.*s]", n > 64 ? 64 : (int)n, s + 1);
 	load_error(ld, msg);
 	return 0;
-}
-
-/* Where "key = value" splits, as inih finds it (";" after a blank starts a comment). */
-static const char *key_end(const char *s)
-{
-	for (const char *p = s; *p != '\0'; p++)
-		if (*p == '=' || *p == ':' || (*p == ';' && p > s && isspace((unsigned char)p[-1])))
-			return *p == ';' ? NULL : p;
-	return NULL;
 }
 
 static int load_indented(struct load *ld)
@@ -653,7 +659,7 @@ static int load_line(struct load *ld, const char *buf)
 		return load_indented(ld);
 	if (*s == '[')
 		return load_section(ld, s);
-	if ((e = key_end(s)) == NULL)
+	if (*(e = delim(s, "=:")) != '=' && *e != ':')
 		return load_error(ld, "syntax error: expected key = value"), -1;
 	for (n = (size_t)(e - s); n > 0 && isspace((unsigned char)s[n - 1]); n--)
 		;

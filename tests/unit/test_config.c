@@ -20,7 +20,7 @@
 static char tmpdir[256];        /* fresh per test, removed afterwards */
 static char startdir[PATH_MAX]; /* restored in case a test chdir()s */
 static char inipath[PATH_MAX];
-static char err[CONFIG_ERRLEN];
+static char err[CONFIG_ERRLIST];
 
 static void setup(void)
 {
@@ -67,17 +67,37 @@ static int load(struct wsd_config *cfg, const char *text)
 	return config_load(cfg, write_ini(text), err, sizeof(err));
 }
 
-/* The message must carry "FILE:LINE: " and the given fragment. */
+/* The only message must carry "FILE:LINE: " and the given fragment. */
 static void assert_load_error(const char *text, int line, const char *fragment)
 {
 	struct wsd_config cfg;
 	char where[PATH_MAX + 32];
 
-	ck_assert_int_eq(load(&cfg, text), -1);
+	ck_assert_int_eq(load(&cfg, text), 1);
+	ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "not one line: '%s'", err);
 	snprintf(where, sizeof(where), "%s:%d: ", inipath, line);
 	ck_assert_msg(
 	    strncmp(err, where, strlen(where)) == 0, "'%s' does not start with '%s'", err, where);
 	ck_assert_msg(strstr(err, fragment) != NULL, "'%s' does not contain '%s'", err, fragment);
+}
+
+/* err must be exactly the lines given, each "%s" replaced by the ini path. */
+static void assert_errors(const char *fmt)
+{
+	char expect[CONFIG_ERRLIST];
+	const char *p;
+	size_t n = 0;
+
+	for (p = fmt; *p != '\0' && n + strlen(inipath) + 2 < sizeof(expect); p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			n += (size_t)snprintf(expect + n, sizeof(expect) - n, "%s", inipath);
+			p++;
+		} else {
+			expect[n++] = *p;
+		}
+	}
+	expect[n] = '\0';
+	ck_assert_str_eq(err, expect);
 }
 
 static void assert_set_error(
@@ -190,7 +210,16 @@ START_TEST(test_special_values)
 	    0);
 	ck_assert_str_eq(cfg.log_file, "");
 	ck_assert_str_eq(cfg.access_log, "");
+	ck_assert_int_eq(cfg.access_log_on, 0);
 	ck_assert_str_eq(cfg.user, "");
+	/* access_log = stderr is the stream, as file = stderr is. */
+	ck_assert_int_eq(load(&cfg, "[log]\naccess_log = stderr\n"), 0);
+	ck_assert_str_eq(cfg.access_log, "");
+	ck_assert_int_eq(cfg.access_log_on, 1);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.access_log, "");
+	ck_assert_int_eq(load(&cfg, "[log]\naccess_log = a.log\n"), 0);
+	ck_assert_int_eq(cfg.access_log_on, 1);
 	/* Indented keys are fine where they cannot continue a value. */
 	ck_assert_int_eq(load(&cfg,
 	                     "[server]\n  listen = 81\n[pool]\n"
@@ -339,14 +368,97 @@ START_TEST(test_load_errors)
 	assert_load_error("listen = 80\n", 1, "key 'listen' is not in any section");
 	assert_load_error("[server]\nbacklog = 5\nthis is junk\n", 3, "syntax error");
 	assert_load_error("[server\n", 1, "syntax error");
-	/* inih would take these as multi-line values; we refuse them. */
-	assert_load_error("[server]\nroot = /tmp\n  /etc\n", 3,
-	    "server.root: continuation lines are not supported");
-	assert_load_error("[server]\nlisten = 80\n  [pool]\n", 3,
-	    "server.listen: continuation lines are not supported");
-	/* The first error wins, whichever kind it is. */
-	assert_load_error("[server]\njunk\n[pool]\nmax = 0\n", 2, "syntax error");
-	assert_load_error("[pool]\nmax = 0\njunk\n", 2, "pool.max: 0 is out");
+	assert_load_error("[server\n", 1, "syntax error: a section header needs a closing ']'");
+	assert_load_error(
+	    "[server]\nbacklog = 5\nthis is junk\n", 3, "syntax error: expected key = value");
+	assert_load_error("[server ;x]\n", 1, "syntax error");
+}
+END_TEST
+
+/* inih takes an indented line after a key as more of that key's value. */
+START_TEST(test_load_indented)
+{
+	const char *why = "this line is indented, so it would continue the value of server.root "
+	                  "(line 2): multi-line values are not supported, remove the indentation";
+
+	assert_load_error("[server]\nroot = /tmp\n  /etc\n", 3, why);
+	/* Even after blank lines and comments, and when it looks like a key. */
+	assert_load_error("[server]\nroot = /tmp\n\n; c\n  backlog = 4\n", 5, why);
+	assert_load_error(
+	    "[server]\nlisten = 80\n  [pool]\n", 3, "continue the value of server.listen");
+	/* inih remembers the key even when its value was refused. */
+	ck_assert_int_eq(load(&(struct wsd_config){0}, "[pool]\nmax = x\n\tmin = 3\n"), 2);
+	ck_assert_ptr_nonnull(strstr(
+	    err, ":3: this line is indented, so it would continue the value of pool.max (line 2)"));
+}
+END_TEST
+
+/* Every error in the file, in order, and the config untouched. */
+START_TEST(test_load_collects_all)
+{
+	struct wsd_config cfg;
+
+	ck_assert_int_eq(load(&cfg,
+	                     "[server]\njunk\n[pool]\nmax = 0\n[cache]\nsize = 1\n"
+	                     "[http]\nheader_timeout = 1.5s\n\tx\nkeepalive_timeout = "
+	                     "15 s\nport = 1\n"),
+	    7);
+	assert_errors("%s:2: syntax error: expected key = value\n"
+	              "%s:4: pool.max: 0 is out of range (1..4096)\n"
+	              "%s:5: unknown section [cache]\n"
+	              "%s:8: http.header_timeout: '1.5s' has a fraction: fractions are not "
+	              "supported, use 1500ms\n"
+	              "%s:9: this line is indented, so it would continue the value of "
+	              "http.header_timeout (line 8): multi-line values are not supported, remove "
+	              "the indentation\n"
+	              "%s:10: http.keepalive_timeout: '15 s' has a space: no space between number "
+	              "and unit, write 15s\n"
+	              "%s:11: unknown key 'port' in [http]\n");
+	ck_assert_uint_eq(cfg.pool_max, 16);
+}
+END_TEST
+
+/* More errors than the buffer holds: counted, and said so. */
+START_TEST(test_load_many_errors)
+{
+	struct wsd_config cfg;
+	char text[8192] = "[pool]\n", small[300];
+	int i;
+
+	for (i = 0; i < 200; i++)
+		strcat(text, "max = 0\n");
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_load(&cfg, write_ini(text), small, sizeof(small)), 200);
+	ck_assert_ptr_nonnull(strstr(small, ":2: pool.max: 0 is out of range"));
+	ck_assert_ptr_nonnull(strstr(small, " more errors not shown)\n"));
+	ck_assert_uint_le(strlen(small), sizeof(small) - 1);
+	ck_assert_int_eq(small[strlen(small) - 1], '\n');
+}
+END_TEST
+
+START_TEST(test_duration_messages)
+{
+	assert_set_error("http", "header_timeout", "1.5s",
+	    "http.header_timeout: '1.5s' has a fraction: fractions are not supported, use 1500ms");
+	assert_set_error("http", "header_timeout", "1.5m",
+	    "http.header_timeout: '1.5m' has a fraction: fractions are not supported, use 90s");
+	assert_set_error("http", "header_timeout", "0.25s",
+	    "http.header_timeout: '0.25s' has a fraction: fractions are not supported, use 250ms");
+	assert_set_error("http", "header_timeout", "1.5ms",
+	    "http.header_timeout: '1.5ms' has a fraction: fractions are not supported (use ms, s, "
+	    "m or h)");
+	assert_set_error("http", "header_timeout", "1.s",
+	    "http.header_timeout: '1.s' has a fraction: fractions are not supported (use ms, s, m "
+	    "or h)");
+	assert_set_error("http", "header_timeout", "15 s",
+	    "http.header_timeout: '15 s' has a space: no space between number and unit, write 15s");
+	assert_set_error("http", "header_timeout", "200\tms",
+	    "http.header_timeout: '200\tms' has a space: no space between number and unit, write "
+	    "200ms");
+	assert_set_error("http", "header_timeout", "15S",
+	    "http.header_timeout: '15S' has an upper-case unit: write 15s");
+	assert_set_error("http", "header_timeout", "15 x",
+	    "http.header_timeout: '15 x' has an unknown unit (use ms, s, m or h)");
 }
 END_TEST
 
@@ -357,8 +469,12 @@ START_TEST(test_load_long_line)
 	memset(text, 0, sizeof(text));
 	strcpy(text, "[server]\nroot = /");
 	memset(text + strlen(text), 'a', 400);
-	strcat(text, "\nbacklog = x\n");
+	strcat(text, "\nbacklog = 4\n");
 	assert_load_error(text, 2, "line is longer than");
+	/* The rest of the long line is skipped, and reading goes on. */
+	text[strlen(text) - 2] = 'x';
+	ck_assert_int_eq(load(&(struct wsd_config){0}, text), 2);
+	ck_assert_ptr_nonnull(strstr(err, ":3: server.backlog: 'x' is not a number\n"));
 }
 END_TEST
 
@@ -371,7 +487,7 @@ START_TEST(test_load_failure_keeps_config)
 	                     write_ini("[pool]\nmin = 7\n"
 	                               "max = 9\nlimit = 0\n"),
 	                     err, sizeof(err)),
-	    -1);
+	    1);
 	ck_assert_uint_eq(cfg.pool_min, 2);
 	ck_assert_uint_eq(cfg.pool_max, 16);
 }
@@ -384,13 +500,13 @@ START_TEST(test_missing_file)
 
 	config_defaults(&cfg);
 	snprintf(path, sizeof(path), "%s/nope.ini", tmpdir);
-	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "%s: cannot open: %s", path, strerror(ENOENT));
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), 1);
+	snprintf(expect, sizeof(expect), "%s: cannot open: %s\n", path, strerror(ENOENT));
 	ck_assert_str_eq(err, expect);
 
 	/* A directory opens but cannot be read. */
-	ck_assert_int_eq(config_load(&cfg, tmpdir, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "%s: cannot read: %s", tmpdir, strerror(EISDIR));
+	ck_assert_int_eq(config_load(&cfg, tmpdir, err, sizeof(err)), 1);
+	snprintf(expect, sizeof(expect), "%s: cannot read: %s\n", tmpdir, strerror(EISDIR));
 	ck_assert_str_eq(err, expect);
 }
 END_TEST
@@ -400,12 +516,16 @@ START_TEST(test_finish_pool)
 	struct wsd_config cfg;
 
 	ck_assert_int_eq(load(&cfg, "[pool]\nmin = 20\nmax = 10\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "pool.min (20) is greater than pool.max (10)");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	assert_errors("%s:2: pool.min: 20 is greater than pool.max (10, from %s:3)\n");
 
+	/* Named where it was set: here only max was, so the line is max's. */
 	ck_assert_int_eq(load(&cfg, "[pool]\nmax = 300\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "pool.max (300) is greater than pool.limit (256)");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	assert_errors("%s:2: pool.max: 300 is greater than pool.limit (256, the default)\n");
+	ck_assert_int_eq(load(&cfg, "[pool]\nmax = 1\n"), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	assert_errors("%s:2: pool.max: 1 is less than pool.min (2, the default)\n");
 
 	/* Order in the file does not matter: limit may come after max. */
 	ck_assert_int_eq(load(&cfg, "[pool]\nmax = 300\nlimit = 300\n"), 0);
@@ -418,10 +538,9 @@ START_TEST(test_finish_heartbeat)
 	struct wsd_config cfg;
 
 	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 7\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err,
-	    "heartbeat.interval (10s) x heartbeat.misses (7) "
-	    "is more than 60s");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	assert_errors("%s:2: heartbeat.interval: 10s x heartbeat.misses (7, from %s:3) is more "
+	              "than 60s\n");
 	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 6\n"), 0);
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
 }
@@ -436,8 +555,8 @@ START_TEST(test_finish_root)
 	config_defaults(&cfg);
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
 	ck_assert_int_eq(config_set(&cfg, "server", "root", path, err, sizeof(err)), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "server.root: %s: %s", path, strerror(ENOENT));
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	snprintf(expect, sizeof(expect), "server.root: %s: %s\n", path, strerror(ENOENT));
 	ck_assert_str_eq(err, expect);
 
 	snprintf(path, sizeof(path), "%s/file", tmpdir);
@@ -445,9 +564,97 @@ START_TEST(test_finish_root)
 	fclose(fp);
 	config_defaults(&cfg);
 	config_set(&cfg, "server", "root", path, err, sizeof(err));
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	snprintf(expect, sizeof(expect), "server.root: %s: %s", path, strerror(ENOTDIR));
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	snprintf(expect, sizeof(expect), "server.root: %s: %s\n", path, strerror(ENOTDIR));
 	ck_assert_str_eq(err, expect);
+}
+END_TEST
+
+/* Checks after parsing name the file and line the key was set at, or its flag. */
+START_TEST(test_finish_names_origin)
+{
+	struct wsd_config cfg, before;
+	char text[512], expect[PATH_MAX * 2];
+
+	snprintf(text, sizeof(text), "[server]\nbacklog = 5\nroot = %s/gone\n", tmpdir);
+	ck_assert_int_eq(load(&cfg, text), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	snprintf(expect, sizeof(expect), "%s:3: server.root: %s/gone: %s\n", inipath, tmpdir,
+	    strerror(ENOENT));
+	ck_assert_str_eq(err, expect);
+
+	/* A flag overrides the file and is named instead. */
+	snprintf(text, sizeof(text), "%s/gone2", tmpdir);
+	ck_assert_int_eq(config_flag(&cfg, 'r', text, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	snprintf(expect, sizeof(expect), "-r: server.root: %s: %s\n", text, strerror(ENOENT));
+	ck_assert_str_eq(err, expect);
+
+	/* Every check runs, and a failure leaves cfg as it was. */
+	ck_assert_int_eq(
+	    load(&cfg, "[pool]\nmin = 9\n[heartbeat]\ninterval = 1s\nmisses = 100\n"), 0);
+	ck_assert_int_eq(config_flag(&cfg, 'w', "9:3", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "log", "file", "rel.log", err, sizeof(err)), 0);
+	before = cfg;
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 2);
+	assert_errors("-w: pool.min: 9 is greater than pool.max (3, from -w)\n"
+	              "%s:4: heartbeat.interval: 1s x heartbeat.misses (100, from %s:5) is more "
+	              "than 60s\n");
+	ck_assert_mem_eq(&cfg, &before, sizeof(cfg));
+}
+END_TEST
+
+START_TEST(test_finish_user)
+{
+	struct wsd_config cfg;
+
+	if (geteuid() != 0)
+		return; /* the user is looked up only when started as root */
+	ck_assert_int_eq(load(&cfg, "[server]\n\nuser = nosuchuser-wsd\n"), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	assert_errors("%s:3: server.user: no such user 'nosuchuser-wsd'\n");
+	ck_assert_int_eq(load(&cfg, "[server]\nuser = root\n"), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_where)
+{
+	struct wsd_config cfg;
+	char buf[PATH_MAX + 64], expect[PATH_MAX + 64];
+
+	ck_assert_int_eq(load(&cfg, "[pool]\nmin = 3\n[server]\nlisten = 81\n"), 0);
+	ck_assert_int_eq(config_where(&cfg, "pool", "min", buf, sizeof(buf)), 1);
+	snprintf(expect, sizeof(expect), "%s:2: pool.min", inipath);
+	ck_assert_str_eq(buf, expect);
+	ck_assert_int_eq(config_where(&cfg, "pool", "max", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "pool.max");
+	ck_assert_int_eq(config_flag(&cfg, 'p', "82", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_where(&cfg, "server", "listen", buf, sizeof(buf)), 1);
+	ck_assert_str_eq(buf, "-p: server.listen");
+	ck_assert_int_eq(config_where(&cfg, "pool", "size", buf, sizeof(buf)), -1);
+	/* A failed load records nothing. */
+	ck_assert_int_eq(
+	    config_load(&cfg, write_ini("[pool]\nmax = 4\nmin = x\n"), err, sizeof(err)), 1);
+	ck_assert_int_eq(config_where(&cfg, "pool", "max", buf, sizeof(buf)), 0);
+}
+END_TEST
+
+START_TEST(test_flags)
+{
+	struct wsd_config cfg;
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_flag(&cfg, 'p', "70000", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-p 70000: server.listen: port 70000 is out of range (0..65535)");
+	ck_assert_int_eq(config_flag(&cfg, 'w', "banana", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-w banana: expected MIN:MAX, each 1..4096");
+	ck_assert_int_eq(config_flag(&cfg, 'r', "", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-r : server.root: path is empty");
+	ck_assert_int_eq(config_flag(&cfg, 'w', "3:5", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.pool_min, 3);
+	ck_assert_uint_eq(cfg.pool_max, 5);
+	ck_assert_int_eq(config_flag(&cfg, 'x', "1", err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -571,12 +778,20 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_listen_errors);
 	tcase_add_test(tc, test_set_errors);
 	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_load_indented);
+	tcase_add_test(tc, test_load_collects_all);
+	tcase_add_test(tc, test_load_many_errors);
+	tcase_add_test(tc, test_duration_messages);
 	tcase_add_test(tc, test_load_long_line);
 	tcase_add_test(tc, test_load_failure_keeps_config);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_finish_pool);
 	tcase_add_test(tc, test_finish_heartbeat);
 	tcase_add_test(tc, test_finish_root);
+	tcase_add_test(tc, test_finish_names_origin);
+	tcase_add_test(tc, test_finish_user);
+	tcase_add_test(tc, test_where);
+	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_finish_relative);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_pool);
