@@ -637,9 +637,9 @@ static int load_indented(struct load *ld)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg),
-	    "this line is indented, so it would continue the value of %s.%s "
+	    "this line is indented, so it would continue the value of %s%s%s "
 	    "(line %d): multi-line values are not supported, remove the indentation",
-	    ld->section, ld->prev, ld->prevline);
+	    ld->section, ld->section[0] ? "." : "", ld->prev, ld->prevline);
 	load_error(ld, msg);
 	return -1;
 }

@@ -74,7 +74,7 @@ static const struct option long_options[] = {
 /* What getopt refused, named as the user wrote it. */
 static int usage_error(char **argv)
 {
-	if (optopt == 0)
+	if (optopt == 0 || strncmp(argv[optind - 1], "--", 2) == 0) /* a long one */
 		fprintf(stderr, "wsd: unknown option %s\n", argv[optind - 1]);
 	else
 		fprintf(stderr, "wsd: unknown option -%c\n", optopt);
