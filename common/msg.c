@@ -9,6 +9,7 @@
 
 /* msg_recv reads header and payload in one piece. */
 _Static_assert(offsetof(struct msg, u) == sizeof(struct msg_hdr), "msg layout");
+_Static_assert(sizeof(struct msg_worker_page) <= MSG_MAXPAYLOAD, "a worker page fits a message");
 
 struct msg_spec {
 	const char *name;
@@ -24,6 +25,7 @@ static const struct msg_spec specs[MSG_TYPE_MAX] = {
     [MSG_LOG_ERROR] = {"log-error", 0, 1},
     [MSG_LOG_ACCESS] = {"log-access", 0, 1},
     [MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
+    [MSG_WORKER_TABLE] = {"worker-table", sizeof(struct msg_worker_page), 0},
     [MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
     [MSG_CONN_DONE] = {"conn-done", sizeof(struct msg_conn_done), 0},
 };

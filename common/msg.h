@@ -27,7 +27,8 @@ enum msg_type {
 	MSG_LOG_ERROR = 5,  /* supervisor -> child + 1 fd: the reopened error log */
 	MSG_LOG_ACCESS = 6, /* supervisor -> child + 1 fd: the reopened access log */
 	/* 20..39: heartbeats and figures */
-	MSG_HEARTBEAT = 20, /* struct msg_heartbeat */
+	MSG_HEARTBEAT = 20,    /* struct msg_heartbeat */
+	MSG_WORKER_TABLE = 21, /* manager -> daemon: struct msg_worker_page, one page of its pool */
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
 	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
@@ -66,6 +67,34 @@ struct msg_heartbeat {
 	uint32_t queued;                      /* manager: wait queue length */
 };
 
+/* One worker as the manager sees it, for the daemon's status. */
+struct msg_worker_entry {
+	int32_t pid;
+	uint32_t state; /* enum sv_state */
+	uint32_t restarts;
+	uint32_t missed;        /* heartbeat intervals missed now */
+	uint32_t restart_in_ms; /* stopped, restart scheduled this far ahead (back-off) */
+	uint32_t conns;         /* connections given and not yet done */
+	uint64_t uptime_ms;
+	uint64_t hb_age_ms; /* since its last heartbeat */
+	uint64_t requests, bytes;
+	char last_exit[64];
+};
+
+#define MSG_WORKER_PAGE_N 64
+
+/*
+ * The worker table travels as fixed-size pages of one generation; the
+ * daemon swaps in a generation only once all its pages have arrived.
+ */
+struct msg_worker_page {
+	uint32_t generation;
+	uint16_t page, pages; /* this page, of how many (pages >= 1) */
+	uint32_t n;           /* entries used in this page */
+	uint32_t pad;
+	struct msg_worker_entry entries[MSG_WORKER_PAGE_N];
+};
+
 struct msg_conn {
 	struct sockaddr_storage peer;
 	uint32_t peerlen;
@@ -81,6 +110,7 @@ struct msg {
 	union {
 		struct msg_config config;
 		struct msg_heartbeat heartbeat;
+		struct msg_worker_page wpage;
 		struct msg_conn conn;
 		struct msg_conn_done done;
 		unsigned char raw[MSG_MAXPAYLOAD];

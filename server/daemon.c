@@ -28,6 +28,7 @@
 #include "msg.h"
 #include "proc.h"
 #include "supervise.h"
+#include "wtable.h"
 
 #define MAX_KIDS 8 /* current listener and manager, plus draining ones */
 
@@ -55,6 +56,8 @@ struct daemon {
 	int wl[2]; /* workers -> listener */
 	struct kid kids[MAX_KIDS];
 	struct kid *cur[NROLES]; /* the listener and the manager now serving */
+	struct wtable workers;   /* the current manager's pool, as it last reported it */
+	struct msg_heartbeat retired[NROLES]; /* figures of roles that have exited */
 	struct event ev_restart[NROLES];
 	enum stop_phase stopping;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
@@ -291,6 +294,18 @@ static void kid_draining(struct kid *k)
 	kid_start(next);
 }
 
+/* Only the manager now serving speaks for the pool. */
+static void kid_worker_table(struct kid *k, const struct msg_worker_page *p)
+{
+	struct daemon *d = k->d;
+
+	if (k != d->cur[ROLE_MANAGER])
+		return;
+	if (wtable_page(&d->workers, p, clock_now_ms()) == -1)
+		log_debug("worker table page %u/%u of generation %u out of sequence, dropped",
+		    p->page, p->pages, p->generation);
+}
+
 static void kid_msg(struct kid *k, struct msg *m)
 {
 	switch (m->hdr.type) {
@@ -299,6 +314,9 @@ static void kid_msg(struct kid *k, struct msg *m)
 		break;
 	case MSG_READY:
 		kid_ready(k);
+		break;
+	case MSG_WORKER_TABLE:
+		kid_worker_table(k, &m->u.wpage);
 		break;
 	case MSG_DRAINING:
 		kid_draining(k);
@@ -378,7 +396,10 @@ static void kid_exited(struct kid *k, int status)
 	struct daemon *d = k->d;
 	pid_t pid = k->sv.pid;
 	enum sv_state was = k->sv.state;
-	uint32_t delay = sv_exited(&k->sv, status, clock_now_ms());
+	uint32_t delay;
+
+	sv_retire_figures(&k->sv, &d->retired[k->role]);
+	delay = sv_exited(&k->sv, status, clock_now_ms());
 
 	if (d->stopping) {
 		k->sv.pid = pid;
@@ -427,6 +448,26 @@ static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Log the supervision table (SIGUSR2). */
+/* The workers, as the manager last reported them. */
+static void log_workers(struct daemon *d, uint64_t now)
+{
+	if (!d->workers.valid) {
+		log_info("worker     (no table from the manager yet)");
+		return;
+	}
+	for (uint32_t i = 0; i < d->workers.ncur; i++) {
+		const struct msg_worker_entry *e = &d->workers.cur[i];
+
+		log_info("%-9s %6d  %-8s %6llu  %11llu  %6u  %8u  %s", "worker", (int)e->pid,
+		    sv_state_name((enum sv_state)e->state),
+		    (unsigned long long)(e->uptime_ms / 1000), (unsigned long long)e->hb_age_ms,
+		    e->missed, e->restarts, e->last_exit[0] ? e->last_exit : "-");
+	}
+	log_info("worker table: %u %s, as of %llu ms ago", d->workers.ncur,
+	    d->workers.ncur == 1 ? "worker" : "workers",
+	    (unsigned long long)(now - d->workers.at_ms));
+}
+
 static void log_table(struct daemon *d)
 {
 	uint64_t now = clock_now_ms();
@@ -442,6 +483,7 @@ static void log_table(struct daemon *d)
 		    (unsigned long long)(now - s->last_hb_ms), sv_missed(s, now, hb_interval(d)),
 		    s->restarts, s->last_exit[0] ? s->last_exit : "-");
 	}
+	log_workers(d, now);
 }
 
 static void sigusr2_cb(evutil_socket_t sig, short what, void *arg) { log_table(arg); }
@@ -682,5 +724,6 @@ int daemon_run(const struct wsd_config *cfg)
 	event_base_dispatch(d.base);
 	log_info("stopped");
 	event_base_free(d.base);
+	wtable_free(&d.workers);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "proc.h"
 #include "roles.h"
 #include "supervise.h"
+#include "wtable.h"
 
 #define QUEUE_MAX 4096 /* past this, connections wait in the channel and backlog */
 #define ORPHAN_GRACE_MS 1000
@@ -42,7 +43,9 @@ struct slot {
 
 struct manager {
 	struct event_base *base;
-	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_check;
+	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_check, ev_table;
+	uint32_t table_gen;           /* generation of the worker table sent to the daemon */
+	struct msg_heartbeat retired; /* figures of workers that have exited */
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
@@ -431,6 +434,7 @@ static void worker_exited(struct manager *m, struct slot *s, int status)
 	struct timeval tv;
 
 	slot_reclaim(m, s);
+	sv_retire_figures(&s->sv, &m->retired);
 	delay = sv_exited(&s->sv, status, clock_now_ms());
 	tv = clock_tv(delay);
 
@@ -544,21 +548,69 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	pool_shrink(m, now);
 }
 
+/* One worker's row for the daemon's table. */
+static void table_entry(
+    const struct slot *s, uint64_t now, uint32_t interval_ms, struct msg_worker_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->pid = (int32_t)s->sv.pid;
+	e->state = (uint32_t)s->sv.state;
+	e->restarts = s->sv.restarts;
+	e->missed = sv_missed(&s->sv, now, interval_ms);
+	if (s->sv.state == SV_STOPPED && s->sv.restart_at_ms > now)
+		e->restart_in_ms = (uint32_t)(s->sv.restart_at_ms - now);
+	e->conns = s->conns;
+	e->uptime_ms = s->sv.pid > 0 ? now - s->sv.started_ms : 0;
+	e->hb_age_ms = now - s->sv.last_hb_ms;
+	e->requests = s->sv.figures.requests;
+	e->bytes = s->sv.figures.bytes;
+	memcpy(e->last_exit, s->sv.last_exit, sizeof(e->last_exit));
+}
+
+/*
+ * Every heartbeat interval: the pool as pages of one generation. A full
+ * channel drops the rest of this generation; the daemon keeps the last
+ * complete one and the next interval sends a new one.
+ */
+static void table_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct manager *m = arg;
+	uint64_t now = clock_now_ms();
+	uint32_t total = 0;
+	struct msg_worker_page p;
+
+	FOREACH_SLOT (m, s)
+		total += s->sv.state != SV_FREE;
+	memset(&p, 0, sizeof(p));
+	p.generation = ++m->table_gen;
+	p.pages = (uint16_t)wtable_pages(total);
+	FOREACH_SLOT (m, s) {
+		if (s->sv.state == SV_FREE)
+			continue;
+		table_entry(s, now, m->cfg.heartbeat_interval_ms, &p.entries[p.n++]);
+		if (p.n < MSG_WORKER_PAGE_N || p.page + 1 == p.pages)
+			continue;
+		if (msg_send(FD_PARENT, MSG_WORKER_TABLE, &p, sizeof(p), NULL, 0) == -1)
+			return;
+		p.page++;
+		p.n = 0;
+	}
+	msg_send(FD_PARENT, MSG_WORKER_TABLE, &p, sizeof(p), NULL, 0); /* the last page */
+}
+
 static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 {
 	struct manager *m = arg;
 
+	/* Totals never go backwards: workers that exited still count. */
+	sv_figures_add(hb, &m->retired);
 	hb->workers = pool_size(m);
 	hb->queued = m->qlen;
 	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_FREE)
 			continue;
 		hb->connections += s->conns;
-		hb->requests += s->sv.figures.requests;
-		hb->bytes += s->sv.figures.bytes;
-		hb->resp_us += s->sv.figures.resp_us;
-		for (int i = 0; i < MSG_HIST_BUCKETS; i++)
-			hb->resp_hist[i] += s->sv.figures.resp_hist[i];
+		sv_figures_add(hb, &s->sv.figures);
 	}
 }
 
@@ -677,6 +729,9 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	event_priority_set(&m->ev_check, 0);
 	m->last_check_ms = clock_now_ms();
 	event_add(&m->ev_check, &tv);
+	event_assign(&m->ev_table, m->base, -1, EV_PERSIST, table_cb, m);
+	tv = clock_tv(cfg->heartbeat_interval_ms);
+	event_add(&m->ev_table, &tv);
 	pool_fill(m);
 	listener_interest(m);
 }

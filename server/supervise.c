@@ -13,6 +13,22 @@ const char *sv_state_name(enum sv_state s)
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+void sv_figures_add(struct msg_heartbeat *to, const struct msg_heartbeat *from)
+{
+	to->accepted += from->accepted;
+	to->requests += from->requests;
+	to->bytes += from->bytes;
+	to->resp_us += from->resp_us;
+	for (int i = 0; i < MSG_HIST_BUCKETS; i++)
+		to->resp_hist[i] += from->resp_hist[i];
+}
+
+void sv_retire_figures(struct sv_child *c, struct msg_heartbeat *into)
+{
+	sv_figures_add(into, &c->figures);
+	memset(&c->figures, 0, sizeof(c->figures));
+}
+
 void sv_started(struct sv_child *c, pid_t pid, uint64_t now)
 {
 	c->pid = pid;
@@ -68,5 +84,6 @@ uint32_t sv_exited(struct sv_child *c, int status, uint64_t now)
 	}
 	c->pid = 0;
 	c->state = SV_STOPPED;
+	c->restart_at_ms = now + delay;
 	return delay;
 }

@@ -25,14 +25,23 @@ struct sv_child {
 	uint64_t started_ms;
 	uint64_t last_hb_ms;
 	unsigned restarts;
-	uint32_t backoff_ms; /* delay before the next restart after a quick failure */
-	uint32_t hung_ms;    /* non-zero: killed for silence this long */
-	char last_exit[64];  /* "exit 3", "crash: SIGSEGV", "hung: no heartbeat for 812 ms",
-	                        "stopped" */
+	uint32_t backoff_ms;    /* delay before the next restart after a quick failure */
+	uint32_t hung_ms;       /* non-zero: killed for silence this long */
+	uint64_t restart_at_ms; /* stopped: when its replacement is due */
+	char last_exit[64];     /* "exit 3", "crash: SIGSEGV", "hung: no heartbeat for 812 ms",
+	                           "stopped" */
 	struct msg_heartbeat figures;
 };
 
 const char *sv_state_name(enum sv_state s);
+
+/*
+ * The process is gone: add its running totals (accepted, requests, bytes,
+ * response times) to into and clear them, so totals never go backwards.
+ */
+void sv_retire_figures(struct sv_child *c, struct msg_heartbeat *into);
+/* to += from, for the running totals above. */
+void sv_figures_add(struct msg_heartbeat *to, const struct msg_heartbeat *from);
 
 /* A process was started for this entry. */
 void sv_started(struct sv_child *c, pid_t pid, uint64_t now);

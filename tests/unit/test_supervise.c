@@ -108,6 +108,40 @@ START_TEST(test_state_names)
 }
 END_TEST
 
+START_TEST(test_retired_figures_never_go_backwards)
+{
+	struct sv_child c = {.role = "worker"};
+	struct msg_heartbeat retired = {0}, hb = {.accepted = 3, .requests = 10, .bytes = 500};
+
+	hb.resp_hist[1] = 4;
+	sv_started(&c, 42, 0);
+	sv_heartbeat(&c, &hb, 1);
+	sv_retire_figures(&c, &retired);
+	ck_assert_uint_eq(retired.requests, 10);
+	ck_assert_uint_eq(retired.bytes, 500);
+	ck_assert_uint_eq(retired.accepted, 3);
+	ck_assert_uint_eq(retired.resp_hist[1], 4);
+	ck_assert_uint_eq(c.figures.requests, 0); /* not counted twice */
+	sv_retire_figures(&c, &retired);
+	ck_assert_uint_eq(retired.requests, 10);
+}
+END_TEST
+
+START_TEST(test_restart_due_time)
+{
+	struct sv_child c = {.role = "worker"};
+	uint32_t delay;
+
+	sv_started(&c, 42, 1000);
+	sv_exited(&c, 0, 1010); /* first failure: at once */
+	ck_assert_uint_eq(c.restart_at_ms, 1010);
+	sv_started(&c, 43, 1010);
+	delay = sv_exited(&c, 0, 1020);
+	ck_assert_uint_gt(delay, 0);
+	ck_assert_uint_eq(c.restart_at_ms, 1020 + delay);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("supervise");
@@ -120,6 +154,8 @@ int main(void)
 	tcase_add_test(tc, test_stalled_supervisor_forgives);
 	tcase_add_test(tc, test_backoff_doubles_and_resets);
 	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_retired_figures_never_go_backwards);
+	tcase_add_test(tc, test_restart_due_time);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	return check_run(sr, CK_NORMAL);
