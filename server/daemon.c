@@ -379,7 +379,7 @@ static void cut_note(char *buf, size_t len, uint64_t cut)
 /* How one child ended during a stop, for the outcome. */
 static void stop_note(struct daemon *d, struct kid *k, pid_t pid)
 {
-	static const char *const how[] = {"", "gracefully", "after SIGTERM", "killed"};
+	static const char *const how[] = {"", "gracefully", "after SIGTERM", "by SIGKILL"};
 	char cuts[80];
 
 	d->stopped_cut += k->sv.figures.cut;
