@@ -24,6 +24,7 @@ struct wsd {
 	pid_t seen[H_MAXPROCS];   /* every process of this instance we saw */
 	int nseen;
 	int lost_min, lost_max; /* "lost child" lines h_stop accepts (h_expect_lost) */
+	int term_sent;          /* h_stop_begin sent SIGTERM already */
 };
 
 /* Make the temp dir and root (0755, so a dropped-privilege worker can read it). */
@@ -41,6 +42,8 @@ void h_start(struct wsd *w, const char *extra);
  * "lost child" line the test did not expect (h_expect_lost).
  */
 int h_stop(struct wsd *w);
+/* Send the SIGTERM only (h_stop then waits without sending another). */
+void h_stop_begin(struct wsd *w);
 /* The test causes between min and max lost children on purpose (default: none). */
 void h_expect_lost(struct wsd *w, int min, int max);
 /* Every process of the instance seen so far is gone within timeout_ms: 1, else 0. */

@@ -299,6 +299,12 @@ static void expect_answered(int *fds, int n)
 	}
 }
 
+static int one_worker(void *arg)
+{
+	(void)arg;
+	return h_count_role(&w, "worker", NULL, 0) == 1;
+}
+
 /*
  * Connections that wait - in the listener channel while every worker is
  * full, or in the channel of a worker that dies - survive a graceful
@@ -313,6 +319,9 @@ START_TEST(test_waiting_connections_survive)
 	h_init(&w);
 	h_write_file(&w, "a.txt", BODY, strlen(BODY));
 	h_start(&w, "[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n");
+	/* The killed worker; under the sanitizers, also the old manager's draining worker
+	 * when LeakSanitizer's exit scan keeps it silent past the hang threshold. */
+	h_expect_lost(&w, 1, h_bound_ms(1) == 1 ? 1 : 2);
 	/* One keep-alive connection fills the only worker. */
 	busy = h_connect(&w);
 	ck_assert_int_eq(h_send(busy, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
@@ -323,12 +332,12 @@ START_TEST(test_waiting_connections_survive)
 	expect_answered(fds, 3);
 	close(busy);
 
-	/* Now requests queued to a worker that is stopped, then killed. */
+	/* Now requests queued to a worker that is stopped, then killed: the new manager's. */
+	ck_assert_msg(h_wait_until(one_worker, NULL, 10000), "the old worker did not exit");
 	worker = pid_of("worker");
 	ck_assert_int_eq(kill(worker, SIGSTOP), 0);
 	send_waiting(fds, 1);
 	ck_assert_int_eq(kill(worker, SIGKILL), 0);
-	h_expect_lost(&w, 1, 1);
 	expect_answered(fds, 1);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -457,7 +466,7 @@ END_TEST
 /* Stop the daemon and wait for its outcome line; the log stays for the test to read. */
 static void stop_and_wait_outcome(void)
 {
-	ck_assert_int_eq(kill(w.pid, SIGTERM), 0);
+	h_stop_begin(&w);
 	ck_assert_msg(h_wait_log(&w, "stop outcome:", 20000), "no stop outcome in %s", w.log);
 }
 
@@ -476,12 +485,9 @@ START_TEST(test_stop_counts_cut_downloads)
 	stop_and_wait_outcome();
 	ck_assert_uint_lt(read_rest(fd), (size_t)BIG);
 	close(fd);
-	ck_assert(h_log_has(&w,
-	    "stopped gracefully (exit 0), 1 connection closed at the "
-	    "drain deadline"));
-	ck_assert(h_log_has(&w,
-	    "stop outcome: 2 stopped gracefully, 0 after SIGTERM, 0 killed, "
-	    "0 failed; 1 connection closed at the drain deadline"));
+	/* Under the sanitizers exiting is slow: the manager may end after SIGTERM. */
+	ck_assert(h_log_has(&w, "(exit 0), 1 connection closed at the drain deadline"));
+	ck_assert(h_log_has(&w, "0 killed, 0 failed; 1 connection closed at the drain deadline"));
 	ck_assert(h_log_has(&w, "drain deadline passed with 1 connection open, closing it"));
 	ck_assert_int_eq(h_stop(&w), 0);
 }
