@@ -22,4 +22,7 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* The plural ending of a counted noun: "%u worker%s", n, log_s(n). */
+static inline const char *log_s(unsigned long long n) { return n == 1 ? "" : "s"; }
+
 #endif

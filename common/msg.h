@@ -48,6 +48,7 @@ struct msg_config {
 	uint32_t pool_idle_timeout_ms;
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
+	uint32_t startup_timeout_ms; /* heartbeat.startup_timeout: fork to first heartbeat */
 	uint32_t shutdown_timeout_ms;
 	uint32_t log_level;
 	uint32_t has_access_log;
@@ -63,8 +64,10 @@ struct msg_heartbeat {
 	uint64_t bytes;       /* likewise */
 	uint64_t resp_us;     /* summed response time, microseconds */
 	uint64_t resp_hist[MSG_HIST_BUCKETS]; /* responses by time: < 1, 10, 100 ms, 1 s, more */
-	uint32_t workers;                     /* manager: pool size */
-	uint32_t queued;                      /* manager: wait queue length */
+	uint64_t cut;     /* connections closed at a drain deadline (worker: its own; manager:
+	                     its workers', including those it killed at its own deadline) */
+	uint32_t workers; /* manager: pool size */
+	uint32_t queued;  /* manager: wait queue length */
 };
 
 /* One worker as the manager sees it, for the daemon's status. */

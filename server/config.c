@@ -68,6 +68,7 @@ static const struct key keys[] = {
     {"http", "header_timeout", set_duration, FIELD(header_timeout_ms), 100, 10 * MS_MIN},
     {"heartbeat", "interval", set_duration, FIELD(heartbeat_interval_ms), 10, 10 * MS_SEC},
     {"heartbeat", "misses", set_u32, FIELD(heartbeat_misses), 1, 100},
+    {"heartbeat", "startup_timeout", set_duration, FIELD(startup_timeout_ms), MS_SEC, 5 * MS_MIN},
     {"log", "level", set_level, FIELD(log_level), 0, 0},
     {"log", "file", set_logfile, FIELD(log_file), 0, 0},
     {"log", "access_log", set_accesslog, FIELD(access_log), 0, 0},
@@ -475,6 +476,7 @@ void config_defaults(struct wsd_config *cfg)
 	cfg->header_timeout_ms = 10 * MS_SEC;
 	cfg->heartbeat_interval_ms = 200;
 	cfg->heartbeat_misses = 3;
+	cfg->startup_timeout_ms = 10 * MS_SEC;
 	cfg->log_level = LOG_LVL_INFO;
 }
 

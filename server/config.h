@@ -34,6 +34,7 @@ struct wsd_config {
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	/* [heartbeat] */
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
+	uint32_t startup_timeout_ms; /* fork to first heartbeat */
 	/* [log] */
 	enum log_level log_level;
 	char log_file[PATH_MAX];   /* empty = stderr */

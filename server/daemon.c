@@ -61,6 +61,7 @@ struct daemon {
 	struct event ev_restart[NROLES];
 	enum stop_phase stopping;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
+	uint64_t stopped_cut; /* connections closed at a drain deadline during the stop */
 	int ready;
 	uint64_t last_check_ms; /* to notice that we ourselves were stalled */
 	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
@@ -151,6 +152,7 @@ static void fill_msg_config(struct daemon *d)
 	mc->header_timeout_ms = c->header_timeout_ms;
 	mc->heartbeat_interval_ms = c->heartbeat_interval_ms;
 	mc->heartbeat_misses = c->heartbeat_misses;
+	mc->startup_timeout_ms = c->startup_timeout_ms;
 	mc->shutdown_timeout_ms = c->shutdown_timeout_ms;
 	mc->log_level = (uint32_t)c->log_level;
 	mc->has_access_log = d->accessfd >= 0;
@@ -262,8 +264,7 @@ static void kid_ready(struct kid *k)
 {
 	struct daemon *d = k->d;
 
-	if (k->sv.state == SV_STARTING)
-		k->sv.state = SV_RUNNING;
+	sv_ready(&k->sv, clock_now_ms());
 	if (!d->ready && d->cur[ROLE_LISTENER]->sv.state == SV_RUNNING &&
 	    d->cur[ROLE_MANAGER]->sv.state == SV_RUNNING) {
 		d->ready = 1;
@@ -339,10 +340,25 @@ static void kid_read_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("malformed message from %s, dropped", k->sv.role);
 }
 
+/* A verdict of sv_check: say why, and kill (SIGTERM cannot reach a stopped or wedged process). */
+static void kid_kill_silent(struct kid *k, enum sv_verdict v)
+{
+	if (v == SV_DID_NOT_START)
+		log_warnx("lost child: pid %d %s (did not start: no heartbeat %u ms after the "
+		          "fork), killing it",
+		    (int)k->sv.pid, k->sv.role, k->sv.hung_ms);
+	else
+		log_warnx("lost child: pid %d %s (hung: no heartbeat for %u ms), killing it",
+		    (int)k->sv.pid, k->sv.role, k->sv.hung_ms);
+	kill(k->sv.pid, SIGKILL);
+}
+
 /* Every heartbeat.interval: a child silent for heartbeat.misses intervals is hung. */
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	struct sv_limits lim = {hb_interval(d), d->cfg.heartbeat_misses, d->cfg.startup_timeout_ms};
+	enum sv_verdict v;
 	uint64_t now, late;
 
 	/*
@@ -364,28 +380,36 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 
 		if (late > hb_interval(d))
 			sv_forgive(&k->sv, late - hb_interval(d) / 2, now);
-		if (!sv_check(&k->sv, now, hb_interval(d), d->cfg.heartbeat_misses))
-			continue;
-		log_warnx("lost child: pid %d %s (hung: no heartbeat for %u ms), killing it",
-		    (int)k->sv.pid, k->sv.role, k->sv.hung_ms);
-		/* SIGTERM cannot reach a stopped or wedged process. */
-		kill(k->sv.pid, SIGKILL);
+		if ((v = sv_check(&k->sv, now, &lim)) != SV_FINE)
+			kid_kill_silent(k, v);
 	}
 }
 
-/* How one child ended during a stop, for the outcome. */
-static void stop_note(struct daemon *d, struct kid *k)
+/* ", N connections closed at the drain deadline", or nothing when none was. */
+static void cut_note(char *buf, size_t len, uint64_t cut)
 {
-	static const char *const how[] = {"", "gracefully", "after SIGTERM", "killed"};
+	buf[0] = '\0';
+	if (cut)
+		snprintf(buf, len, ", %llu connection%s closed at the drain deadline",
+		    (unsigned long long)cut, log_s(cut));
+}
 
+/* How one child ended during a stop, for the outcome. */
+static void stop_note(struct daemon *d, struct kid *k, pid_t pid)
+{
+	static const char *const how[] = {"", "gracefully", "after SIGTERM", "by SIGKILL"};
+	char cuts[80];
+
+	d->stopped_cut += k->sv.figures.cut;
+	cut_note(cuts, sizeof(cuts), k->sv.figures.cut);
 	if (strcmp(k->sv.last_exit, "exit 0") != 0 && d->stopping == STOP_GRACEFUL) {
 		d->stopped_error++;
-		log_warnx("%s %d failed while stopping (%s)", k->sv.role, (int)k->sv.pid,
-		    k->sv.last_exit);
+		log_warnx("%s %d failed while stopping (%s)%s", k->sv.role, (int)pid,
+		    k->sv.last_exit, cuts);
 		return;
 	}
-	log_info(
-	    "%s %d stopped %s (%s)", k->sv.role, (int)k->sv.pid, how[d->stopping], k->sv.last_exit);
+	log_info("%s %d stopped %s (%s)%s", k->sv.role, (int)pid, how[d->stopping], k->sv.last_exit,
+	    cuts);
 	d->stopped_graceful += d->stopping == STOP_GRACEFUL;
 	d->stopped_term += d->stopping == STOP_TERM;
 	d->stopped_kill += d->stopping == STOP_KILL;
@@ -397,16 +421,16 @@ static void kid_exited(struct kid *k, int status)
 	pid_t pid = k->sv.pid;
 	enum sv_state was = k->sv.state;
 	uint32_t delay;
+	char cuts[80];
 
-	sv_retire_figures(&k->sv, &d->retired[k->role]);
+	kid_read_cb(k->chan, EV_READ, k); /* its last heartbeat: what it cut at its deadline */
 	delay = sv_exited(&k->sv, status, clock_now_ms());
-
 	if (d->stopping) {
-		k->sv.pid = pid;
-		stop_note(d, k);
-		k->sv.pid = 0;
+		stop_note(d, k, pid);
 	} else if (d->cur[k->role] != k) {
-		log_info("%s %d finished draining (%s)", k->sv.role, (int)pid, k->sv.last_exit);
+		cut_note(cuts, sizeof(cuts), k->sv.figures.cut);
+		log_info(
+		    "%s %d finished draining (%s)%s", k->sv.role, (int)pid, k->sv.last_exit, cuts);
 		kid_free(k);
 	} else {
 		if (!k->sv.hung_ms)
@@ -416,6 +440,7 @@ static void kid_exited(struct kid *k, int status)
 		log_info("restarting %s in %u ms (restart %u)", k->sv.role, delay, k->sv.restarts);
 		kid_schedule(k, delay);
 	}
+	sv_retire_figures(&k->sv, &d->retired[k->role]);
 }
 
 /* Reopen one log file onto the descriptor we hold and hand it to our children. */
@@ -490,32 +515,20 @@ static void sigusr2_cb(evutil_socket_t sig, short what, void *arg) { log_table(a
 
 /* ---- stopping ---- */
 
-static int children_left(void) { return waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD; }
+static void signal_one(pid_t pid, void *arg) { kill(pid, *(int *)arg); }
 
-/* Signal every child we have, including workers re-parented to us. */
+/*
+ * Signal every child we have, including workers re-parented to us: the
+ * table's pids, then every pid the kernel lists as our child (never a
+ * process group, never a pid that is not our unreaped child).
+ */
 static void signal_all(struct daemon *d, int sig)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (d->kids[i].sv.pid > 0)
 			kill(d->kids[i].sv.pid, sig);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (char *p = buf, *e; *p; p = e) {
-		long pid = strtol(p, &e, 10);
-
-		if (e == p)
-			break;
-		if (pid > 1)
-			kill((pid_t)pid, sig);
-	}
+	if (proc_each_child(signal_one, &sig) == -1)
+		log_warn("our children, for SIG%s", sigabbrev_np(sig));
 }
 
 static int kids_alive(struct daemon *d)
@@ -528,10 +541,12 @@ static int kids_alive(struct daemon *d)
 
 static void daemon_maybe_exit(struct daemon *d)
 {
-	if (!d->stopping || kids_alive(d) || children_left())
+	if (!d->stopping || kids_alive(d) || proc_has_children())
 		return;
-	log_info("stop outcome: %u stopped gracefully, %u after SIGTERM, %u killed, %u failed",
-	    d->stopped_graceful, d->stopped_term, d->stopped_kill, d->stopped_error);
+	log_info("stop outcome: %u stopped gracefully, %u after SIGTERM, %u killed, %u failed; "
+	         "%llu connection%s closed at the drain deadline",
+	    d->stopped_graceful, d->stopped_term, d->stopped_kill, d->stopped_error,
+	    (unsigned long long)d->stopped_cut, log_s(d->stopped_cut));
 	event_base_loopexit(d->base, NULL);
 }
 

@@ -9,10 +9,12 @@
 
 void heartbeat_base_init(struct event_base *base) { event_base_priority_init(base, 2); }
 
-static void heartbeat_send(struct heartbeat *hb)
+void heartbeat_send(struct heartbeat *hb)
 {
 	struct msg_heartbeat m;
 
+	if (hb->fill == NULL)
+		return; /* not started: nothing to report yet */
 	memset(&m, 0, sizeof(m));
 	m.seq = ++hb->seq;
 	hb->fill(hb->arg, &m);

@@ -27,4 +27,7 @@ void heartbeat_base_init(struct event_base *base);
 void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd, uint32_t interval_ms,
     heartbeat_fill_fn fill, void *arg);
 
+/* Send one now, out of turn: a last report before exiting. */
+void heartbeat_send(struct heartbeat *hb);
+
 #endif

@@ -29,6 +29,9 @@
 
 #define QUEUE_MAX 4096 /* past this, connections wait in the channel and backlog */
 #define ORPHAN_GRACE_MS 1000
+/* Our drain deadline comes this long after the workers' own: they close what is left and say
+ * how many; we kill only the ones that could not. */
+#define DEADLINE_MARGIN_MS 250
 
 struct slot {
 	struct sv_child sv; /* state, pid, heartbeats, restarts */
@@ -50,6 +53,8 @@ struct manager {
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
 	int taking;              /* stopping: take what the listener left in the channel */
+	int deadline_passed;     /* the workers left were killed: exit once they are reaped */
+	uint64_t cut;            /* connections closed at a drain deadline, ours and the workers' */
 	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
 	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
 	pid_t ppid;
@@ -177,7 +182,7 @@ static int slot_spawn(struct manager *m, struct slot *s)
 	if (s->sv.restarts)
 		log_info("started worker %d (restart %u)", (int)pid, s->sv.restarts);
 	else
-		log_debug("started worker %d", (int)pid);
+		log_info("started worker %d", (int)pid);
 	return 0;
 }
 
@@ -245,13 +250,12 @@ static void pool_fill(struct manager *m)
 
 static void slot_ready(struct manager *m, struct slot *s)
 {
-	if (s->sv.state == SV_STARTING)
-		s->sv.state = SV_RUNNING;
+	sv_ready(&s->sv, clock_now_ms());
 	if (!m->ready_sent && pool_count(m, SV_RUNNING) >= m->cfg.pool_min) {
 		m->ready_sent = 1;
 		if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 			log_warn("ready to daemon");
-		log_info("pool ready: %u workers", m->cfg.pool_min);
+		log_info("pool ready: %u worker%s", m->cfg.pool_min, log_s(m->cfg.pool_min));
 	}
 	dispatch(m);
 }
@@ -423,7 +427,8 @@ static void slot_reclaim(struct manager *m, struct slot *s)
 			msg_close_fds(&msg);
 	}
 	if (n)
-		log_info("took back %u connections queued to worker %d", n, (int)s->sv.pid);
+		log_info(
+		    "took back %u connection%s queued to worker %d", n, log_s(n), (int)s->sv.pid);
 }
 
 static void worker_exited(struct manager *m, struct slot *s, int status)
@@ -433,7 +438,9 @@ static void worker_exited(struct manager *m, struct slot *s, int status)
 	uint32_t delay;
 	struct timeval tv;
 
+	slot_read_cb(s->chan, EV_READ, s); /* its last heartbeat: what it cut at its deadline */
 	slot_reclaim(m, s);
+	m->cut += s->sv.figures.cut;
 	sv_retire_figures(&s->sv, &m->retired);
 	delay = sv_exited(&s->sv, status, clock_now_ms());
 	tv = clock_tv(delay);
@@ -444,8 +451,8 @@ static void worker_exited(struct manager *m, struct slot *s, int status)
 		return;
 	}
 	if (!s->sv.hung_ms)
-		log_warnx("lost child: pid %d worker (%s), was %s with %u connections", (int)pid,
-		    s->sv.last_exit, sv_state_name(was), s->conns);
+		log_warnx("lost child: pid %d worker (%s), was %s with %u connection%s", (int)pid,
+		    s->sv.last_exit, sv_state_name(was), s->conns, log_s(s->conns));
 	s->sv.restarts++;
 	s->conns = 0;
 	if (m->draining) {
@@ -483,9 +490,9 @@ static void pool_full(struct manager *m, uint64_t now)
 	if (now - m->full_warned_ms < FULL_WARN_MS)
 		return;
 	m->full_warned_ms = now;
-	log_warnx("pool full: %u workers with %u connections each (pool.max, "
+	log_warnx("pool full: %u worker%s with %u connection%s each (pool.max, "
 	          "pool.max_workload); new connections wait in the backlog",
-	    pool_size(m), m->cfg.max_workload);
+	    pool_size(m), log_s(pool_size(m)), m->cfg.max_workload, log_s(m->cfg.max_workload));
 }
 
 static int channel_waiting(int fd)
@@ -516,10 +523,26 @@ static void pool_shrink(struct manager *m, uint64_t now)
 	}
 }
 
+/* A verdict of sv_check: say why, and kill (SIGTERM cannot reach a stopped or wedged process). */
+static void slot_kill_silent(struct slot *s, enum sv_verdict v)
+{
+	if (v == SV_DID_NOT_START)
+		log_warnx("lost child: pid %d worker (did not start: no heartbeat %u ms after the "
+		          "fork), killing it",
+		    (int)s->sv.pid, s->sv.hung_ms);
+	else
+		log_warnx("lost child: pid %d worker (hung: no heartbeat for %u ms), killing it",
+		    (int)s->sv.pid, s->sv.hung_ms);
+	kill(s->sv.pid, SIGKILL);
+}
+
 /* Every heartbeat.interval: a worker silent for heartbeat.misses intervals is hung. */
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
+	struct sv_limits lim = {
+	    m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses, m->cfg.startup_timeout_ms};
+	enum sv_verdict v;
 	uint64_t now, late;
 
 	/* Heartbeats already waiting first: our own delay is not theirs. */
@@ -536,11 +559,8 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	FOREACH_SLOT (m, s) {
 		if (late > m->cfg.heartbeat_interval_ms)
 			sv_forgive(&s->sv, late - m->cfg.heartbeat_interval_ms / 2, now);
-		if (!sv_check(&s->sv, now, m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses))
-			continue;
-		log_warnx("lost child: pid %d worker (hung: no heartbeat for %u ms), killing it",
-		    (int)s->sv.pid, s->sv.hung_ms);
-		kill(s->sv.pid, SIGKILL);
+		if ((v = sv_check(&s->sv, now, &lim)) != SV_FINE)
+			slot_kill_silent(s, v);
 	}
 	/* Connections wait in the listener channel and no worker can take one: grow. */
 	if (!m->draining && least_loaded(m) == NULL && channel_waiting(FD_FROM_LISTENER))
@@ -606,6 +626,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	sv_figures_add(hb, &m->retired);
 	hb->workers = pool_size(m);
 	hb->queued = m->qlen;
+	hb->cut = m->cut;
 	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_FREE)
 			continue;
@@ -620,7 +641,7 @@ static void manager_maybe_exit(struct manager *m)
 {
 	int alive = 0;
 
-	if (!m->draining || m->qlen > 0)
+	if (!m->draining || (m->qlen > 0 && !m->deadline_passed))
 		return;
 	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_STOPPED) {
@@ -638,21 +659,33 @@ static void manager_maybe_exit(struct manager *m)
 		event_base_loopexit(m->base, NULL);
 }
 
+/*
+ * Kill the workers still running; they are reaped by sigchld_cb as usual,
+ * and we exit when the last one is (never blocking the loop in waitpid).
+ * Their connections are counted as cut, and so is what still waits here.
+ */
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
+	unsigned n = 0;
 
-	log_warnx("drain deadline passed, killing the workers left");
+	FOREACH_SLOT (m, s)
+		if (s->sv.pid > 0)
+			slot_read_cb(s->chan, EV_READ, s); /* connections they closed themselves */
+	m->deadline_passed = 1;
+	m->cut += m->qlen;
+	while (m->qlen > 0)
+		queue_drop_head(m);
 	FOREACH_SLOT (m, s) {
-		if (s->sv.state == SV_FREE)
+		if (s->sv.pid <= 0)
 			continue;
-		if (s->sv.pid > 0) {
-			kill(s->sv.pid, SIGKILL);
-			waitpid(s->sv.pid, NULL, 0);
-		}
-		slot_free(s);
+		kill(s->sv.pid, SIGKILL);
+		m->cut += s->conns;
+		s->conns = 0;
+		n++;
 	}
-	event_base_loopexit(m->base, NULL);
+	log_warnx("drain deadline passed: killed %u worker%s still running", n, log_s(n));
+	manager_maybe_exit(m);
 }
 
 /*
@@ -669,7 +702,7 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 			evtimer_add(&m->ev_deadline, &tv); /* the daemon is gone: hurry */
 		return;
 	}
-	log_info("draining %u workers%s", pool_size(m),
+	log_info("draining %u worker%s%s", pool_size(m), log_s(pool_size(m)),
 	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
 	/* The whole server stops: serve what the listener left in the channel. */
@@ -698,7 +731,8 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	/* Told to stop by pid: the daemon starts our replacement now. */
 	if (!m->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to daemon");
-	manager_drain(m, m->cfg.shutdown_timeout_ms, 0); /* the replacement reads the channel */
+	/* The replacement reads the channel. */
+	manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 0);
 }
 
 /* ---- the daemon channel ---- */
@@ -746,7 +780,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 		if (msg.hdr.type == MSG_CONFIG)
 			manager_configure(m, &msg.u.config);
 		else if (msg.hdr.type == MSG_SHUTDOWN)
-			manager_drain(m, m->cfg.shutdown_timeout_ms, 1);
+			manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 1);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
 			manager_reopen(m, msg.hdr.type, msg.fds[0]);
 		else {
@@ -780,6 +814,7 @@ int manager_main(void)
 	evsignal_assign(&m.ev_term, m.base, SIGTERM, sigterm_cb, &m);
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
+	heartbeat_send(&m.hb); /* the last figures: what was cut at the deadline */
 	log_info("exiting");
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);

@@ -14,12 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "msg.h"
 
 #define PPID_ENV "WSD_PPID"
+#define DAEMON_ENV "WSD_DAEMON_PID"
 
 static int self_fd = -1;
+static pid_t daemon_pid; /* the root of our tree, and the subreaper of its orphans */
 
 /*
  * We exec our binary through an O_PATH descriptor opened at start: a child
@@ -31,6 +34,7 @@ int proc_init_self(int inherited)
 		self_fd = FD_SELF_EXE;
 		return 0;
 	}
+	daemon_pid = getpid();
 	self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	return self_fd == -1 ? -1 : 0;
 }
@@ -73,7 +77,7 @@ static void child_drop(const struct proc_creds *c)
 pid_t proc_spawn(
     const char *role, const struct proc_fdmap *map, int nmap, const struct proc_creds *creds)
 {
-	char title[32], ppid[24];
+	char title[32], ppid[24], dpid[24];
 	char *argv[2] = {title, NULL};
 	struct proc_fdmap all_map[PROC_MAXFDS + 1];
 	sigset_t all;
@@ -86,6 +90,7 @@ pid_t proc_spawn(
 
 	snprintf(title, sizeof(title), "wsd: %s", role);
 	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+	snprintf(dpid, sizeof(dpid), "%d", (int)daemon_pid);
 	if ((pid = fork()) == -1) {
 		log_warn("fork %s", role);
 		return -1;
@@ -101,6 +106,7 @@ pid_t proc_spawn(
 	child_place_fds(all_map, nmap + 1);
 	child_drop(creds);
 	setenv(PPID_ENV, ppid, 1);
+	setenv(DAEMON_ENV, dpid, 1);
 	execveat(FD_SELF_EXE, "", argv, environ, AT_EMPTY_PATH);
 	log_warn("exec %s", role);
 	_exit(127);
@@ -110,19 +116,30 @@ pid_t proc_spawn(
 /*
  * Test-only fault switch (debug builds with -DWSD_FAULTS=ON): while the
  * file named by WSD_FAULT_FILE holds this role's name, the role crashes
- * at start, so tests can drive a real crash loop and then end it.
+ * at start, so tests can drive a real crash loop and then end it; "ROLE
+ * slow MS" makes it take MS milliseconds to start instead.
  */
 static void fault_switch(const char *role)
 {
 	const char *path = getenv("WSD_FAULT_FILE");
 	char buf[64] = "";
+	size_t n = strlen(role);
+	struct timespec ts;
+	int ms;
 	FILE *f;
 
 	if (path == NULL || (f = fopen(path, "r")) == NULL)
 		return;
-	if (fgets(buf, sizeof(buf), f) && strncmp(buf, role, strlen(role)) == 0) {
-		log_warnx("fault switch %s: crashing on purpose", path);
-		abort();
+	if (fgets(buf, sizeof(buf), f) && strncmp(buf, role, n) == 0) {
+		if (sscanf(buf + n, " slow %d", &ms) == 1) {
+			log_warnx("fault switch %s: starting %d ms late on purpose", path, ms);
+			ts = clock_ts((uint64_t)ms);
+			while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+				;
+		} else {
+			log_warnx("fault switch %s: crashing on purpose", path);
+			abort();
+		}
 	}
 	fclose(f);
 }
@@ -132,7 +149,7 @@ static void fault_switch(const char *role) { (void)role; }
 
 void proc_child_init(const char *role)
 {
-	const char *env = getenv(PPID_ENV);
+	const char *env = getenv(PPID_ENV), *denv = getenv(DAEMON_ENV);
 	pid_t want = env ? (pid_t)atoi(env) : 0;
 
 	char name[16];
@@ -157,6 +174,8 @@ void proc_child_init(const char *role)
 		exit(1);
 	}
 	unsetenv(PPID_ENV);
+	daemon_pid = denv ? (pid_t)atoi(denv) : 0;
+	unsetenv(DAEMON_ENV);
 	fault_switch(role);
 }
 
@@ -183,4 +202,76 @@ void proc_describe_status(int status, char *buf, size_t len)
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	else
 		snprintf(buf, len, "status 0x%x", status);
+}
+
+pid_t proc_daemon_pid(void) { return daemon_pid; }
+
+int proc_daemon_alive(void) { return daemon_pid > 0 && getppid() == daemon_pid; }
+
+/* Parsing a pid list as /proc/.../children writes it: numbers separated by spaces. */
+struct pid_list {
+	void (*fn)(pid_t pid, void *arg);
+	void *arg;
+	long cur; /* the number being read, capped past INT_MAX */
+	int in, count;
+};
+
+static void pid_list_char(struct pid_list *p, char ch)
+{
+	if (ch >= '0' && ch <= '9') {
+		p->cur = p->cur <= INT_MAX ? p->cur * 10 + (ch - '0') : p->cur;
+		p->in = 1;
+		return;
+	}
+	if (p->in && p->cur > 1 && p->cur <= INT_MAX) {
+		p->fn((pid_t)p->cur, p->arg);
+		p->count++;
+	}
+	p->cur = p->in = 0;
+}
+
+int proc_each_pid(int fd, void (*fn)(pid_t pid, void *arg), void *arg)
+{
+	struct pid_list p = {fn, arg, 0, 0, 0};
+	char buf[1024];
+	ssize_t n;
+
+	/* One read may end anywhere, even inside a number: read to EOF. */
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		for (ssize_t i = 0; i < n; i++)
+			pid_list_char(&p, buf[i]);
+	}
+	pid_list_char(&p, ' '); /* a number that ends the file is whole */
+	return p.count;
+}
+
+/*
+ * /proc/self/task/TID/children lists the children of that thread only: we
+ * read the main thread's, which is all of them in a single-threaded
+ * process (the daemon). They are ours and not yet reaped, so none of these
+ * pids can be reused by an unrelated process before we wait for it.
+ */
+int proc_each_child(void (*fn)(pid_t pid, void *arg), void *arg)
+{
+	char path[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = proc_each_pid(fd, fn, arg);
+	close(fd);
+	return n;
+}
+
+int proc_has_children(void)
+{
+	siginfo_t si;
+
+	/* WNOWAIT: look, reap nothing; fails with ECHILD only when there is no child at all. */
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD;
 }

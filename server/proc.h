@@ -61,6 +61,24 @@ void proc_child_init(const char *role);
  */
 void proc_adopt_log(int type, int fd);
 
+/* The daemon's pid (in the daemon: its own); 0 if unknown. */
+pid_t proc_daemon_pid(void);
+/*
+ * Our parent is the daemon. For a worker whose manager died: it was
+ * re-parented to the daemon (the subreaper), so the daemon still lives.
+ */
+int proc_daemon_alive(void);
+
+/*
+ * Call fn for every pid (> 1) in a space-separated list read from fd to
+ * its end, whatever the size of the list. Returns how many, or -1.
+ */
+int proc_each_pid(int fd, void (*fn)(pid_t pid, void *arg), void *arg);
+/* fn for each child of this (single-threaded) process not yet reaped. */
+int proc_each_child(void (*fn)(pid_t pid, void *arg), void *arg);
+/* Do we still have a child, running or not yet reaped? Reaps nothing. */
+int proc_has_children(void);
+
 /* Describe a wait status: "exit 3", "crash: SIGSEGV", "killed: SIGKILL". */
 void proc_describe_status(int status, char *buf, size_t len);
 

@@ -80,6 +80,8 @@ struct worker {
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
 	unsigned done_pending; /* ended connections not yet reported */
+	uint64_t deadline_at;  /* when draining must end; 0 = not draining */
+	uint64_t cut;          /* connections closed at the drain deadline */
 };
 
 static void conn_run(struct conn *c);
@@ -637,15 +639,34 @@ static void worker_maybe_exit(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 }
 
+/* Close what is left, and tell the manager how many (a last heartbeat) before exiting. */
 static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t n = 0;
 
-	log_warnx("drain deadline passed with %llu connections open, closing them",
-	    (unsigned long long)w->nconns);
+	for (struct conn *c = w->open; c; c = c->next)
+		n += c->state != C_LINGER; /* a lingering one has had its answer */
+	log_warnx("drain deadline passed with %llu connection%s open, closing %s",
+	    (unsigned long long)w->nconns, log_s(w->nconns), w->nconns == 1 ? "it" : "them");
+	w->cut += n;
 	while (w->open)
 		conn_close(w->open);
+	report_done_flush(w);
+	heartbeat_send(&w->hb);
 	event_base_loopexit(w->base, NULL);
+}
+
+/* The drain deadline is ms from now, unless it was already sooner. */
+static void drain_deadline_set(struct worker *w, uint32_t ms)
+{
+	uint64_t at = clock_now_ms() + ms;
+	struct timeval tv = clock_tv(ms);
+
+	if (w->deadline_at && at >= w->deadline_at)
+		return;
+	w->deadline_at = at;
+	evtimer_add(&w->ev_drain_deadline, &tv);
 }
 
 /*
@@ -653,20 +674,19 @@ static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
  * "Connection: close"; an idle keep-alive connection may still send one
  * request within a short grace (it is answered and closed): its request
  * may already be on its way. hurry: our manager is gone, so the deadline
- * shortens even if we were already draining.
+ * may come sooner even if we were already draining (never later).
  */
 static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 {
-	struct timeval tv = clock_tv(deadline_ms);
 	struct conn *c, *next;
 
 	if (!w->draining) {
 		w->draining = 1;
-		log_info("draining %llu connections", (unsigned long long)w->nconns);
-		evtimer_assign(&w->ev_drain_deadline, w->base, drain_deadline_cb, w);
-		evtimer_add(&w->ev_drain_deadline, &tv);
+		log_info(
+		    "draining %llu connection%s", (unsigned long long)w->nconns, log_s(w->nconns));
+		drain_deadline_set(w, deadline_ms);
 	} else if (hurry)
-		evtimer_add(&w->ev_drain_deadline, &tv);
+		drain_deadline_set(w, deadline_ms);
 	else {
 		worker_maybe_exit(w); /* the manager's go-ahead may be what we waited for */
 		return;
@@ -679,15 +699,35 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 	worker_maybe_exit(w);
 }
 
+static int parent_read(struct worker *w);
+
+/*
+ * Our manager is gone: SIGTERM from PR_SET_PDEATHSIG, or end-of-file on
+ * its channel. Whatever it sent is already in the channel: take it first.
+ * While the daemon lives - we were re-parented to it, the subreaper (or
+ * are about to be: the manager's channel closes before it is reaped) -
+ * our clients get the whole server.shutdown_timeout; once the daemon is
+ * gone too, only a short grace, so nothing outlives it by more than 2 s.
+ * A later SIGTERM (the daemon dying too) may only shorten the deadline.
+ */
+static void worker_orphaned(struct worker *w)
+{
+	int daemon_lives = proc_daemon_alive() || getppid() == w->ppid;
+	uint32_t grace = daemon_lives ? w->cfg.shutdown_timeout_ms : PARENT_GONE_GRACE_MS;
+
+	parent_read(w);
+	log_warnx("%s is gone, finishing in-flight requests within %u ms",
+	    daemon_lives ? "manager" : "daemon", grace);
+	w->last_conn_sent = 1;
+	worker_drain(w, grace, 1);
+}
+
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *w = arg;
-	int orphaned = getppid() != w->ppid;
 
-	if (orphaned) {
-		log_warnx("manager is gone, finishing in-flight requests");
-		w->last_conn_sent = 1;
-		worker_drain(w, PARENT_GONE_GRACE_MS, 1);
+	if (getppid() != w->ppid) {
+		worker_orphaned(w);
 		return;
 	}
 	/* Told to stop by pid: the manager starts our replacement now. */
@@ -707,6 +747,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	hb->requests = w->requests;
 	hb->bytes = w->bytes;
 	hb->resp_us = w->resp_us;
+	hb->cut = w->cut;
 	memcpy(hb->resp_hist, w->resp_hist, sizeof(hb->resp_hist));
 }
 
@@ -757,21 +798,31 @@ static void parent_msg(struct worker *w, struct msg *m)
 	}
 }
 
-static void parent_cb(evutil_socket_t fd, short what, void *arg)
+/* Everything queued in the manager channel; returns msg_recv's last result. */
+static int parent_read(struct worker *w)
 {
-	struct worker *w = arg;
 	struct msg m;
 	int rc;
 
-	while ((rc = msg_recv(fd, &m)) == 1)
-		parent_msg(w, &m);
-	if (msg_peer_gone(rc)) {
+	for (;;) {
+		if ((rc = msg_recv(FD_PARENT, &m)) == 1)
+			parent_msg(w, &m);
+		else if (rc == -1 && errno == EBADMSG)
+			log_warnx("malformed message from manager, dropped");
+		else
+			return rc;
+	}
+}
+
+static void parent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (msg_peer_gone(parent_read(w))) {
 		event_del(&w->ev_parent);
-		log_warnx("manager channel closed, finishing in-flight requests");
-		w->last_conn_sent = 1;
-		worker_drain(w, PARENT_GONE_GRACE_MS, 1);
-	} else if (errno == EBADMSG)
-		log_warnx("malformed message from manager, dropped");
+		log_warnx("manager channel closed");
+		worker_orphaned(w);
+	}
 }
 
 int worker_main(void)
@@ -787,6 +838,7 @@ int worker_main(void)
 	event_assign(&w.ev_parent, w.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &w);
 	event_assign(&w.ev_flush, w.base, FD_PARENT, EV_WRITE, flush_cb, &w);
 	evtimer_assign(&w.ev_report, w.base, report_cb, &w);
+	evtimer_assign(&w.ev_drain_deadline, w.base, drain_deadline_cb, &w);
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);

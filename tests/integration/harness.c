@@ -122,6 +122,17 @@ int h_log_has(struct wsd *w, const char *needle)
 	return found;
 }
 
+int h_log_count(struct wsd *w, const char *needle)
+{
+	char *s = slurp(w->log, NULL);
+	int n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(s);
+	return n;
+}
+
 struct log_wait {
 	struct wsd *w;
 	const char *needle;
@@ -345,12 +356,34 @@ void h_cleanup(struct wsd *w)
 	w->dir[0] = '\0';
 }
 
+void h_expect_lost(struct wsd *w, int min, int max)
+{
+	w->lost_min = min;
+	w->lost_max = max;
+}
+
+static void check_lost(struct wsd *w)
+{
+	int n = h_log_count(w, "lost child:");
+
+	ck_assert_msg(n >= w->lost_min && n <= w->lost_max,
+	    "%d lost child lines in %s, expected %d..%d", n, w->log, w->lost_min, w->lost_max);
+}
+
+void h_stop_begin(struct wsd *w)
+{
+	h_count_role(w, "", NULL, 0);
+	ck_assert_int_eq(kill(w->pid, SIGTERM), 0);
+	w->term_sent = 1;
+}
+
 int h_stop(struct wsd *w)
 {
 	int status;
 
-	h_count_role(w, "", NULL, 0);
-	ck_assert_int_eq(kill(w->pid, SIGTERM), 0);
+	/* One SIGTERM only: a second one could reach a daemon tearing down after its loop. */
+	if (!w->term_sent)
+		h_stop_begin(w);
 	if (!h_wait_until(daemon_exited, w, STOP_TIMEOUT_MS)) {
 		kill(w->pid, SIGKILL);
 		ck_abort_msg("wsd did not exit within %d ms of SIGTERM", STOP_TIMEOUT_MS);
@@ -359,6 +392,7 @@ int h_stop(struct wsd *w)
 	ck_assert_msg(h_wait_until(all_gone, w, 3000), "wsd left processes behind");
 	check_clean_stderr(w);
 	ck_assert_msg(!h_log_has(w, " fatal "), "fatal in log %s", w->log);
+	check_lost(w);
 	h_cleanup(w); /* kept for inspection when an assertion failed */
 	return status;
 }

@@ -23,6 +23,8 @@ struct wsd {
 	char sock[PATH_MAX + 16]; /* control socket path */
 	pid_t seen[H_MAXPROCS];   /* every process of this instance we saw */
 	int nseen;
+	int lost_min, lost_max; /* "lost child" lines h_stop accepts (h_expect_lost) */
+	int term_sent;          /* h_stop_begin sent SIGTERM already */
 };
 
 /* Make the temp dir and root (0755, so a dropped-privilege worker can read it). */
@@ -34,8 +36,16 @@ void h_write_file(struct wsd *w, const char *rel, const void *data, size_t len);
  * harness's own [server]/[log]/[control] settings; wait until it logs ready.
  */
 void h_start(struct wsd *w, const char *extra);
-/* SIGTERM, wait for exit (returns the exit status), then prove no process of it is left. */
+/*
+ * SIGTERM, wait for exit (returns the exit status), then prove no process
+ * of it is left, and fail on a sanitizer report, a fatal line, or a
+ * "lost child" line the test did not expect (h_expect_lost).
+ */
 int h_stop(struct wsd *w);
+/* Send the SIGTERM only (h_stop then waits without sending another). */
+void h_stop_begin(struct wsd *w);
+/* The test causes between min and max lost children on purpose (default: none). */
+void h_expect_lost(struct wsd *w, int min, int max);
 /* Every process of the instance seen so far is gone within timeout_ms: 1, else 0. */
 int h_all_gone(struct wsd *w, int timeout_ms);
 /* The harness's own timing bound: ms in the optimised build, more under sanitizers. */
@@ -53,6 +63,8 @@ int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max);
 int h_wait_log(struct wsd *w, const char *needle, int timeout_ms);
 /* Does the log contain needle now? */
 int h_log_has(struct wsd *w, const char *needle);
+/* How many times the log contains needle now. */
+int h_log_count(struct wsd *w, const char *needle);
 
 /* A connected TCP socket to the instance (blocking, with a receive timeout). */
 int h_connect(struct wsd *w);

@@ -433,7 +433,7 @@ START_TEST(test_pool_grows_and_shrinks)
 	/* A fourth waits in the backlog, and the operator is told why. */
 	extra = h_connect(&w);
 	ck_assert_int_eq(h_send(extra, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
-	ck_assert(h_wait_log(&w, "pool full: 3 workers with 1 connections each", 5000));
+	ck_assert(h_wait_log(&w, "pool full: 3 workers with 1 connection each", 5000));
 	close(fds[0]);
 	ck_assert_int_eq(h_read_response(extra, &r, 0), 0);
 	ck_assert_int_eq(r.status, 200);
