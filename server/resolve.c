@@ -310,28 +310,89 @@ static int beneath(int rootfd, int fd)
 	return plen > rlen && has_hidden(path + rlen + 1, plen - rlen - 1) ? -1 : 1;
 }
 
+/* Cut the last component off p: "a/b" -> "a", "a" -> "", "/a" -> "/". */
+static void cut_last(char *p)
+{
+	char *slash = strrchr(p, '/');
+
+	if (slash == NULL)
+		p[0] = '\0';
+	else if (slash == p)
+		p[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+/*
+ * Does the deepest existing part of p (from dirfd; an absolute p from
+ * "/") lie beneath the root? p is cut in place. An empty p is dirfd.
+ */
+static int deepest_beneath(int rootfd, int dirfd, char *p)
+{
+	int fd, inside;
+
+	for (;;) {
+		if ((fd = openat(dirfd, p[0] ? p : ".", O_PATH | O_CLOEXEC)) >= 0) {
+			inside = beneath(rootfd, fd) != 0;
+			close(fd);
+			return inside;
+		}
+		if (p[0] == '\0' || strcmp(p, "/") == 0)
+			return 0;
+		cut_last(p);
+	}
+}
+
+/*
+ * A dangling symlink at prefix, pointing to target: judged by where the
+ * deepest existing part of its target lies, relative targets from the
+ * link's own directory.
+ */
+static int dangling_status(int rootfd, const char *prefix, char *target, int status)
+{
+	char joined[PATH_MAX];
+	const char *slash = strrchr(prefix, '/');
+	int n, inside;
+
+	if (target[0] == '/')
+		inside = deepest_beneath(rootfd, AT_FDCWD, target);
+	else {
+		n = snprintf(joined, sizeof(joined), "%.*s%s%s", slash ? (int)(slash - prefix) : 0,
+		    prefix, slash ? "/" : "", target);
+		inside = n > 0 && (size_t)n < sizeof(joined) &&
+		    deepest_beneath(rootfd, rootfd, joined);
+	}
+	return inside ? status : forbidden("symlink leaves the root");
+}
+
 /*
  * A missing name: 404 only if the deepest part of the path that exists
- * lies beneath the root. Through a symlink leading out, 403 whether or
- * not the outside name exists, as openat2 answers: no probing outside.
+ * lies beneath the root, and a dangling symlink on the way points beneath
+ * it. Through a symlink leading out, 403 whether or not the outside name
+ * exists, as openat2 answers: no probing outside.
  */
 static int missing_status(int rootfd, const char *path, int status)
 {
-	char prefix[PATH_MAX];
-	char *slash;
-	int fd, inside;
+	char prefix[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+	int fd;
 
 	if (snprintf(prefix, sizeof(prefix), "%s", path) >= (int)sizeof(prefix))
-		return 403;
-	while ((slash = strrchr(prefix, '/')) != NULL) {
-		*slash = '\0';
-		if ((fd = openat(rootfd, prefix, O_PATH | O_CLOEXEC)) == -1)
-			continue;
-		inside = beneath(rootfd, fd);
-		close(fd);
-		return inside ? status : forbidden("symlink leaves the root");
+		return forbidden("symlink leaves the root");
+	while (prefix[0] != '\0') {
+		if ((fd = openat(rootfd, prefix, O_PATH | O_CLOEXEC)) >= 0) {
+			close(fd);
+			break;
+		}
+		n = readlinkat(rootfd, prefix, target, sizeof(target));
+		if (n > 0 && (size_t)n < sizeof(target)) {
+			target[n] = '\0';
+			return dangling_status(rootfd, prefix, target, status);
+		}
+		cut_last(prefix);
 	}
-	return status; /* nothing of it exists: the root itself was the last step */
+	return deepest_beneath(rootfd, rootfd, prefix) ? status :
+	                                                 forbidden("symlink leaves the root");
 }
 
 /*

@@ -985,6 +985,7 @@ START_TEST(test_symlinks_and_hidden)
 	snprintf(target, sizeof(target), "%s/outside.txt", w.dir);
 	link_root(target, "outabs");
 	link_root("../outside.txt", "outrel");
+	link_root("/nonexistent-wsd/x", "outdangling");
 
 	/* A link does not reach a hidden file: the path opened is judged. */
 	expect_get("/x", 404, NULL);
@@ -1000,6 +1001,7 @@ START_TEST(test_symlinks_and_hidden)
 	/* Links out of the root are 403, and say why. */
 	expect_get("/outabs", 403, NULL);
 	expect_get("/outrel", 403, NULL);
+	expect_get("/outdangling", 403, NULL); /* out, whether or not its target exists */
 	ck_assert(h_wait_log(&w, "forbidden: /outabs: symlink leaves the root", 5000));
 	ck_assert(h_wait_log(&w, "forbidden: /outrel: symlink leaves the root", 5000));
 	/* .well-known first (ACME HTTP-01), and nowhere else. */

@@ -383,6 +383,12 @@ static void tree_setup(void)
 	link_in(p, "link_abs_dir");
 	snprintf(p, sizeof(p), "%s/.git/config", root);
 	link_in(p, "link_abs_git");
+	snprintf(p, sizeof(p), "%s/missing", root);
+	link_in(p, "link_abs_dangling_in");
+	link_in("/nonexistent-wsd/x", "link_abs_dangling_out");
+	link_in("../nonexistent", "link_dangling_out");
+	link_in("../../nonexistent/x", "sub/link_dangling_up");
+	link_in("sub/../missing", "link_dangling_dotdot_in");
 
 	snprintf(p, sizeof(p), "%s/fifo", root);
 	mk(mkfifo(p, 0644), p);
@@ -506,6 +512,11 @@ START_TEST(test_open_escapes)
 	/* A missing name outside answers as an existing one: no probing outside. */
 	expect_status("link_outdir/no-such-file", 403);
 	expect_status("link_outdir/no/such/path", 403);
+	/* A dangling link is judged by where it points: out is 403, as openat2 says. */
+	expect_status("link_abs_dangling_out", 403);
+	expect_status("link_dangling_out", 403);
+	expect_status("sub/link_dangling_up", 403);
+	expect_status("link_abs_dangling_out/y", 403);
 	expect_status("../no-such-file", 403);
 	expect_status("link_evil", 403);
 	expect_status("link_proc", 403);
@@ -544,6 +555,9 @@ START_TEST(test_open_missing)
 	expect_status("nodir/x", 404);
 	expect_status("a.txt/x", 404); /* ENOTDIR */
 	expect_status("link_dangling", 404);
+	expect_status("link_dangling_dotdot_in", 404);
+	expect_status("link_abs_dangling_in", 404);
+	expect_status("link_abs_dangling_in/x", 404);
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	expect_status(name, 414); /* NAME_MAX */
