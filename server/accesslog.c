@@ -228,8 +228,13 @@ size_t accesslog_format(const struct accesslog_entry *e, char *line)
 		put_escaped(&o, e->method, e->method_len, ACCESSLOG_MAX_METHOD);
 		put_str(&o, " ");
 		put_escaped(&o, e->target, e->target_len, ACCESSLOG_MAX_TARGET);
-		put_str(&o, " HTTP/1.");
-		put_u64(&o, (uint64_t)e->minor);
+		put_str(&o, " ");
+		if (e->version != NULL)
+			put_escaped(&o, e->version, e->version_len, ACCESSLOG_MAX_VERSION);
+		else {
+			put_str(&o, "HTTP/1.");
+			put_u64(&o, (uint64_t)e->minor);
+		}
 	}
 	put_str(&o, "\" ");
 	put_u64(&o, e->status > 0 ? (uint64_t)e->status : 0);

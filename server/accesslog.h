@@ -27,8 +27,10 @@
  *    no or a non-IP peer gives "-". Ident and user are always "-".
  *  - %t: local time with its UTC offset, as Apache does; English month
  *    names whatever the locale. The time zone is read at accesslog_open().
- *  - %r: method, target as received, and HTTP/1.minor; "-" when minor < 0
- *    (the request line could not be parsed).
+ *  - %r: method, target as received, and the version as received (or
+ *    HTTP/1.minor when none is given); "-" when minor < 0 (the request
+ *    line could not be parsed). A request refused for a header or its
+ *    version keeps its request line.
  *  - %b: body bytes; "-" when 0, as Apache's %b.
  *  - Referer and User-Agent: "-" when absent (NULL), "" when empty.
  *  - %D: request time in microseconds.
@@ -48,6 +50,7 @@
 #define ACCESSLOG_LINE_MAX 4096 /* PIPE_BUF on Linux */
 #define ACCESSLOG_MAX_METHOD 32
 #define ACCESSLOG_MAX_TARGET 2048
+#define ACCESSLOG_MAX_VERSION 16
 #define ACCESSLOG_MAX_REFERER 768
 #define ACCESSLOG_MAX_UA 768
 #define ACCESSLOG_BUFSIZE (64 * 1024) /* default per buffer */
@@ -59,7 +62,9 @@ struct accesslog_entry {
 	size_t method_len;
 	const char *target; /* as received */
 	size_t target_len;
-	int minor; /* HTTP/1.minor; < 0: "-" */
+	int minor;           /* HTTP/1.minor; < 0: "-" */
+	const char *version; /* as received ("HTTP/1.2"); NULL: HTTP/1.minor */
+	size_t version_len;
 	int status;
 	uint64_t bytes;      /* body bytes sent */
 	const char *referer; /* NULL: "-" */

@@ -52,15 +52,18 @@ static enum http_method method_of(struct http_slice m)
 	return HTTP_M_UNKNOWN;
 }
 
-/* "HTTP/x.y": 0 and *minor set, -400 not a version, -505 another version. */
+/*
+ * "HTTP/x.y": 0 and *minor set, -400 not a version, -505 another major.
+ * An unknown HTTP/1.x minor is served as HTTP/1.1 (RFC 9110 2.5).
+ */
 static int parse_version(const char *p, size_t n, int *minor)
 {
 	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
 	    p[7] < '0' || p[7] > '9')
 		return -400;
-	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
+	if (p[5] != '1')
 		return -505;
-	*minor = p[7] - '0';
+	*minor = p[7] == '0' ? 0 : 1;
 	return 0;
 }
 
@@ -109,11 +112,13 @@ static int parse_request_line(const char *p, size_t n, struct http_request *r)
 	for (const char *q = sp1 + 1; q < sp2; q++)
 		if (is_ctl((unsigned char)*q))
 			return -400;
-	if ((rc = parse_version(sp2 + 1, n - (size_t)(sp2 + 1 - p), &r->minor)))
-		return rc;
+	/* Set before judging the version: the access log shows what came. */
 	r->method_name = (struct http_slice){p, (size_t)(sp1 - p)};
 	r->method = method_of(r->method_name);
 	r->target = (struct http_slice){sp1 + 1, (size_t)(sp2 - sp1 - 1)};
+	r->version = (struct http_slice){sp2 + 1, n - (size_t)(sp2 + 1 - p)};
+	if ((rc = parse_version(r->version.p, r->version.len, &r->minor)))
+		return rc;
 	return reduce_target(&r->target, r->method);
 }
 
@@ -152,8 +157,8 @@ static int parse_content_length(struct http_slice v, int64_t *out)
 			return -400;
 		n = n * 10 + (v.p[i] - '0');
 	}
-	if (*out >= 0 && *out != n)
-		return -400; /* repeated with another value */
+	if (*out >= 0)
+		return -400; /* repeated, even with the same value: as the list form */
 	*out = n;
 	return 0;
 }

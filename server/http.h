@@ -33,9 +33,10 @@ struct http_slice {
 struct http_request {
 	enum http_method method;
 	struct http_slice method_name;
-	struct http_slice target; /* origin-form path (absolute form reduced) */
-	int minor;                /* HTTP/1.<minor>: 0 or 1 */
-	int keepalive;            /* what the client asked for, with defaults */
+	struct http_slice target;  /* origin-form path (absolute form reduced) */
+	struct http_slice version; /* as received: "HTTP/1.1", "HTTP/1.2", "HTTP/2.0" */
+	int minor;                 /* HTTP/1.<minor>: 0 or 1 (an unknown 1.x is 1) */
+	int keepalive;             /* what the client asked for, with defaults */
 	int has_host;
 	int64_t content_length; /* -1 when absent */
 	struct http_slice if_none_match, if_modified_since, range, if_range;
@@ -52,7 +53,10 @@ struct http_request {
  * Parse the request head at the start of buf. Returns the number of bytes
  * the head takes (> 0) when complete and valid, 0 when more bytes are
  * needed, or -STATUS (-400, -414, -431, -501, -505, ...) when the request
- * must be refused. Slices in *req point into buf.
+ * must be refused. Slices in *req point into buf. On a refusal,
+ * method_name, method, target and version are still set (version.len > 0)
+ * when the request line had its three parts, for the access log and for a
+ * HEAD's answer without a body.
  */
 int http_parse_request(const char *buf, size_t len, struct http_request *req);
 
@@ -126,15 +130,12 @@ int http_not_modified(const struct http_request *r, const char *etag, time_t mti
  * Range of a GET (RFC 9110 14), to be asked after http_not_modified().
  * Returns:
  *  206  one satisfiable byte range: *start and *len (> 0) are set, and
- *       start + len <= size. "a-b" (b clamped to size - 1), "a-", and
- *       the suffix "-n" (n clamped to size).
- *  416  one range that cannot be satisfied: "a-" or "a-b" with a >= size,
- *       or "-0". The answer carries the unsatisfied-range form of
- *       Content-Range ("bytes *" then "/" and the size).
- *  0    serve the whole file (200): no Range; not a GET; Range malformed
- *       (a > b, not digits, a number overflowing off_t, junk) or
- *       repeated, both ignored as 14.2 allows; a unit other than "bytes";
- *       more than one range (our choice: no multipart/byteranges, the
+ *       start + len <= size; also when it covers the whole file. "a-b" (b clamped to size - 1),
+ * "a-", and the suffix "-n" (n clamped to size). 416  one range that cannot be satisfied: "a-" or
+ * "a-b" with a >= size, or "-0". The answer carries the unsatisfied-range form of Content-Range
+ * ("bytes *" then "/" and the size). 0    serve the whole file (200): no Range; not a GET; Range
+ * malformed (a > b, not digits, a number overflowing off_t, junk) or repeated, both ignored as 14.2
+ * allows; a unit other than "bytes"; more than one range (our choice: no multipart/byteranges, the
  *       whole file instead); If-Range present and false (an entity-tag:
  *       strong comparison, so W/ never matches; a date: equal to mtime to
  *       the second; anything else: false); or an empty file with a

@@ -2,11 +2,13 @@
  * Request target to file descriptor, never leaving the document root.
  *
  * Two layers. resolve_target() is purely lexical: it decodes the target
- * and removes every "." and ".." so the path handed on has none. Then
- * resolve_open() lets the kernel walk that path with openat2(2) and
- * RESOLVE_BENEATH, which also refuses symlinks that lead out. Where
- * openat2 is missing or filtered, the file is opened with openat(2) and
- * its real path, read back from /proc, must lie under the root's.
+ * and removes every "." and ".." so the path handed on has none, and
+ * refuses hidden names. Then resolve_open() lets the kernel walk that
+ * path with openat2(2), RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS: with no
+ * symlink on it, the lexical check holds for the file opened. A path with
+ * a symlink (or where openat2 is missing or filtered) is opened with
+ * openat(2), and its real path, read back from /proc, must lie under the
+ * root's and hold no hidden name.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -73,13 +75,33 @@ static int end_component(char *out, size_t mark, size_t cs, size_t *o)
 	return 0;
 }
 
-/* After normalisation "." and ".." are gone: any leading dot is a hidden name. */
+#define WELL_KNOWN ".well-known"
+
+/*
+ * After normalisation "." and ".." are gone: any leading dot is a hidden
+ * name, except ".well-known" as the first component (RFC 8615).
+ */
 static int has_hidden(const char *p, size_t n)
 {
+	size_t wk = sizeof(WELL_KNOWN) - 1;
+
 	for (size_t i = 0; i < n; i++)
-		if (p[i] == '.' && (i == 0 || p[i - 1] == '/'))
+		if (p[i] == '.' && (i == 0 || p[i - 1] == '/')) {
+			if (i == 0 && n >= wk && memcmp(p, WELL_KNOWN, wk) == 0 &&
+			    (n == wk || p[wk] == '/'))
+				continue;
 			return 1;
+		}
 	return 0;
+}
+
+/* The last component [cs, o) names a directory: empty, "." or "..". */
+static int dir_form(const char *out, size_t cs, size_t o)
+{
+	size_t n = o - cs;
+
+	return n == 0 || (n == 1 && out[cs] == '.') ||
+	    (n == 2 && out[cs] == '.' && out[cs + 1] == '.');
 }
 
 /*
@@ -88,7 +110,7 @@ static int has_hidden(const char *p, size_t n)
  * or dot can never smuggle a ".." past it. Intermediate results count
  * against outlen too, so "/<long>/../x" may give 414 although "x" fits.
  */
-int resolve_target(const char *target, size_t len, char *out, size_t outlen)
+int resolve_target_dir(const char *target, size_t len, char *out, size_t outlen, int *dir)
 {
 	size_t i, o = 0, mark = 0, cs = 0;
 	unsigned char c;
@@ -128,13 +150,63 @@ int resolve_target(const char *target, size_t len, char *out, size_t outlen)
 			return 414;
 		out[o++] = (char)c;
 	}
+	*dir = dir_form(out, cs, o);
 	if ((r = end_component(out, mark, cs, &o)) != 0)
 		return r;
 	out[o] = '\0';
 	return has_hidden(out, o) ? 404 : 0;
 }
 
+int resolve_target(const char *target, size_t len, char *out, size_t outlen)
+{
+	int dir;
+
+	return resolve_target_dir(target, len, out, outlen, &dir);
+}
+
+/* RFC 3986 pchar, less pct-encoded: unreserved, sub-delims, ':' and '@'. */
+static int is_pchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (c != 0 && strchr("-._~!$&'()*+,;=:@", c) != NULL);
+}
+
+size_t resolve_encode(const char *path, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (is_pchar(*p) || (*p == '/' && o > 0)) {
+			if (o + 1 >= outlen)
+				return 0;
+			out[o++] = (char)*p;
+			continue;
+		}
+		if (o + 3 >= outlen)
+			return 0;
+		out[o++] = '%';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 0xf];
+	}
+	if (o >= outlen)
+		return 0;
+	out[o] = '\0';
+	return o;
+}
+
 /* ---- opening ---- */
+
+static const char *why = "";
+
+const char *resolve_why(void) { return why; }
+
+/* A 403, and why, for the error log. */
+static int forbidden(const char *reason)
+{
+	why = reason;
+	return 403;
+}
 
 static int errno_status(int e)
 {
@@ -142,13 +214,16 @@ static int errno_status(int e)
 	case ENOENT:
 	case ENOTDIR:
 		return 404;
-	case EXDEV: /* a symlink out of the root, or absolute */
+	case EXDEV: /* a symlink out of the root */
+		return forbidden("symlink leaves the root");
 	case ELOOP:
+		return forbidden("too many levels of symlinks");
 	case EACCES:
 	case EPERM:
+		return forbidden("permission denied");
 	case ENXIO: /* a socket, or a device without a driver */
 	case ENODEV:
-		return 403;
+		return forbidden("not a regular file");
 	case ENAMETOOLONG:
 		return 414;
 	default:
@@ -156,13 +231,13 @@ static int errno_status(int e)
 	}
 }
 
-static int sys_openat2(int dirfd, const char *path, uint64_t flags)
+static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
 {
 	struct open_how how;
 
 	memset(&how, 0, sizeof(how));
 	how.flags = flags;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve;
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
@@ -178,7 +253,7 @@ static int oa2_missing(int rootfd, int e)
 	if (oa2_state != OA2_UNKNOWN)
 		return oa2_state == OA2_MISSING;
 	if (e == EPERM) {
-		fd = sys_openat2(rootfd, ".", O_PATH | O_CLOEXEC);
+		fd = sys_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0);
 		if (fd >= 0)
 			close(fd);
 		else
@@ -205,9 +280,11 @@ static int fd_path(int fd, char *buf, size_t size, size_t *len)
 }
 
 /*
- * Fallback proof that fd lies beneath rootfd. The root's path is read
- * afresh each time: a cached copy keyed by fd number would go stale if
- * the root were reopened or renamed, and stale here means unsafe.
+ * Fallback proof that fd lies beneath rootfd: 1 beneath, 0 not, -1
+ * beneath but through a hidden name (a component starting with '.',
+ * ".well-known" first excepted), as a symlink may lead. The root's path is
+ * read afresh each time: a cached copy keyed by fd number would go stale
+ * if the root were reopened or renamed, and stale here means unsafe.
  * No /proc means no proof, and no proof means refuse.
  */
 static int beneath(int rootfd, int fd)
@@ -226,33 +303,96 @@ static int beneath(int rootfd, int fd)
 		return 0;
 	}
 	if (rlen == 1)
-		return 1; /* the root is "/" */
+		rlen = 0; /* the root is "/" */
 	/* readlink does not terminate: equal lengths mean the root itself */
-	return plen >= rlen && memcmp(root, path, rlen) == 0 && (plen == rlen || path[rlen] == '/');
+	if (plen < rlen || memcmp(root, path, rlen) != 0 || (plen > rlen && path[rlen] != '/'))
+		return 0;
+	return plen > rlen && has_hidden(path + rlen + 1, plen - rlen - 1) ? -1 : 1;
+}
+
+/* Cut the last component off p: "a/b" -> "a", "a" -> "", "/a" -> "/". */
+static void cut_last(char *p)
+{
+	char *slash = strrchr(p, '/');
+
+	if (slash == NULL)
+		p[0] = '\0';
+	else if (slash == p)
+		p[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+/*
+ * Does the deepest existing part of p (from dirfd; an absolute p from
+ * "/") lie beneath the root? p is cut in place. An empty p is dirfd.
+ */
+static int deepest_beneath(int rootfd, int dirfd, char *p)
+{
+	int fd, inside;
+
+	for (;;) {
+		if ((fd = openat(dirfd, p[0] ? p : ".", O_PATH | O_CLOEXEC)) >= 0) {
+			inside = beneath(rootfd, fd) != 0;
+			close(fd);
+			return inside;
+		}
+		if (p[0] == '\0' || strcmp(p, "/") == 0)
+			return 0;
+		cut_last(p);
+	}
+}
+
+/*
+ * A dangling symlink at prefix, pointing to target: judged by where the
+ * deepest existing part of its target lies, relative targets from the
+ * link's own directory.
+ */
+static int dangling_status(int rootfd, const char *prefix, char *target, int status)
+{
+	char joined[PATH_MAX];
+	const char *slash = strrchr(prefix, '/');
+	int n, inside;
+
+	if (target[0] == '/')
+		inside = deepest_beneath(rootfd, AT_FDCWD, target);
+	else {
+		n = snprintf(joined, sizeof(joined), "%.*s%s%s", slash ? (int)(slash - prefix) : 0,
+		    prefix, slash ? "/" : "", target);
+		inside = n > 0 && (size_t)n < sizeof(joined) &&
+		    deepest_beneath(rootfd, rootfd, joined);
+	}
+	return inside ? status : forbidden("symlink leaves the root");
 }
 
 /*
  * A missing name: 404 only if the deepest part of the path that exists
- * lies beneath the root. Through a symlink leading out, 403 whether or
- * not the outside name exists, as openat2 answers: no probing outside.
+ * lies beneath the root, and a dangling symlink on the way points beneath
+ * it. Through a symlink leading out, 403 whether or not the outside name
+ * exists, as openat2 answers: no probing outside.
  */
 static int missing_status(int rootfd, const char *path, int status)
 {
-	char prefix[PATH_MAX];
-	char *slash;
-	int fd, inside;
+	char prefix[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+	int fd;
 
 	if (snprintf(prefix, sizeof(prefix), "%s", path) >= (int)sizeof(prefix))
-		return 403;
-	while ((slash = strrchr(prefix, '/')) != NULL) {
-		*slash = '\0';
-		if ((fd = openat(rootfd, prefix, O_PATH | O_CLOEXEC)) == -1)
-			continue;
-		inside = beneath(rootfd, fd);
-		close(fd);
-		return inside ? status : 403;
+		return forbidden("symlink leaves the root");
+	while (prefix[0] != '\0') {
+		if ((fd = openat(rootfd, prefix, O_PATH | O_CLOEXEC)) >= 0) {
+			close(fd);
+			break;
+		}
+		n = readlinkat(rootfd, prefix, target, sizeof(target));
+		if (n > 0 && (size_t)n < sizeof(target)) {
+			target[n] = '\0';
+			return dangling_status(rootfd, prefix, target, status);
+		}
+		cut_last(prefix);
 	}
-	return status; /* nothing of it exists: the root itself was the last step */
+	return deepest_beneath(rootfd, rootfd, prefix) ? status :
+	                                                 forbidden("symlink leaves the root");
 }
 
 /*
@@ -263,7 +403,7 @@ static int missing_status(int rootfd, const char *path, int status)
 static int open_fallback(int rootfd, const char *path, int *status)
 {
 	char link[32];
-	int pfd, fd;
+	int pfd, fd, inside;
 
 	if ((pfd = openat(rootfd, path, O_PATH | O_CLOEXEC)) == -1) {
 		*status = errno_status(errno);
@@ -271,9 +411,9 @@ static int open_fallback(int rootfd, const char *path, int *status)
 			*status = missing_status(rootfd, path, 404);
 		return -1;
 	}
-	if (!beneath(rootfd, pfd)) {
+	if ((inside = beneath(rootfd, pfd)) != 1) {
 		close(pfd);
-		*status = 403;
+		*status = inside == -1 ? 404 : forbidden("symlink leaves the root");
 		return -1;
 	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", pfd);
@@ -283,22 +423,30 @@ static int open_fallback(int rootfd, const char *path, int *status)
 	return fd;
 }
 
-/* One path beneath the root, by whichever means this process has. */
+/*
+ * One path beneath the root, by whichever means this process has. The
+ * fast path refuses every symlink: with none on the way, the lexical check
+ * already proved the path clean, in one syscall. A symlink (ELOOP) or an
+ * absolute name (EXDEV) goes the slow way, which follows links and then
+ * judges the real path: beneath the root, no hidden name on it.
+ */
 static int open_beneath(int rootfd, const char *path, int *status)
 {
 	int fd, e, tries = 0;
 
 	if (force_fallback || oa2_state == OA2_MISSING)
 		return open_fallback(rootfd, path, status);
-	/* EAGAIN: a rename raced a ".." in some symlink; the kernel asks us to retry */
-	while ((fd = sys_openat2(rootfd, path, OPEN_FLAGS)) == -1 && errno == EAGAIN &&
-	    ++tries < EAGAIN_TRIES)
+	/* EAGAIN: a rename raced the walk; the kernel asks us to retry */
+	while ((fd = sys_openat2(rootfd, path, OPEN_FLAGS, RESOLVE_NO_SYMLINKS)) == -1 &&
+	    errno == EAGAIN && ++tries < EAGAIN_TRIES)
 		;
 	if (fd >= 0) {
 		oa2_state = OA2_WORKS;
 		return fd;
 	}
 	e = errno;
+	if (e == ELOOP || e == EXDEV)
+		return open_fallback(rootfd, path, status);
 	if ((e == ENOSYS || e == EPERM) && oa2_missing(rootfd, e))
 		return open_fallback(rootfd, path, status);
 	*status = errno_status(e);
@@ -320,17 +468,18 @@ static int open_stat(int rootfd, const char *path, struct stat *st, int *status)
 	return fd;
 }
 
-int resolve_open_idx(int rootfd, const char *relpath, struct stat *st, int *status, int *isindex)
+int resolve_open_idx(int rootfd, const char *relpath, struct stat *st, int *status, int *isdir)
 {
 	char ipath[PATH_MAX];
 	int fd, n;
 
-	*isindex = 0;
+	*isdir = 0;
 	if ((fd = open_stat(rootfd, relpath[0] == '\0' ? "." : relpath, st, status)) == -1)
 		return -1;
 	if (S_ISDIR(st->st_mode)) {
 		/* from the root again, so the index too is proven beneath it */
 		close(fd);
+		*isdir = 1;
 		n = relpath[0] == '\0' ?
 		    snprintf(ipath, sizeof(ipath), "%s", RESOLVE_INDEX) :
 		    snprintf(ipath, sizeof(ipath), "%s/%s", relpath, RESOLVE_INDEX);
@@ -340,14 +489,13 @@ int resolve_open_idx(int rootfd, const char *relpath, struct stat *st, int *stat
 		}
 		if ((fd = open_stat(rootfd, ipath, st, status)) == -1) {
 			if (*status == 404)
-				*status = 403; /* a directory without an index */
+				*status = forbidden("directory without index");
 			return -1;
 		}
-		*isindex = 1;
 	}
 	if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		*status = 403;
+		*status = forbidden("not a regular file");
 		return -1;
 	}
 	return fd;
@@ -355,7 +503,7 @@ int resolve_open_idx(int rootfd, const char *relpath, struct stat *st, int *stat
 
 int resolve_open(int rootfd, const char *relpath, struct stat *st, int *status)
 {
-	int isindex;
+	int isdir;
 
-	return resolve_open_idx(rootfd, relpath, st, status, &isindex);
+	return resolve_open_idx(rootfd, relpath, st, status, &isdir);
 }

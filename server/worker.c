@@ -34,6 +34,7 @@
 #define LINGER_MS 2000
 #define PARENT_GONE_GRACE_MS 1000
 #define IDLE_GRACE_MS 1000 /* draining: how long an idle keep-alive connection may still send */
+#define FORBIDDEN_LOG_PER_SEC 10 /* 403 lines in the error log, per worker */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -47,7 +48,7 @@ struct conn {
 	enum conn_state state;
 	short armed;          /* what c->ev waits for, 0 = not assigned */
 	int keepalive;        /* after this response */
-	uint64_t deadline_ms; /* header timeout of the request being read */
+	uint64_t deadline_ms; /* header timeout of the request being read, or end of linger */
 	size_t inlen, consumed;
 	char out[1024];
 	size_t outlen, outoff;
@@ -56,10 +57,11 @@ struct conn {
 	size_t fleft;
 	/* The request being answered, for the access log and the figures. */
 	struct {
-		struct http_slice method, target, referer, user_agent;
-		int minor; /* -1: no valid request line */
+		struct http_slice method, target, version, referer, user_agent;
+		int minor; /* -1: no request line */
 		int status;
-		uint64_t body; /* body bytes sent */
+		uint64_t body;  /* file bytes sent */
+		size_t outbody; /* of out[], the last outbody bytes are body */
 		time_t when;
 		uint64_t start_us;
 	} req;
@@ -79,12 +81,15 @@ struct worker {
 	struct conn *open, *spare; /* spare: freed conns kept for reuse */
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
-	unsigned done_pending; /* ended connections not yet reported */
-	uint64_t deadline_at;  /* when draining must end; 0 = not draining */
-	uint64_t cut;          /* connections closed at the drain deadline */
+	unsigned done_pending;             /* ended connections not yet reported */
+	uint64_t deadline_at;              /* when draining must end; 0 = not draining */
+	uint64_t cut;                      /* connections closed at the drain deadline */
+	time_t forbid_sec;                 /* the 403 log limit: this second, */
+	unsigned forbid_n, forbid_dropped; /* lines in it, lines dropped */
 };
 
 static void conn_run(struct conn *c);
+static void conn_account(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void worker_maybe_exit(struct worker *w);
 
@@ -151,6 +156,8 @@ static void conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
+	if (c->state == C_WRITE)
+		conn_account(c); /* a response cut short: logged as far as it went */
 	if (c->armed)
 		event_del(&c->ev); /* before close: epoll interest follows the file */
 	close(c->fd);
@@ -199,12 +206,31 @@ static void conn_wait_request(struct conn *c)
 		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
 }
 
-/* Half-close and drain what the client still sends, so our answer is not lost to a RST. */
+/*
+ * Half-close and drain what the client still sends, so our answer is not
+ * lost to a RST. For LINGER_MS at most: an absolute deadline, since the
+ * event's own timeout restarts with every byte that arrives.
+ */
 static void conn_linger(struct conn *c)
 {
 	c->state = C_LINGER;
 	shutdown(c->fd, SHUT_WR);
+	c->deadline_ms = clock_now_ms() + LINGER_MS;
 	conn_arm(c, EV_READ, LINGER_MS);
+}
+
+static void conn_linger_read(struct conn *c)
+{
+	char sink[4096];
+	uint64_t now;
+	ssize_t n;
+
+	while ((n = read(c->fd, sink, sizeof(sink))) > 0)
+		;
+	if (n == 0 || errno != EAGAIN || (now = clock_now_ms()) >= c->deadline_ms)
+		conn_close(c);
+	else
+		conn_arm(c, EV_READ, c->deadline_ms - now);
 }
 
 /* ---- answers ---- */
@@ -222,16 +248,16 @@ static const char *conn_header(const struct conn *c, const struct http_request *
 static int respond_status(
     struct conn *c, int status, const char *extra, int close_conn, int head_only)
 {
-	size_t n;
+	size_t n, body;
 
 	if (close_conn)
 		c->keepalive = 0;
 	n = http_status_response(c->out, sizeof(c->out), status, extra,
-	    http_connection_header(c->keepalive, c->req.minor), head_only, c->req.when,
-	    &c->req.body);
+	    http_connection_header(c->keepalive, c->req.minor), head_only, c->req.when, &body);
 	if (n == 0)
 		return 0;
 	c->req.status = status;
+	c->req.outbody = body;
 	c->outlen = n;
 	c->outoff = 0;
 	return 1;
@@ -283,12 +309,16 @@ static void respond_unsatisfiable(struct conn *c, const struct http_request *r, 
 	respond_status(c, 416, range, 0, r->method == HTTP_M_HEAD);
 }
 
-/* 200 with the whole file, or 206 with one range of it; the body goes by sendfile. */
+/*
+ * 200 with the whole file, or 206 with one range of it (even one that
+ * covers the whole file: the client asked for a range); the body goes by
+ * sendfile.
+ */
 static void respond_file(struct conn *c, const struct http_request *r, int fd,
-    const struct stat *st, const char *path, const struct validators *v, off_t start, off_t len)
+    const struct stat *st, const char *path, const struct validators *v, off_t start, off_t len,
+    int partial)
 {
 	char range[96] = "";
-	int partial = len != st->st_size;
 
 	if (partial)
 		snprintf(range, sizeof(range), "Content-Range: bytes %lld-%lld/%lld\r\n",
@@ -316,6 +346,7 @@ static void respond_found(
 {
 	struct validators v;
 	off_t start = 0, len = st->st_size;
+	int partial = 0;
 
 	validators_of(st, &v);
 	if (http_not_modified(r, v.etag, st->st_mtime)) {
@@ -329,61 +360,104 @@ static void respond_found(
 		respond_unsatisfiable(c, r, st->st_size);
 		return;
 	case 206:
+		partial = 1;
 		break;
 	default:
 		start = 0;
 		len = st->st_size;
 	}
-	respond_file(c, r, fd, st, path, &v, start, len);
+	respond_file(c, r, fd, st, path, &v, start, len, partial);
+}
+
+/* The target's raw query, '?' included, up to a '#'; empty when none. */
+static struct http_slice target_query(const struct http_request *r)
+{
+	const char *p = r->target.p, *end = p + r->target.len, *q;
+
+	while (p < end && *p != '?' && *p != '#')
+		p++;
+	if (p == end || *p == '#')
+		return (struct http_slice){p, 0};
+	for (q = p; q < end && *q != '#'; q++)
+		;
+	return (struct http_slice){p, (size_t)(q - p)};
 }
 
 /*
  * A directory asked for without its trailing slash: 301 to the same path
  * with it (query kept), as nginx does, so relative links in its index work.
- * 0 when the target does not fit our buffer: the index is served as is.
+ * The Location is built from the clean path, encoded again, never from the
+ * raw target: "//evil.example/../sub" goes to "/sub/", not off-site.
+ * 0 when it does not fit our buffer: the directory is answered as is.
  */
-static int respond_slash_redirect(struct conn *c, const struct http_request *r)
+static int respond_slash_redirect(struct conn *c, const struct http_request *r, const char *path)
 {
-	const char *q = memchr(r->target.p, '?', r->target.len);
-	int plen = (int)(q ? (size_t)(q - r->target.p) : r->target.len);
-	char location[sizeof(c->out)];
+	char enc[sizeof(c->out)], location[sizeof(c->out)];
+	struct http_slice q = target_query(r);
 	int n;
 
-	n = snprintf(location, sizeof(location), "Location: %.*s/%.*s\r\n", plen, r->target.p,
-	    (int)r->target.len - plen, r->target.p + plen);
+	if (resolve_encode(path, enc, sizeof(enc)) == 0)
+		return 0;
+	n = snprintf(location, sizeof(location), "Location: /%s/%.*s\r\n", enc, (int)q.len, q.p);
 	return n > 0 && (size_t)n < sizeof(location) &&
 	    respond_status(c, 301, location, 0, r->method == HTTP_M_HEAD);
 }
 
-static int ends_in_slash(const struct http_request *r)
+/*
+ * Why a 403, in the error log at info, as nginx does: at most
+ * FORBIDDEN_LOG_PER_SEC lines a second, the rest counted and the count
+ * logged with the next line after that second. The path is the clean one,
+ * percent-encoded: no raw client bytes reach the log.
+ */
+static void log_forbidden(struct worker *w, const char *path, time_t now)
 {
-	const char *q = memchr(r->target.p, '?', r->target.len);
-	size_t plen = q ? (size_t)(q - r->target.p) : r->target.len;
+	char enc[PATH_MAX * 3];
 
-	return plen > 0 && r->target.p[plen - 1] == '/';
+	if (now != w->forbid_sec) {
+		if (w->forbid_dropped > 0)
+			log_info("%u more forbidden lines suppressed", w->forbid_dropped);
+		w->forbid_sec = now;
+		w->forbid_n = w->forbid_dropped = 0;
+	}
+	if (w->forbid_n++ >= FORBIDDEN_LOG_PER_SEC) {
+		w->forbid_dropped++;
+		return;
+	}
+	if (resolve_encode(path, enc, sizeof(enc)) == 0)
+		enc[0] = '\0'; /* the root itself */
+	log_info("forbidden: /%s: %s", enc, resolve_why());
 }
 
 static void respond_get(struct conn *c, const struct http_request *r)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int status, fd, isindex, head = r->method == HTTP_M_HEAD;
+	int status, fd, isdir, dir, head = r->method == HTTP_M_HEAD;
 
-	status = resolve_target(r->target.p, r->target.len, path, sizeof(path) - 16);
+	status = resolve_target_dir(r->target.p, r->target.len, path, sizeof(path) - 16, &dir);
 	if (status != 0) {
 		respond_error(c, status, status == 400, head);
 		return;
 	}
-	fd = resolve_open_idx(c->w->rootfd, path, &st, &status, &isindex);
+	fd = resolve_open_idx(c->w->rootfd, path, &st, &status, &isdir);
+	/* a directory without its slash: redirected first, even when it has no index */
+	if (isdir && !dir && respond_slash_redirect(c, r, path)) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (fd >= 0 && !isdir && dir) {
+		close(fd); /* "/file.txt/": a file is no directory (404, as nginx) */
+		fd = -1;
+		status = 404;
+	}
 	if (fd == -1) {
+		if (status == 403)
+			log_forbidden(c->w, path, c->req.when);
 		respond_error(c, status, 0, head);
 		return;
 	}
-	if (isindex && !ends_in_slash(r) && respond_slash_redirect(c, r)) {
-		close(fd);
-		return;
-	}
-	respond_found(c, r, fd, &st, isindex ? RESOLVE_INDEX : path);
+	respond_found(c, r, fd, &st, isdir ? RESOLVE_INDEX : path);
 }
 
 static void respond(struct conn *c, const struct http_request *r)
@@ -410,14 +484,21 @@ static void respond(struct conn *c, const struct http_request *r)
 
 /* Parse what is buffered: 1 = an answer is ready, 0 = need more bytes. */
 
-/* Remember what the access log and the figures need; slices point into c->in. */
+/*
+ * Remember what the access log and the figures need; slices point into
+ * c->in. valid: the whole head parsed; a refused one keeps its request
+ * line when it had one.
+ */
 static void conn_note_request(struct conn *c, const struct http_request *r, int valid)
 {
 	memset(&c->req, 0, sizeof(c->req));
-	c->req.minor = valid ? r->minor : -1;
-	if (valid) {
+	c->req.minor = r && r->version.len > 0 ? r->minor : -1;
+	if (c->req.minor >= 0) {
 		c->req.method = r->method_name;
 		c->req.target = r->target;
+		c->req.version = r->version;
+	}
+	if (valid) {
 		c->req.referer = r->referer;
 		c->req.user_agent = r->user_agent;
 	}
@@ -475,7 +556,19 @@ static int conn_flush(struct conn *c)
 
 static const char *opt_ptr(struct http_slice s) { return s.len ? s.p : NULL; }
 
-/* One answered request: the figures, and a line in the access log. */
+/* Body bytes of out[] that went out: an error page's, cut short or not. */
+static uint64_t out_body_sent(const struct conn *c)
+{
+	size_t head = c->outlen - c->req.outbody;
+
+	return c->outoff > head ? c->outoff - head : 0;
+}
+
+/*
+ * One response, whole or cut short (by the client, a send timeout, the
+ * drain deadline): the figures, and a line in the access log with the
+ * status as sent and the body bytes that actually went out.
+ */
 static void conn_account(struct conn *c)
 {
 	struct worker *w = c->w;
@@ -489,11 +582,13 @@ static void conn_account(struct conn *c)
 	    .method_len = c->req.method.len,
 	    .target = c->req.target.p,
 	    .target_len = c->req.target.len,
+	    .version = opt_ptr(c->req.version),
+	    .version_len = c->req.version.len,
 	    .referer = opt_ptr(c->req.referer),
 	    .referer_len = c->req.referer.len,
 	    .user_agent = opt_ptr(c->req.user_agent),
 	    .user_agent_len = c->req.user_agent.len,
-	    .bytes = c->req.body,
+	    .bytes = c->req.body + out_body_sent(c),
 	    .usec = us,
 	};
 
@@ -512,6 +607,7 @@ static int conn_next_request(struct conn *c)
 		c->filefd = -1;
 	}
 	conn_account(c);
+	c->state = C_READ; /* accounted: a close from here on is not a cut response */
 	if (!c->keepalive) {
 		/* Unread bytes, or a refused request: half-close so the answer is not lost to a
 		 * RST. */
@@ -562,7 +658,7 @@ static void conn_on_timeout(struct conn *c)
 			return;
 		}
 	}
-	conn_close(c); /* idle keep-alive, stalled send, or linger over */
+	conn_close(c); /* idle keep-alive, stalled send (accounted), or linger over */
 }
 
 static void conn_read(struct conn *c)
@@ -570,12 +666,7 @@ static void conn_read(struct conn *c)
 	ssize_t n;
 
 	if (c->state == C_LINGER) {
-		char sink[4096];
-
-		while ((n = read(c->fd, sink, sizeof(sink))) > 0)
-			;
-		if (n == 0 || errno != EAGAIN)
-			conn_close(c);
+		conn_linger_read(c);
 		return;
 	}
 	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);

@@ -24,7 +24,8 @@ static const char *const dirs[] = {"dir", "empty", "dir/sub", NULL};
 static const char *const files[] = {
     "index.html", "a.txt", "dir/index.html", "dir/b.txt", ".hidden", "dir/sub/c", NULL};
 static const char *const links[][2] = {{"link-in", "a.txt"}, {"link-dir", "dir"},
-    {"link-out", "/etc"}, {"dir/up", "../a.txt"}, {"dir/loop", "loop"}, {NULL, NULL}};
+    {"link-out", "/etc"}, {"dir/up", "../a.txt"}, {"dir/loop", "loop"}, {"link-hidden", ".hidden"},
+    {"dir/hidden", "../.hidden"}, {NULL, NULL}};
 
 static void at_root(char *buf, size_t len, const char *rel)
 {
@@ -102,6 +103,8 @@ static void check_opened(int fd, const struct stat *st)
 	n = readlink(link, real, sizeof(real));
 	CHECK(n > 0 && (size_t)n < sizeof(real));
 	CHECK((size_t)n > rootlen && memcmp(real, root, rootlen) == 0 && real[rootlen] == '/');
+	real[n] = '\0';
+	CHECK(strstr(real + rootlen, "/.") == NULL); /* no hidden file, even through a link */
 }
 
 static int open_one(const char *rel, int fallback, struct stat *st, int *status)
@@ -140,6 +143,23 @@ static void check_open(const char *rel)
 	close(probe);
 }
 
+/* Encoded again (as a redirect's Location is), it cleans back to itself. */
+static void check_encode(const char *out, int dir)
+{
+	char enc[3 * PATH_MAX], in[3 * PATH_MAX + 2], again[PATH_MAX];
+	size_t n;
+	int dir2;
+
+	if (out[0] == '\0')
+		return;
+	n = resolve_encode(out, enc, sizeof(enc));
+	CHECK(n > 0 && enc[0] != '/' && enc[0] != '\\');
+	CHECK(strpbrk(enc, "?#\\\" ") == NULL);
+	n = (size_t)snprintf(in, sizeof(in), "/%s%s", enc, dir ? "/" : "");
+	CHECK(resolve_target_dir(in, n, again, sizeof(again), &dir2) == 0);
+	CHECK(strcmp(again, out) == 0 && dir2 == dir);
+}
+
 /* Cleaning a clean path again changes nothing (when nothing decodes). */
 static void check_idempotent(const char *out)
 {
@@ -158,9 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *t = (const char *)data;
 	char out[PATH_MAX - 16], small[12];
-	int rc, rcs;
+	int rc, rcs, dir;
 
-	rc = resolve_target(t, size, out, sizeof(out));
+	rc = resolve_target_dir(t, size, out, sizeof(out), &dir);
 	CHECK(rc == 0 || rc == 400 || rc == 404 || rc == 414);
 	/* A short buffer may add 414, never a different path. */
 	rcs = resolve_target(t, size, small, sizeof(small));
@@ -171,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	check_clean_path(out, sizeof(out));
 	check_idempotent(out);
+	check_encode(out, dir);
 	check_open(out);
 	return 0;
 }

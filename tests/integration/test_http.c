@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,6 +32,10 @@
 #define HB "[heartbeat]\ninterval = 1s\nmisses = 20\n"
 #define FIXED_MTIME 1600000000 /* Sun, 13 Sep 2020 12:26:40 GMT */
 #define BIG_SIZE ((1u << 20) + 12345)
+#define HUGE_SIZE (256ll << 20) /* sparse: more than any socket buffers hold */
+#define LINGER_MS 2000          /* the worker's lingering close */
+/* How late a timeout may fire on a loaded machine: the harness's generous bound. */
+#define LATE_MS h_bound_ms(2500)
 
 static struct wsd w;
 
@@ -105,6 +110,58 @@ static int quiet_for(int fd, int ms)
 	struct pollfd p = {fd, POLLIN, 0};
 
 	return poll(&p, 1, ms) == 0;
+}
+
+/*
+ * A timeout of want_ms, measured from before the server's clock for it
+ * started: never early (10 ms for timer rounding), late by LATE_MS at most.
+ */
+static void expect_elapsed(const char *what, uint64_t dt, int want_ms)
+{
+	ck_assert_msg(dt + 10 >= (uint64_t)want_ms && dt <= (uint64_t)(want_ms + LATE_MS),
+	    "%s after %llu ms, want %d (+ up to %d)", what, (unsigned long long)dt, want_ms,
+	    LATE_MS);
+}
+
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf = malloc(1 << 20);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* How many times needle is in the file at path. */
+static int file_count(const char *path, const char *needle)
+{
+	char *buf = slurp_file(path), *p = buf;
+	int n = 0;
+
+	while (p && (p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	free(buf);
+	return n;
+}
+
+struct file_wait {
+	const char *path, *needle;
+};
+
+static int file_pred(void *arg)
+{
+	struct file_wait *fw = arg;
+
+	return file_count(fw->path, fw->needle) > 0;
 }
 
 static void expect_header(const struct h_response *r, const char *name, const char *want)
@@ -528,6 +585,11 @@ START_TEST(test_strict_body_framing)
 	REFUSED("CL repeated, another value",
 	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n",
 	    400);
+	REFUSED("CL repeated, same value",
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+	    400);
+	REFUSED("CL list, same value",
+	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 0\r\n\r\n", 400);
 	REFUSED("TE then CL",
 	    "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
 	    "Content-Length: 5\r\n\r\n0\r\n\r\n",
@@ -755,7 +817,22 @@ START_TEST(test_versions_and_forms)
 
 	start_with_alpha(NULL);
 	REFUSED("HTTP/2.0", "GET /a.txt HTTP/2.0\r\nHost: x\r\n\r\n", 505);
-	REFUSED("HTTP/1.2", "GET /a.txt HTTP/1.2\r\nHost: x\r\n\r\n", 505);
+	/* An unknown HTTP/1.x is HTTP/1.1 (RFC 9110 2.5): Host needed, persistent. */
+	REFUSED("HTTP/1.2 without Host", "GET /a.txt HTTP/1.2\r\n\r\n", 400);
+	{
+		int fd = h_connect(&w);
+
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(h_send(fd, "GET /a.txt HTTP/1.2\r\nHost: x\r\n\r\n"), 0);
+			ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+			ck_assert_msg(r.status == 200, "HTTP/1.2: got %d, want 200", r.status);
+			ck_assert_str_eq(r.body, alpha);
+			ck_assert(strncmp(r.head, "HTTP/1.1 200 ", 13) == 0);
+			ck_assert_msg(!has_conn_close(&r), "HTTP/1.2 not persistent:\n%s", r.head);
+			h_response_free(&r);
+		}
+		close(fd);
+	}
 	REFUSED("HTTP/3.0", "GET /a.txt HTTP/3.0\r\nHost: x\r\n\r\n", 505);
 	REFUSED("HTTP/0.9", "GET /a.txt HTTP/0.9\r\nHost: x\r\n\r\n", 505);
 	REFUSED("h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505);
@@ -774,6 +851,325 @@ START_TEST(test_versions_and_forms)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, alpha);
 	h_response_free(&r);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* ---- which file: redirects, symlinks, hidden names, 403 reasons ---- */
+
+static void mkdir_root(const char *rel)
+{
+	char p[PATH_MAX * 2];
+
+	snprintf(p, sizeof(p), "%s/%s", w.root, rel);
+	ck_assert_msg(mkdir(p, 0755) == 0, "mkdir %s: %s", p, strerror(errno));
+}
+
+static void link_root(const char *target, const char *rel)
+{
+	char p[PATH_MAX * 2];
+
+	snprintf(p, sizeof(p), "%s/%s", w.root, rel);
+	ck_assert_msg(symlink(target, p) == 0, "symlink %s: %s", p, strerror(errno));
+}
+
+static void expect_get(const char *target, int status, const char *body)
+{
+	struct h_response r;
+
+	ck_assert_msg(h_get(&w, "GET", target, &r) == 0, "%s: no answer", target);
+	ck_assert_msg(r.status == status, "%s: got %d, want %d", target, r.status, status);
+	if (body)
+		ck_assert_msg(r.body && strcmp(r.body, body) == 0, "%s: body %s", target, r.body);
+	h_response_free(&r);
+}
+
+/* A 301 to want; every Location wsd sends is a path: ^/[^/\\]. */
+static void expect_location(const char *method, const char *target, const char *want)
+{
+	struct h_response r;
+	char v[1024];
+
+	ck_assert_msg(h_get(&w, method, target, &r) == 0, "%s: no answer", target);
+	ck_assert_msg(r.status == 301, "%s: got %d, want 301", target, r.status);
+	ck_assert_msg(h_header(&r, "Location", v, sizeof(v)) == 0, "%s: no Location", target);
+	ck_assert_msg(strcmp(v, want) == 0, "%s: Location %s, want %s", target, v, want);
+	ck_assert_msg(v[0] == '/' && v[1] != '/' && v[1] != '\\', "%s: Location %s", target, v);
+	h_response_free(&r);
+}
+
+START_TEST(test_redirect_stays_on_site)
+{
+	static const char abs_req[] = "GET http://h//evil.example/../sub HTTP/1.1\r\nHost: h\r\n"
+	                              "Connection: close\r\n\r\n";
+	struct h_response r;
+	char v[256];
+
+	h_init(&w);
+	h_write_file(&w, "index.html", "ROOT\n", 5);
+	mkdir_root("sub");
+	h_write_file(&w, "sub/index.html", "SUB\n", 4);
+	mkdir_root("evil.example");
+	mkdir_root("evil.example/sub");
+	h_write_file(&w, "evil.example/sub/index.html", "EVIL\n", 5);
+	mkdir_root("sp ace");
+	h_write_file(&w, "sp ace/index.html", "SPACE\n", 6);
+	h_start(&w, HB);
+
+	expect_location("GET", "//evil.example/../sub", "/sub/");
+	expect_location("GET", "/%2F%2Fevil.example/sub", "/evil.example/sub/");
+	expect_location("GET", "/\\evil.example/../sub", "/sub/");
+	expect_location("HEAD", "//evil.example/../sub?q=1&r=%2F", "/sub/?q=1&r=%2F");
+	expect_location("GET", "/sp%20ace", "/sp%20ace/");
+	expect_location("GET", "/sub?x=1", "/sub/?x=1");
+	/* The root is never redirected: "//x/.." names it with its slash. */
+	expect_get("//x/..", 200, "ROOT\n");
+	expect_get("//evil.example/../sub/", 200, "SUB\n");
+	ck_assert_int_eq(ask(abs_req, sizeof(abs_req) - 1, 0, &r), 0);
+	ck_assert_int_eq(r.status, 301);
+	ck_assert_int_eq(h_header(&r, "Location", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "/sub/");
+	h_response_free(&r);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* "/file/" is 404 (nginx); a directory without an index: 301, then 403 with a reason. */
+START_TEST(test_slash_rules)
+{
+	start_with_alpha(NULL);
+	mkdir_root("noindex");
+	h_write_file(&w, "noindex/x.txt", "x", 1);
+	mkdir_root("odd \"dir");
+
+	expect_get("/a.txt", 200, alpha);
+	expect_get("/a.txt/", 404, NULL);
+	expect_get("/a.txt/.", 404, NULL);
+	expect_get("/a.txt/?q", 404, NULL);
+	expect_location("GET", "/noindex", "/noindex/");
+	expect_get("/noindex/", 403, NULL);
+	expect_get("/noindex/x.txt", 200, "x");
+	ck_assert(h_wait_log(&w, "forbidden: /noindex: directory without index", 5000));
+	/* Logged as the clean path, encoded: no raw client bytes in the log. */
+	expect_get("/odd%20%22dir/", 403, NULL);
+	ck_assert(h_wait_log(&w, "forbidden: /odd%20%22dir: directory without index", 5000));
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+START_TEST(test_symlinks_and_hidden)
+{
+	char target[PATH_MAX * 2];
+
+	start_with_alpha(NULL);
+	mkdir_root(".git");
+	h_write_file(&w, ".git/config", "SECRET\n", 7);
+	h_write_file(&w, ".env", "SECRET\n", 7);
+	mkdir_root("releases");
+	mkdir_root("releases/42");
+	h_write_file(&w, "releases/42/index.html", "R42\n", 4);
+	h_write_file(&w, "releases/42/f.txt", "F42\n", 4);
+	mkdir_root(".well-known");
+	mkdir_root(".well-known/acme-challenge");
+	h_write_file(&w, ".well-known/acme-challenge/tok", "TOKEN\n", 6);
+	h_write_text(strcat(strcpy(target, w.dir), "/outside.txt"), "OUTSIDE\n");
+
+	link_root(".git/config", "x");
+	link_root(".git", "gitdir");
+	link_root(".env", "env");
+	link_root("releases/42/f.txt", "rel");
+	snprintf(target, sizeof(target), "%s/releases/42", w.root);
+	link_root(target, "current"); /* absolute, as deployment tools make them */
+	snprintf(target, sizeof(target), "%s/.git/config", w.root);
+	link_root(target, "absgit");
+	snprintf(target, sizeof(target), "%s/outside.txt", w.dir);
+	link_root(target, "outabs");
+	link_root("../outside.txt", "outrel");
+	link_root("/nonexistent-wsd/x", "outdangling");
+
+	/* A link does not reach a hidden file: the path opened is judged. */
+	expect_get("/x", 404, NULL);
+	expect_get("/gitdir/config", 404, NULL);
+	expect_get("/env", 404, NULL);
+	expect_get("/absgit", 404, NULL);
+	expect_get("/.git/config", 404, NULL);
+	/* Links inside the root are served, relative or absolute. */
+	expect_get("/rel", 200, "F42\n");
+	expect_get("/current/", 200, "R42\n");
+	expect_get("/current/f.txt", 200, "F42\n");
+	expect_location("GET", "/current", "/current/");
+	/* Links out of the root are 403, and say why. */
+	expect_get("/outabs", 403, NULL);
+	expect_get("/outrel", 403, NULL);
+	expect_get("/outdangling", 403, NULL); /* out, whether or not its target exists */
+	ck_assert(h_wait_log(&w, "forbidden: /outabs: symlink leaves the root", 5000));
+	ck_assert(h_wait_log(&w, "forbidden: /outrel: symlink leaves the root", 5000));
+	/* .well-known first (ACME HTTP-01), and nowhere else. */
+	expect_get("/.well-known/acme-challenge/tok", 200, "TOKEN\n");
+	expect_get("/releases/.well-known/x", 404, NULL);
+	expect_get("/.env", 404, NULL);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* At most a few 403 lines a second per worker; the rest are counted. */
+START_TEST(test_forbidden_log_rate_limited)
+{
+	enum { N = 100 };
+	static const char one[] = "GET /noindex/ HTTP/1.1\r\nHost: x\r\n\r\n";
+	char *burst = malloc(N * (sizeof(one) - 1));
+	struct h_response r;
+	int fd, logged;
+	uint64_t end;
+
+	ck_assert_ptr_nonnull(burst);
+	start_with_alpha(NULL);
+	mkdir_root("noindex");
+	for (int i = 0; i < N; i++)
+		memcpy(burst + i * (sizeof(one) - 1), one, sizeof(one) - 1);
+	fd = h_connect(&w);
+	send_raw(fd, burst, N * (sizeof(one) - 1));
+	free(burst);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+		ck_assert_int_eq(r.status, 403);
+		h_response_free(&r);
+	}
+	logged = file_count(w.log, "forbidden: /noindex: directory without index");
+	ck_assert_msg(logged >= 1 && logged < N / 2, "%d of %d forbidden lines logged", logged, N);
+	/* In a later second, the next 403 says how many were left out. */
+	end = h_now_ms() + 5000;
+	while (!h_log_has(&w, "more forbidden lines suppressed") && h_now_ms() < end) {
+		ck_assert_int_eq(h_send(fd, one), 0);
+		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+		h_response_free(&r);
+		quiet_for(fd, 200); /* pacing: a few requests a second */
+	}
+	ck_assert(h_log_has(&w, "more forbidden lines suppressed"));
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* ---- the access log ---- */
+
+static char alog[PATH_MAX + 16];
+
+static void start_logged(const char *extra)
+{
+	char conf[PATH_MAX + 256];
+
+	h_init(&w);
+	h_write_file(&w, "a.txt", alpha, sizeof(alpha) - 1);
+	snprintf(alog, sizeof(alog), "%s/access.log", w.dir);
+	snprintf(conf, sizeof(conf), "%s[log]\naccess_log = %s\n%s", HB, alog, extra ? extra : "");
+	h_start(&w, conf);
+}
+
+static void wait_alog(const char *needle)
+{
+	struct file_wait fw = {alog, needle};
+
+	ck_assert_msg(
+	    h_wait_until(file_pred, &fw, h_bound_ms(5000)), "no access log line with %s", needle);
+}
+
+/* A request refused for a header or its version keeps its request line. */
+START_TEST(test_access_log_refused_keeps_line)
+{
+	static const char nohost[] = "GET /nohost HTTP/1.1\r\n\r\n";
+	static const char v2[] = "GET /v2 HTTP/2.0\r\nHost: x\r\n\r\n";
+	static const char body[] =
+	    "GET /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+	struct h_response r;
+
+	start_logged(NULL);
+	ck_assert_int_eq(ask(nohost, sizeof(nohost) - 1, 0, &r), 0);
+	ck_assert_int_eq(r.status, 400);
+	h_response_free(&r);
+	ck_assert_int_eq(ask(v2, sizeof(v2) - 1, 0, &r), 0);
+	ck_assert_int_eq(r.status, 505);
+	h_response_free(&r);
+	ck_assert_int_eq(ask(body, sizeof(body) - 1, 0, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	h_response_free(&r);
+	wait_alog("\"GET /nohost HTTP/1.1\" 400 ");
+	wait_alog("\"GET /v2 HTTP/2.0\" 505 ");
+	wait_alog("\"GET /body HTTP/1.1\" 413 ");
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+static void make_huge(void)
+{
+	char p[PATH_MAX * 2];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/huge.bin", w.root);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+	ck_assert_int_eq(ftruncate(fd, HUGE_SIZE), 0);
+	close(fd);
+}
+
+/* GET /huge.bin and read the start of the answer: a response begun. */
+static int begin_huge(void)
+{
+	static const char req[] = "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[4096];
+	int fd = h_connect(&w);
+	ssize_t n;
+
+	send_raw(fd, req, sizeof(req) - 1);
+	n = recv(fd, buf, sizeof(buf), 0);
+	ck_assert_msg(n > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0, "no 200 for /huge.bin");
+	return fd;
+}
+
+/* The body bytes of the access-log line for /huge.bin: sent, and fewer than all. */
+static void expect_huge_cut(void)
+{
+	static const char needle[] = "\"GET /huge.bin HTTP/1.1\" 200 ";
+	char *log, *p;
+	long long bytes;
+
+	wait_alog(needle);
+	log = slurp_file(alog);
+	ck_assert_ptr_nonnull(log);
+	p = strstr(log, needle) + sizeof(needle) - 1;
+	bytes = strtoll(p, NULL, 10);
+	ck_assert_msg(bytes > 0 && bytes < HUGE_SIZE, "cut response logged with %lld bytes", bytes);
+	free(log);
+}
+
+/* A response cut short by the client: a line, with the bytes that went out. */
+START_TEST(test_access_log_client_cut)
+{
+	int fd;
+
+	start_logged(NULL);
+	make_huge();
+	fd = begin_huge();
+	close(fd); /* with unread data: a reset */
+	expect_huge_cut();
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* A response cut by the drain deadline of a worker told to stop: a line too. */
+START_TEST(test_access_log_drain_cut)
+{
+	pid_t pids[16];
+	int fd, n;
+
+	start_logged("[server]\nshutdown_timeout = 1s\n");
+	make_huge();
+	fd = begin_huge();
+	n = h_count_role(&w, "worker", pids, 16);
+	ck_assert_int_ge(n, 1);
+	for (int i = 0; i < n && i < 16; i++)
+		ck_assert_int_eq(kill(pids[i], SIGTERM), 0);
+	expect_huge_cut();
+	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
@@ -847,29 +1243,28 @@ START_TEST(test_keepalive_idle_closed_silently)
 
 	start_with_alpha("[http]\nkeepalive_timeout = 500ms\nheader_timeout = 10s\n");
 	fd = h_connect(&w);
+	/* t0 before the request: the server's idle clock starts after its answer. */
+	t0 = h_now_ms();
 	ck_assert_int_eq(h_send(fd, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
 	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 	ck_assert_int_eq(r.status, 200);
 	h_response_free(&r);
-	t0 = h_now_ms();
 	/* End of file with no bytes: no 408 for an idle connection. */
-	ck_assert_int_eq(drain_to_eof(fd, 5000), 0);
+	ck_assert_int_eq(drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
 	dt = h_now_ms() - t0;
-	ck_assert_msg(
-	    dt >= 400 && dt <= 3000, "idle close after %llu ms, want ~500", (unsigned long long)dt);
+	expect_elapsed("idle close", dt, 500);
 	close(fd);
 
 	/* The same for an HTTP/1.0 keep-alive connection. */
 	fd = h_connect(&w);
+	t0 = h_now_ms();
 	ck_assert_int_eq(h_send(fd, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), 0);
 	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 	expect_header(&r, "Connection", "keep-alive");
 	h_response_free(&r);
-	t0 = h_now_ms();
-	ck_assert_int_eq(drain_to_eof(fd, 5000), 0);
+	ck_assert_int_eq(drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
 	dt = h_now_ms() - t0;
-	ck_assert_msg(
-	    dt >= 400 && dt <= 3000, "1.0 idle close after %llu ms", (unsigned long long)dt);
+	expect_elapsed("1.0 idle close", dt, 500);
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -883,8 +1278,7 @@ static void expect_408(int fd, uint64_t t0, const char *what)
 	ck_assert_msg(h_read_response(fd, &r, 0) == 0, "%s: no answer", what);
 	dt = h_now_ms() - t0;
 	ck_assert_msg(r.status == 408, "%s: got %d, want 408", what, r.status);
-	ck_assert_msg(dt >= 450 && dt <= 3000, "%s: 408 after %llu ms, want ~500", what,
-	    (unsigned long long)dt);
+	expect_elapsed(what, dt, 500);
 	expect_error_page(what, &r);
 	ck_assert_msg(has_conn_close(&r), "%s: 408 without Connection: close", what);
 	h_response_free(&r);
@@ -909,10 +1303,9 @@ START_TEST(test_header_timeout)
 	/* Not a byte: closed at the same timeout, with no answer at all. */
 	fd = h_connect(&w);
 	t0 = h_now_ms();
-	ck_assert_int_eq(drain_to_eof(fd, 5000), 0);
+	ck_assert_int_eq(drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
 	dt = h_now_ms() - t0;
-	ck_assert_msg(dt >= 450 && dt <= 3000, "silent connection closed after %llu ms",
-	    (unsigned long long)dt);
+	expect_elapsed("silent connection closed", dt, 500);
 	close(fd);
 
 	/*
@@ -928,6 +1321,42 @@ START_TEST(test_header_timeout)
 	t0 = h_now_ms();
 	ck_assert_int_eq(h_send(fd, "GET /a.txt HTT"), 0);
 	expect_408(fd, t0, "stalled second request");
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/*
+ * After a refused request the server lingers, reading what still comes,
+ * for LINGER_MS at most: a client trickling bytes does not hold it longer.
+ */
+START_TEST(test_linger_ends)
+{
+	static const char bad[] = "BAD\r\n\r\n";
+	struct h_response r;
+	uint64_t t0, dt;
+	int fd, closed = 0;
+
+	start_with_alpha(NULL);
+	fd = h_connect(&w);
+	send_raw(fd, bad, sizeof(bad) - 1);
+	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.status, 400);
+	h_response_free(&r);
+	t0 = h_now_ms();
+	while (!closed && h_now_ms() - t0 < (uint64_t)(LINGER_MS + LATE_MS + 1000)) {
+		struct pollfd p = {fd, 0, 0}; /* only errors: the server's FIN came long ago */
+
+		if (send(fd, "x", 1, MSG_NOSIGNAL) == -1)
+			closed = errno == EPIPE || errno == ECONNRESET;
+		else if (poll(&p, 1, 100) == 1)
+			closed = 1; /* a reset: the server closed for good */
+	}
+	dt = h_now_ms() - t0;
+	ck_assert_msg(
+	    closed, "still lingering after %llu ms of a byte every 100 ms", (unsigned long long)dt);
+	ck_assert_msg(dt <= (uint64_t)(LINGER_MS + LATE_MS), "linger ended after %llu ms",
+	    (unsigned long long)dt);
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -951,7 +1380,7 @@ START_TEST(test_slowloris)
 		sent[i] = 0;
 	}
 	start = next = h_now_ms();
-	while (done < NSLOW && h_now_ms() - start < 3 * TIMEOUT_MS) {
+	while (done < NSLOW && h_now_ms() - start < (uint64_t)(TIMEOUT_MS + LATE_MS + 1000)) {
 		uint64_t a, dt;
 
 		/* One more header byte on every slow connection still waiting. */
@@ -971,8 +1400,8 @@ START_TEST(test_slowloris)
 		h_response_free(&r);
 		dt = h_now_ms() - a;
 		/* Well under the header timeout the slow ones hold their connections for. */
-		ck_assert_msg(dt < PROMPT_MS, "normal request took %llu ms among slow clients",
-		    (unsigned long long)dt);
+		ck_assert_msg(dt < (uint64_t)h_bound_ms(PROMPT_MS),
+		    "normal request took %llu ms among slow clients", (unsigned long long)dt);
 		normal++;
 		/* Until the next tick, take the answers the slow ones get. */
 		next += TICK_MS;
@@ -1003,21 +1432,21 @@ START_TEST(test_slowloris)
 		}
 	}
 	ck_assert_msg(done == NSLOW,
-	    "only %d of %d slow clients timed out within 3 header timeouts "
+	    "only %d of %d slow clients timed out within the header timeout and then some "
 	    "(is the header timeout reset by each byte?)",
 	    done, NSLOW);
 	for (int i = 0; i < NSLOW; i++) {
 		uint64_t dt = tans[i] - t0[i];
 
 		ck_assert_msg(status[i] == 408, "slow client %d: %d, want 408", i, status[i]);
-		ck_assert_msg(dt >= TIMEOUT_MS - 100 && dt <= TIMEOUT_MS + 1500,
-		    "slow client %d: 408 after %llu ms (%zu bytes sent), want ~%d", i,
-		    (unsigned long long)dt, sent[i], TIMEOUT_MS);
-		ck_assert_uint_ge(sent[i], 10);
+		ck_assert_msg(dt + 10 >= TIMEOUT_MS && dt <= (uint64_t)(TIMEOUT_MS + LATE_MS),
+		    "slow client %d: 408 after %llu ms (%zu bytes sent), want %d (+ up to %d)", i,
+		    (unsigned long long)dt, sent[i], TIMEOUT_MS, LATE_MS);
+		ck_assert_uint_ge(sent[i], 5);
 		ck_assert_int_eq(drain_to_eof(slow[i], EOF_WAIT_MS), 0);
 		close(slow[i]);
 	}
-	ck_assert_int_ge(normal, 15);
+	ck_assert_int_ge(normal, 5); /* served throughout, even on a loaded machine */
 	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
@@ -1163,6 +1592,12 @@ START_TEST(test_ranges)
 	expect_range("Range: bytes=0-99\r\n", 0, 99);
 	expect_range("Range: bytes=100-\r\n", 100, BIG_SIZE - 1);
 	expect_range("Range: bytes=-100\r\n", BIG_SIZE - 100, BIG_SIZE - 1);
+	/* A range that covers the whole file is still a range: 206 (RFC 9110 14). */
+	expect_range("Range: bytes=0-\r\n", 0, BIG_SIZE - 1);
+	snprintf(extra, sizeof(extra), "Range: bytes=-%u\r\n", BIG_SIZE);
+	expect_range(extra, 0, BIG_SIZE - 1);
+	snprintf(extra, sizeof(extra), "Range: bytes=0-%u\r\n", BIG_SIZE - 1);
+	expect_range(extra, 0, BIG_SIZE - 1);
 	/* A last position past the end means the end (RFC 9110 14.1.2). */
 	snprintf(extra, sizeof(extra), "Range: bytes=1000-%u\r\n", 10 * BIG_SIZE);
 	expect_range(extra, 1000, BIG_SIZE - 1);
@@ -1203,6 +1638,8 @@ Suite *http_suite(void)
 	TCase *tc = tcase_create("http");
 	TCase *tt = tcase_create("timeouts");
 	TCase *tcond = tcase_create("conditional");
+	TCase *tp = tcase_create("paths");
+	TCase *ta = tcase_create("accesslog");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_methods);
@@ -1220,13 +1657,27 @@ Suite *http_suite(void)
 	tcase_add_test(tc, test_half_close_and_big_file);
 	suite_add_tcase(s, tc);
 
+	tcase_set_timeout(tp, 60);
+	tcase_add_test(tp, test_redirect_stays_on_site);
+	tcase_add_test(tp, test_slash_rules);
+	tcase_add_test(tp, test_symlinks_and_hidden);
+	tcase_add_test(tp, test_forbidden_log_rate_limited);
+	suite_add_tcase(s, tp);
+
+	tcase_set_timeout(ta, 60);
+	tcase_add_test(ta, test_access_log_refused_keeps_line);
+	tcase_add_test(ta, test_access_log_client_cut);
+	tcase_add_test(ta, test_access_log_drain_cut);
+	suite_add_tcase(s, ta);
+
 	tcase_set_timeout(tt, 60);
 	tcase_add_test(tt, test_keepalive_idle_closed_silently);
 	tcase_add_test(tt, test_header_timeout);
+	tcase_add_test(tt, test_linger_ends);
 	tcase_add_test(tt, test_slowloris);
 	suite_add_tcase(s, tt);
 
-	/* Not in the server yet: these fail until conditional requests land. */
+	/* Conditional requests and byte ranges. */
 	tcase_set_timeout(tcond, 60);
 	tcase_add_test(tcond, test_if_none_match);
 	tcase_add_test(tcond, test_if_modified_since);

@@ -158,6 +158,14 @@ START_TEST(test_ipv4)
 	    "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] "
 	    "\"HEAD /index.html?q=1 HTTP/1.0\" 304 - \"http://example.com/\" "
 	    "\"Mozilla/5.0 (X11)\" 0\n");
+	/* The version as received, escaped and cut like any client bytes. */
+	e.version = "HTTP/2.0";
+	e.version_len = 8;
+	e.status = 505;
+	ck_assert(strstr(fmt(&e), "\"HEAD /index.html?q=1 HTTP/2.0\" 505 ") != NULL);
+	e.version = "HTTP/1.1\"x\x01yyyyyyyyyyyyyyyyyyyy";
+	e.version_len = strlen(e.version);
+	ck_assert(strstr(fmt(&e), "\"HEAD /index.html?q=1 HTTP/1.1\\\"x...\" 505 ") != NULL);
 }
 END_TEST
 

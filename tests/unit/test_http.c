@@ -95,13 +95,52 @@ START_TEST(test_request_line_shape)
 }
 END_TEST
 
+/* A refused request keeps its request line when it had one, for the access log. */
+START_TEST(test_refused_keeps_request_line)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *method, *target, *version;
+	} c[] = {
+	    {"GET /a HTTP/1.1\r\n\r\n", -400, "GET", "/a", "HTTP/1.1"},
+	    {"HEAD /b HTTP/2.0\r\nHost: x\r\n\r\n", -505, "HEAD", "/b", "HTTP/2.0"},
+	    {"GET /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", -413, "GET", "/c",
+	        "HTTP/1.1"},
+	    {"GET /d HTTP/1.1\r\nHost: x\r\nbad line\r\n\r\n", -400, "GET", "/d", "HTTP/1.1"},
+	    {"GET /e HTTX/1.1\r\n\r\n", -400, "GET", "/e", "HTTX/1.1"},
+	};
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		ck_assert_int_eq(parse(c[k].in), c[k].rc);
+		ck_assert(req.method_name.len == strlen(c[k].method) &&
+		    memcmp(req.method_name.p, c[k].method, req.method_name.len) == 0);
+		ck_assert(req.target.len == strlen(c[k].target) &&
+		    memcmp(req.target.p, c[k].target, req.target.len) == 0);
+		ck_assert(req.version.len == strlen(c[k].version) &&
+		    memcmp(req.version.p, c[k].version, req.version.len) == 0);
+	}
+	ck_assert_int_eq(req.method, HTTP_M_GET);
+	ck_assert_int_eq(parse("GET  / HTTP/1.1\r\n\r\n"), -400);
+	ck_assert_uint_eq(req.version.len, 0);
+	ck_assert_int_eq(parse("GET /\r\n\r\n"), -400);
+	ck_assert_uint_eq(req.version.len, 0);
+}
+END_TEST
+
 START_TEST(test_versions)
 {
 	ck_assert_int_gt(parse("GET / HTTP/1.0\r\n\r\n"), 0);
 	ck_assert_int_eq(req.minor, 0);
 	ck_assert_int_eq(req.keepalive, 0);
 	ck_assert_int_eq(parse("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), -505);
-	ck_assert_int_eq(parse("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), -505);
+	/* An unknown 1.x minor is served as 1.1 (RFC 9110 2.5); another major is not. */
+	ck_assert_int_gt(parse("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), 0);
+	ck_assert_int_eq(req.minor, 1);
+	ck_assert_int_eq(req.keepalive, 1);
+	ck_assert_int_eq(parse("GET / HTTP/1.9\r\n\r\n"), -400); /* as 1.1: Host needed */
+	ck_assert_int_eq(parse("GET / HTTP/3.0\r\nHost: x\r\n\r\n"), -505);
+	ck_assert_int_eq(parse("GET / HTTP/0.9\r\nHost: x\r\n\r\n"), -505);
 	ck_assert_int_eq(parse("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), -505);
 	ck_assert_int_eq(parse("GET / HTTX/1.1\r\nHost: x\r\n\r\n"), -400);
 	ck_assert_int_eq(parse("GET / HTTP/11\r\nHost: x\r\n\r\n"), -400);
@@ -176,7 +215,9 @@ START_TEST(test_content_length)
 {
 	ck_assert_int_gt(parse_with("Content-Length: 0"), 0);
 	ck_assert_int_eq(req.content_length, 0);
-	ck_assert_int_gt(parse_with("Content-Length: 0\r\nContent-Length: 0"), 0);
+	/* Twice, even with the same value: refused, as the list form "0, 0" is. */
+	ck_assert_int_eq(parse_with("Content-Length: 0\r\nContent-Length: 0"), -400);
+	ck_assert_int_eq(parse_with("Content-Length: 0, 0"), -400);
 	ck_assert_int_eq(parse_with("Content-Length: -1"), -400);
 	ck_assert_int_eq(parse_with("Content-Length: abc"), -400);
 	ck_assert_int_eq(parse_with("Content-Length: 1 2"), -400);
@@ -645,6 +686,7 @@ int main(void)
 	tcase_add_test(tc, test_methods);
 	tcase_add_test(tc, test_request_line_shape);
 	tcase_add_test(tc, test_versions);
+	tcase_add_test(tc, test_refused_keeps_request_line);
 	tcase_add_test(tc, test_absolute_form);
 	tcase_add_test(tc, test_host_rules);
 	tcase_add_test(tc, test_field_syntax);

@@ -133,7 +133,14 @@ static const struct tcase_t targets[] = {
     {"/.git/config", 0, 404, NULL},
     {"/.git", 0, 404, NULL},
     {"/a/.hidden", 0, 404, NULL},
-    {"/.well-known/security.txt", 0, 404, NULL},
+    {"/.well-known/security.txt", 0, 0, ".well-known/security.txt"}, /* RFC 8615 */
+    {"/.well-known", 0, 0, ".well-known"},
+    {"/%2ewell-known/acme-challenge/t", 0, 0, ".well-known/acme-challenge/t"},
+    {"/x/../.well-known/", 0, 0, ".well-known"},
+    {"/a/.well-known/x", 0, 404, NULL}, /* the first component only */
+    {"/.well-knownx", 0, 404, NULL},
+    {"/.well-know", 0, 404, NULL},
+    {"/.well-known/.x", 0, 404, NULL},
     {"/a/%2ehidden", 0, 404, NULL},
     {"/a%2f.hidden", 0, 404, NULL},
     {"/a/...", 0, 404, NULL},
@@ -190,6 +197,71 @@ START_TEST(test_target_overlong)
 	ck_assert_str_eq(out, "");
 	ck_assert_int_eq(resolve_target("/a", 2, out, 1), 414);
 	ck_assert_int_eq(resolve_target("/a", 2, out, 0), 414);
+}
+END_TEST
+
+/* Which targets name a directory: a regular file asked for so is 404. */
+START_TEST(test_target_dir_form)
+{
+	static const struct {
+		const char *in;
+		int dir;
+	} c[] = {
+	    {"/", 1},
+	    {"/?q", 1},
+	    {"/a/", 1},
+	    {"/a/.", 1},
+	    {"/a/b/..", 1},
+	    {"/a//", 1},
+	    {"/a/?x", 1},
+	    {"/a/%2f", 1},
+	    {"//x/..", 1},
+	    {"/a", 0},
+	    {"/a?x/", 0},
+	    {"/a/b", 0},
+	    {"/a.", 0},
+	    {"/a..", 0},
+	    {"/a/b..", 0},
+	    {"/a#/", 0},
+	};
+	char out[64];
+	int dir;
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		dir = -1;
+		ck_assert_int_eq(
+		    resolve_target_dir(c[k].in, strlen(c[k].in), out, sizeof(out), &dir), 0);
+		ck_assert_msg(dir == c[k].dir, "%s: dir %d, want %d", c[k].in, dir, c[k].dir);
+	}
+}
+END_TEST
+
+/* Encoded again: only pchar and '/' stay, and decoding gives the path back. */
+START_TEST(test_encode)
+{
+	static const struct {
+		const char *in, *out;
+	} c[] = {
+	    {"a/b.txt", "a/b.txt"},
+	    {"evil.example/sub", "evil.example/sub"},
+	    {"\\evil.example", "%5Cevil.example"},
+	    {"a b%?#\"\xc3\xa9", "a%20b%25%3F%23%22%C3%A9"},
+	    {"~-._!$&'()*+,;=:@", "~-._!$&'()*+,;=:@"},
+	    {"a<>[]^`{|}", "a%3C%3E%5B%5D%5E%60%7B%7C%7D"},
+	};
+	char out[128], back[160];
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		ck_assert_uint_eq(resolve_encode(c[k].in, out, sizeof(out)), strlen(c[k].out));
+		ck_assert_str_eq(out, c[k].out);
+		snprintf(back, sizeof(back), "/%s", out);
+		ck_assert_int_eq(resolve_target(back, strlen(back), out, sizeof(out)), 0);
+		ck_assert_str_eq(out, c[k].in);
+	}
+	/* exactly fitting, then one byte short */
+	ck_assert_uint_eq(resolve_encode("a b", out, 6), 5);
+	ck_assert_uint_eq(resolve_encode("a b", out, 5), 0);
+	ck_assert_uint_eq(resolve_encode("ab", out, 2), 0);
 }
 END_TEST
 
@@ -266,6 +338,8 @@ static void tree_setup(void)
 	D("root/dirindex");
 	D("root/dirindex/index.html");
 	D("root/badindex");
+	D("root/.git");
+	D("root/.well-known");
 	D("outdir");
 	D("rootevil");
 #undef D
@@ -279,6 +353,8 @@ static void tree_setup(void)
 	put("root/sub/b.txt", "SUB-B");
 	put("root/noindex/c.txt", "NOINDEX-C");
 	put("root/.hidden", "HIDDEN");
+	put("root/.git/config", "HIDDEN");
+	put("root/.well-known/acme", "ACME");
 	put("root/a b\xc3\xa9", "SPACED");
 
 	link_in("a.txt", "link_in");
@@ -296,6 +372,23 @@ static void tree_setup(void)
 	link_in(p, "link_abs_in"); /* absolute, yet inside */
 	link_in("../../outside", "sub/link_up");
 	link_in("../../outdir/index.html", "badindex/index.html");
+	link_in(".hidden", "link_hidden");
+	link_in(".git", "link_git");
+	link_in(".git/config", "link_gitcfg");
+	link_in("sub/../.git/config", "link_gitcfg2");
+	link_in("../.git/config", "sub/link_gitcfg");
+	link_in(".well-known/acme", "link_wk");
+	link_in("../.well-known/acme", "sub/link_wk");
+	snprintf(p, sizeof(p), "%s/sub", root);
+	link_in(p, "link_abs_dir");
+	snprintf(p, sizeof(p), "%s/.git/config", root);
+	link_in(p, "link_abs_git");
+	snprintf(p, sizeof(p), "%s/missing", root);
+	link_in(p, "link_abs_dangling_in");
+	link_in("/nonexistent-wsd/x", "link_abs_dangling_out");
+	link_in("../nonexistent", "link_dangling_out");
+	link_in("../../nonexistent/x", "sub/link_dangling_up");
+	link_in("sub/../missing", "link_dangling_dotdot_in");
 
 	snprintf(p, sizeof(p), "%s/fifo", root);
 	mk(mkfifo(p, 0644), p);
@@ -419,6 +512,11 @@ START_TEST(test_open_escapes)
 	/* A missing name outside answers as an existing one: no probing outside. */
 	expect_status("link_outdir/no-such-file", 403);
 	expect_status("link_outdir/no/such/path", 403);
+	/* A dangling link is judged by where it points: out is 403, as openat2 says. */
+	expect_status("link_abs_dangling_out", 403);
+	expect_status("link_dangling_out", 403);
+	expect_status("sub/link_dangling_up", 403);
+	expect_status("link_abs_dangling_out/y", 403);
 	expect_status("../no-such-file", 403);
 	expect_status("link_evil", 403);
 	expect_status("link_proc", 403);
@@ -457,6 +555,9 @@ START_TEST(test_open_missing)
 	expect_status("nodir/x", 404);
 	expect_status("a.txt/x", 404); /* ENOTDIR */
 	expect_status("link_dangling", 404);
+	expect_status("link_dangling_dotdot_in", 404);
+	expect_status("link_abs_dangling_in", 404);
+	expect_status("link_abs_dangling_in/x", 404);
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	expect_status(name, 414); /* NAME_MAX */
@@ -489,20 +590,71 @@ START_TEST(test_open_isindex)
 		ck_assert_int_eq(isindex, c[k].isindex);
 	}
 	isindex = -1;
+	/* a directory without an index is still a directory: redirected first */
 	ck_assert_int_eq(resolve_open_idx(rootfd, "noindex", &st, &status, &isindex), -1);
 	ck_assert_int_eq(status, 403);
+	ck_assert_int_eq(isindex, 1);
+	isindex = -1;
+	ck_assert_int_eq(resolve_open_idx(rootfd, "nope", &st, &status, &isindex), -1);
 	ck_assert_int_eq(isindex, 0);
 }
 END_TEST
 
-/* Absolute symlinks: openat2 refuses them all; the fallback judges where they land. */
+/* Absolute symlinks that land inside the root are served, whatever the mode. */
 START_TEST(test_open_abs_inside)
 {
 	MODE;
-	if (!mode)
-		expect_status("link_abs_in", 403);
-	else
-		expect_body("link_abs_in", "INSIDE");
+	expect_body("link_abs_in", "INSIDE");
+	expect_body("link_abs_dir", "SUBINDEX");
+	expect_body("link_abs_dir/b.txt", "SUB-B");
+	expect_status("link_passwd", 403);
+}
+END_TEST
+
+/* The hidden-name rule holds for the path opened, symlinks followed. */
+START_TEST(test_open_hidden_via_link)
+{
+	MODE;
+	expect_status("link_hidden", 404);
+	expect_status("link_gitcfg", 404);
+	expect_status("link_gitcfg2", 404);
+	expect_status("sub/link_gitcfg", 404);
+	expect_status("link_git/config", 404);
+	expect_status("link_git", 404);
+	expect_status("link_abs_git", 404);
+	expect_body("link_wk", "ACME");
+	expect_body("sub/link_wk", "ACME");
+	expect_body(".well-known/acme", "ACME");
+}
+END_TEST
+
+/* Every 403 says why, for the error log. */
+START_TEST(test_open_why)
+{
+	static const struct {
+		const char *rel, *why;
+	} c[] = {
+	    {"noindex", "directory without index"},
+	    {"link_out", "symlink leaves the root"},
+	    {"link_outdir/f", "symlink leaves the root"},
+	    {"link_outdir/nope", "symlink leaves the root"},
+	    {"fifo", "not a regular file"},
+	    {"dirindex", "not a regular file"},
+	};
+	struct stat st;
+	int status;
+
+	MODE;
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		ck_assert_int_eq(resolve_open(rootfd, c[k].rel, &st, &status), -1);
+		ck_assert_int_eq(status, 403);
+		ck_assert_msg(strcmp(resolve_why(), c[k].why) == 0, "%s [%s]: why \"%s\"", c[k].rel,
+		    mode ? "fallback" : "openat2", resolve_why());
+	}
+	if (have_unreadable) {
+		ck_assert_int_eq(resolve_open(rootfd, "secret", &st, &status), -1);
+		ck_assert_str_eq(resolve_why(), "permission denied");
+	}
 }
 END_TEST
 
@@ -612,7 +764,8 @@ START_TEST(test_open_seccomp)
 	resolve_force_fallback(0);
 	mode = 1;
 	expect_body("a.txt", "INSIDE");
-	expect_body("link_abs_in", "INSIDE"); /* only the fallback serves it */
+	expect_body("link_abs_in", "INSIDE");
+	expect_status("link_gitcfg", 404);
 	expect_body("sub", "SUBINDEX");
 	expect_status("link_out", 403);
 	expect_status("link_evil", 403);
@@ -633,6 +786,8 @@ static Suite *resolve_suite(void)
 	tcase_add_loop_test(tc, test_target_table, 0, (int)(sizeof(targets) / sizeof(targets[0])));
 	tcase_add_test(tc, test_target_overlong);
 	tcase_add_test(tc, test_target_random);
+	tcase_add_test(tc, test_target_dir_form);
+	tcase_add_test(tc, test_encode);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
@@ -643,6 +798,8 @@ static Suite *resolve_suite(void)
 	tcase_add_loop_test(tc, test_open_refused, 0, 2);
 	tcase_add_loop_test(tc, test_open_missing, 0, 2);
 	tcase_add_loop_test(tc, test_open_abs_inside, 0, 2);
+	tcase_add_loop_test(tc, test_open_hidden_via_link, 0, 2);
+	tcase_add_loop_test(tc, test_open_why, 0, 2);
 	tcase_add_loop_test(tc, test_open_isindex, 0, 2);
 	tcase_add_loop_test(tc, test_target_then_open, 0, 2);
 	tcase_add_loop_test(tc, test_open_index_too_long, 0, 2);
