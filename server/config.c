@@ -36,9 +36,10 @@ struct key {
 	const char *section;
 	const char *name;
 	setter set;
-	size_t off;        /* field in struct wsd_config */
-	size_t size;       /* field size (string buffers) */
-	uint32_t min, max; /* numbers and durations */
+	size_t off;              /* field in struct wsd_config */
+	size_t size;             /* field size (string buffers) */
+	uint32_t min, max;       /* numbers and durations */
+	enum config_apply apply; /* how a reload applies a change */
 };
 
 static int set_listen(struct wsd_config *, const struct key *, const char *, char *, size_t);
@@ -54,25 +55,30 @@ static int set_duration(struct wsd_config *, const struct key *, const char *, c
 #define FIELD(f) offsetof(struct wsd_config, f), sizeof(((struct wsd_config *)0)->f)
 
 static const struct key keys[] = {
-    {"server", "listen", set_listen, 0, 0, 0, 0},
-    {"server", "root", set_path, FIELD(root), 0, 0},
-    {"server", "user", set_user, FIELD(user), 0, 0},
-    {"server", "backlog", set_int, FIELD(backlog), 1, 65535},
-    {"server", "shutdown_timeout", set_duration, FIELD(shutdown_timeout_ms), 0, MS_HOUR},
-    {"pool", "min", set_u32, FIELD(pool_min), 1, CONFIG_POOL_LIMIT_MAX},
-    {"pool", "max", set_u32, FIELD(pool_max), 1, CONFIG_POOL_LIMIT_MAX},
-    {"pool", "limit", set_u32, FIELD(pool_limit), 1, CONFIG_POOL_LIMIT_MAX},
-    {"pool", "max_workload", set_u32, FIELD(max_workload), 1, 65536},
-    {"pool", "idle_timeout", set_duration, FIELD(pool_idle_timeout_ms), 100, MS_HOUR},
-    {"http", "keepalive_timeout", set_duration, FIELD(keepalive_timeout_ms), 0, MS_HOUR},
-    {"http", "header_timeout", set_duration, FIELD(header_timeout_ms), 100, 10 * MS_MIN},
-    {"heartbeat", "interval", set_duration, FIELD(heartbeat_interval_ms), 10, 10 * MS_SEC},
-    {"heartbeat", "misses", set_u32, FIELD(heartbeat_misses), 1, 100},
-    {"heartbeat", "startup_timeout", set_duration, FIELD(startup_timeout_ms), MS_SEC, 5 * MS_MIN},
-    {"log", "level", set_level, FIELD(log_level), 0, 0},
-    {"log", "file", set_logfile, FIELD(log_file), 0, 0},
-    {"log", "access_log", set_accesslog, FIELD(access_log), 0, 0},
-    {"control", "socket", set_path, FIELD(control_socket), 0, 0},
+    {"server", "listen", set_listen, 0, 0, 0, 0, CONFIG_RESTART},
+    {"server", "root", set_path, FIELD(root), 0, 0, CONFIG_LIVE},
+    {"server", "user", set_user, FIELD(user), 0, 0, CONFIG_RESTART},
+    {"server", "backlog", set_int, FIELD(backlog), 1, 65535, CONFIG_LIVE},
+    {"server", "shutdown_timeout", set_duration, FIELD(shutdown_timeout_ms), 0, MS_HOUR,
+        CONFIG_LIVE},
+    {"pool", "min", set_u32, FIELD(pool_min), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_LIVE},
+    {"pool", "max", set_u32, FIELD(pool_max), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_LIVE},
+    {"pool", "limit", set_u32, FIELD(pool_limit), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_ROLES},
+    {"pool", "max_workload", set_u32, FIELD(max_workload), 1, 65536, CONFIG_LIVE},
+    {"pool", "idle_timeout", set_duration, FIELD(pool_idle_timeout_ms), 100, MS_HOUR, CONFIG_LIVE},
+    {"http", "keepalive_timeout", set_duration, FIELD(keepalive_timeout_ms), 0, MS_HOUR,
+        CONFIG_LIVE},
+    {"http", "header_timeout", set_duration, FIELD(header_timeout_ms), 100, 10 * MS_MIN,
+        CONFIG_LIVE},
+    {"heartbeat", "interval", set_duration, FIELD(heartbeat_interval_ms), 10, 10 * MS_SEC,
+        CONFIG_LIVE},
+    {"heartbeat", "misses", set_u32, FIELD(heartbeat_misses), 1, 100, CONFIG_LIVE},
+    {"heartbeat", "startup_timeout", set_duration, FIELD(startup_timeout_ms), MS_SEC, 5 * MS_MIN,
+        CONFIG_LIVE},
+    {"log", "level", set_level, FIELD(log_level), 0, 0, CONFIG_LIVE},
+    {"log", "file", set_logfile, FIELD(log_file), 0, 0, CONFIG_LIVE},
+    {"log", "access_log", set_accesslog, FIELD(access_log), 0, 0, CONFIG_LIVE},
+    {"control", "socket", set_path, FIELD(control_socket), 0, 0, CONFIG_RESTART},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAXKEYS, "raise CONFIG_MAXKEYS for the new key");
@@ -935,4 +941,70 @@ int config_parse_pool(const char *s, uint32_t *min, uint32_t *max)
 	*min = lo;
 	*max = hi;
 	return 0;
+}
+
+/* ---- reload: what changed ---- */
+
+static const void *cfield(const struct wsd_config *cfg, const struct key *k)
+{
+	return (const char *)cfg + k->off;
+}
+
+static void value_of(const struct wsd_config *cfg, const struct key *k, char *buf, size_t len)
+{
+	const char *s = cfield(cfg, k);
+
+	if (k->set == set_listen)
+		snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%u" : "%s:%u",
+		    cfg->listen_host, cfg->listen_port);
+	else if (k->set == set_duration)
+		fmt_duration(*(const uint32_t *)s, buf, len);
+	else if (k->set == set_u32)
+		snprintf(buf, len, "%u", *(const uint32_t *)s);
+	else if (k->set == set_int)
+		snprintf(buf, len, "%d", *(const int *)s);
+	else if (k->set == set_level)
+		snprintf(buf, len, "%s", log_level_name(cfg->log_level));
+	else if (k->set == set_accesslog)
+		snprintf(buf, len, "%s", !cfg->access_log_on ? "off" : *s ? s : "stderr");
+	else if (k->set == set_logfile)
+		snprintf(buf, len, "%s", *s ? s : "stderr");
+	else
+		snprintf(buf, len, "%s", *s ? s : "(default)");
+}
+
+int config_value(
+    const struct wsd_config *cfg, const char *section, const char *key, char *buf, size_t len)
+{
+	int i = row(section, key);
+
+	if (i == -1)
+		return -1;
+	value_of(cfg, &keys[i], buf, len);
+	return 0;
+}
+
+int config_diff(
+    const struct wsd_config *a, const struct wsd_config *b, struct config_change *out, int max)
+{
+	/* Compared whole: a path may be longer than what a change shows of it. */
+	char va[PATH_MAX + 300], vb[PATH_MAX + 300];
+	int n = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		value_of(a, &keys[i], va, sizeof(va));
+		value_of(b, &keys[i], vb, sizeof(vb));
+		if (strcmp(va, vb) == 0)
+			continue;
+		if (n < max) {
+			snprintf(
+			    out[n].key, sizeof(out[n].key), "%s.%s", keys[i].section, keys[i].name);
+			/* Shown cut to what a change holds. */
+			snprintf(out[n].from, sizeof(out[n].from), "%.*s", CONFIG_VALUELEN - 1, va);
+			snprintf(out[n].to, sizeof(out[n].to), "%.*s", CONFIG_VALUELEN - 1, vb);
+			out[n].apply = keys[i].apply;
+		}
+		n++;
+	}
+	return n;
 }

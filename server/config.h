@@ -47,6 +47,32 @@ struct wsd_config {
 	struct config_origin origin[CONFIG_MAXKEYS];
 };
 
+/* How a changed key takes effect on reload. */
+enum config_apply {
+	CONFIG_LIVE,    /* the running processes take it */
+	CONFIG_ROLES,   /* the roles that use it are replaced, gracefully */
+	CONFIG_RESTART, /* only a restart of wsd changes it: reload leaves it */
+};
+
+#define CONFIG_VALUELEN 160
+
+struct config_change {
+	char key[40]; /* "pool.max" */
+	char from[CONFIG_VALUELEN], to[CONFIG_VALUELEN];
+	enum config_apply apply;
+};
+
+/*
+ * The keys whose values differ from a to b, in key table order: at most
+ * max of them into out. Returns how many differ (which may exceed max).
+ */
+int config_diff(
+    const struct wsd_config *a, const struct wsd_config *b, struct config_change *out, int max);
+
+/* A key's value as the file would spell it ("15s", "off", "[::1]:8080"); -1 unknown key. */
+int config_value(
+    const struct wsd_config *cfg, const char *section, const char *key, char *buf, size_t len);
+
 /* Fill every key with its documented default. */
 void config_defaults(struct wsd_config *cfg);
 

@@ -769,6 +769,72 @@ START_TEST(test_pool)
 }
 END_TEST
 
+START_TEST(test_diff_lists_changed_keys)
+{
+	struct wsd_config a, b;
+	struct config_change ch[4];
+
+	config_defaults(&a);
+	b = a;
+	ck_assert_int_eq(config_diff(&a, &b, ch, 4), 0);
+	ck_assert_int_eq(config_set(&b, "pool", "max", "32", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&b, "http", "keepalive_timeout", "2m", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&b, "server", "listen", "[::1]:9000", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&b, "log", "access_log", "stderr", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_diff(&a, &b, ch, 4), 4);
+	/* In key table order, each with how a reload applies it. */
+	ck_assert_str_eq(ch[0].key, "server.listen");
+	ck_assert_str_eq(ch[0].from, "127.0.0.1:8080");
+	ck_assert_str_eq(ch[0].to, "[::1]:9000");
+	ck_assert_int_eq(ch[0].apply, CONFIG_RESTART);
+	ck_assert_str_eq(ch[1].key, "pool.max");
+	ck_assert_str_eq(ch[1].to, "32");
+	ck_assert_int_eq(ch[1].apply, CONFIG_LIVE);
+	ck_assert_str_eq(ch[2].key, "http.keepalive_timeout");
+	ck_assert_str_eq(ch[2].to, "2m");
+	ck_assert_str_eq(ch[3].key, "log.access_log");
+	ck_assert_str_eq(ch[3].from, "off");
+	ck_assert_str_eq(ch[3].to, "stderr");
+	/* More changes than room: all counted, max filled. */
+	ck_assert_int_eq(config_diff(&a, &b, ch, 1), 4);
+}
+END_TEST
+
+START_TEST(test_diff_sees_past_the_shown_length)
+{
+	struct wsd_config a, b;
+	struct config_change ch[1];
+	char p[400];
+
+	config_defaults(&a);
+	memset(p, 'x', sizeof(p));
+	p[0] = '/';
+	p[sizeof(p) - 1] = '\0';
+	ck_assert_int_eq(config_set(&a, "log", "file", p, err, sizeof(err)), 0);
+	b = a;
+	p[sizeof(p) - 2] = 'y';
+	ck_assert_int_eq(config_set(&b, "log", "file", p, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_diff(&a, &b, ch, 1), 1);
+	ck_assert_str_eq(ch[0].key, "log.file");
+}
+END_TEST
+
+START_TEST(test_value_spelling)
+{
+	struct wsd_config c;
+	char v[CONFIG_VALUELEN];
+
+	config_defaults(&c);
+	ck_assert_int_eq(config_value(&c, "heartbeat", "interval", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "200ms");
+	ck_assert_int_eq(config_value(&c, "log", "file", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "stderr");
+	ck_assert_int_eq(config_value(&c, "log", "level", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "info");
+	ck_assert_int_eq(config_value(&c, "no", "such", v, sizeof(v)), -1);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -795,6 +861,9 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_finish_names_origin);
 	tcase_add_test(tc, test_finish_user);
 	tcase_add_test(tc, test_where);
+	tcase_add_test(tc, test_diff_lists_changed_keys);
+	tcase_add_test(tc, test_diff_sees_past_the_shown_length);
+	tcase_add_test(tc, test_value_spelling);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_finish_relative);
 	tcase_add_test(tc, test_durations);
