@@ -26,18 +26,23 @@
 #include "roles.h"
 #include "supervise.h"
 
-#define QUEUE_MAX 4096 /* past this, connections wait in the channel and backlog */
+#define QUEUE_MIN 64 /* first allocation of the wait queue; it doubles as needed */
 #define ORPHAN_GRACE_MS 1000
 
 struct slot {
 	struct sv_child sv; /* state, pid, heartbeats, restarts */
 	int chan;           /* our end */
 	int peer;           /* the worker's end, kept so a replacement gets the same channel */
-	struct event ev_read, ev_write, ev_restart;
-	int blocked;            /* channel full: waiting for EV_WRITE */
+	struct event ev_read, ev_write, ev_retry, ev_restart;
+	int blocked;            /* channel full: waiting for EV_WRITE or the retry timer */
 	uint32_t conns;         /* given minus reported done */
 	uint64_t idle_since_ms; /* when conns last fell to 0 */
 	struct manager *m;
+};
+
+struct queued {
+	int fd;
+	struct msg_conn mc; /* peer address, for the access log */
 };
 
 struct manager {
@@ -46,17 +51,16 @@ struct manager {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
-	int taking;              /* stopping: take what the listener left in the channel */
+	int taking;              /* stopping: take all the listener sends, until it is gone */
+	int fd_tight;            /* near RLIMIT_NOFILE: take no descriptor until one is closed */
 	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
 	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
 	pid_t ppid;
 	struct slot *slots; /* pool_limit entries */
 	uint32_t slots_end; /* one past the highest slot ever used */
-	struct queued {
-		int fd;
-		struct msg_conn mc; /* peer address, for the access log */
-	} queue[QUEUE_MAX];
-	uint32_t qhead, qlen;
+	struct queued
+	    *queue; /* a ring on the heap, qcap entries: during a stop it holds the backlog */
+	uint32_t qcap, qhead, qlen;
 };
 
 static void dispatch(struct manager *m);
@@ -64,27 +68,37 @@ static void manager_maybe_exit(struct manager *m);
 
 /* ---- the wait queue ---- */
 
-static void queue_push(struct manager *m, int fd, const struct msg_conn *mc)
+/* Double the ring, unwrapping it; -1 when out of memory. */
+static int queue_grow(struct manager *m)
 {
-	struct queued *q = &m->queue[(m->qhead + m->qlen++) % QUEUE_MAX];
+	uint32_t cap = m->qcap ? m->qcap * 2 : QUEUE_MIN;
+	struct queued *q = malloc(cap * sizeof(*q));
 
-	q->fd = fd;
-	q->mc = *mc;
+	if (q == NULL)
+		return -1;
+	for (uint32_t i = 0; i < m->qlen; i++)
+		q[i] = m->queue[(m->qhead + i) % m->qcap];
+	free(m->queue);
+	m->queue = q;
+	m->qcap = cap;
+	m->qhead = 0;
+	return 0;
 }
 
-/* A connection taken back from a dead worker's channel goes first. */
-static void queue_push_front(struct manager *m, int fd, const struct msg_conn *mc)
+/* front: a connection taken back from a dead worker's channel goes first. */
+static void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int front)
 {
 	struct queued *q;
 
-	if (m->qlen == QUEUE_MAX) {
-		log_warnx("wait queue full, dropping a reclaimed connection");
-		close(fd);
+	if (m->qlen == m->qcap && queue_grow(m) == -1) {
+		log_warn("wait queue of %u full, closing a connection", m->qlen);
+		msg_conn_abandon(fd);
 		return;
 	}
-	m->qhead = (m->qhead + QUEUE_MAX - 1) % QUEUE_MAX;
+	if (front)
+		m->qhead = (m->qhead + m->qcap - 1) % m->qcap;
+	q = &m->queue[(m->qhead + (front ? 0 : m->qlen)) % m->qcap];
 	m->qlen++;
-	q = &m->queue[m->qhead];
 	q->fd = fd;
 	q->mc = *mc;
 }
@@ -92,8 +106,9 @@ static void queue_push_front(struct manager *m, int fd, const struct msg_conn *m
 static void queue_drop_head(struct manager *m)
 {
 	close(m->queue[m->qhead].fd); /* the worker has its copy */
-	m->qhead = (m->qhead + 1) % QUEUE_MAX;
+	m->qhead = (m->qhead + 1) % m->qcap;
 	m->qlen--;
+	m->fd_tight = 0; /* one descriptor fewer: try the listener channel again */
 }
 
 static struct slot *least_loaded(struct manager *m);
@@ -102,20 +117,25 @@ static struct slot *least_loaded(struct manager *m);
  * Take a connection from the listener channel only when a worker can have
  * it now. A connection left in the channel is safe - the daemon keeps its
  * ends, and a replacement manager reads it - while one in our own queue
- * would die with us. On a full stop (taking) we take all that is left.
+ * would die with us. While the whole server stops (taking) we take all
+ * the listener sends, so that it can empty the kernel backlog. Never
+ * within MSG_FD_RESERVE descriptors of our limit: a message received
+ * without room for its descriptor loses it.
  */
 static int may_take(struct manager *m)
 {
-	if (m->qlen >= QUEUE_MAX)
+	if (m->fd_tight)
 		return 0;
+	if (m->taking)
+		return 1;
 	if (m->draining)
-		return m->taking;
+		return 0;
 	return m->qlen == 0 && least_loaded(m) != NULL;
 }
 
 static void listener_interest(struct manager *m)
 {
-	int want = !m->draining && may_take(m);
+	int want = m->configured && may_take(m);
 
 	if (want && !m->listening)
 		event_add(&m->ev_listener, NULL);
@@ -201,6 +221,7 @@ static struct slot *slot_new(struct manager *m)
 	s->peer = sp[1];
 	event_assign(&s->ev_read, m->base, s->chan, EV_READ | EV_PERSIST, slot_read_cb, s);
 	event_assign(&s->ev_write, m->base, s->chan, EV_WRITE, slot_write_cb, s);
+	evtimer_assign(&s->ev_retry, m->base, slot_write_cb, s);
 	evtimer_assign(&s->ev_restart, m->base, slot_restart_cb, s);
 	event_add(&s->ev_read, NULL);
 	if (slot_spawn(m, s) == -1) {
@@ -217,6 +238,7 @@ static void slot_free(struct slot *s)
 {
 	event_del(&s->ev_read);
 	event_del(&s->ev_write);
+	evtimer_del(&s->ev_retry);
 	evtimer_del(&s->ev_restart);
 	close(s->chan);
 	close(s->peer);
@@ -345,16 +367,31 @@ static void pool_grow(struct manager *m)
 		log_info("all workers busy, pool grows to %u", pool_size(m));
 }
 
-/* 0 given (or dropped: an error no wait would mend), -1 the channel is full. */
+/*
+ * The worker's channel cannot take it now: wait until it is writable, or,
+ * for ETOOMANYREFS (too many descriptors in flight for our limit, which no
+ * wake-up reports), retry on a short timer. Either way nothing is dropped.
+ */
+static void slot_block(struct slot *s, int err)
+{
+	struct timeval tv = clock_tv(MSG_RETRY_MS);
+
+	s->blocked = 1;
+	if (err == ETOOMANYREFS)
+		evtimer_add(&s->ev_retry, &tv);
+	else
+		event_add(&s->ev_write, NULL);
+}
+
+/* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
 static int give(struct manager *m, struct slot *s, const struct queued *q)
 {
 	if (msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == -1) {
-		if (errno != EAGAIN && errno != ENOBUFS) {
+		if (!msg_send_again(errno)) {
 			log_warn("connection to worker %d dropped", (int)s->sv.pid);
 			return 0;
 		}
-		s->blocked = 1;
-		event_add(&s->ev_write, NULL);
+		slot_block(s, errno);
 		return -1;
 	}
 	s->conns++;
@@ -379,25 +416,45 @@ static void dispatch(struct manager *m)
 
 /* ---- the listener channel ---- */
 
+static void listener_msg(struct manager *m, struct msg *msg)
+{
+	if (msg->hdr.type != MSG_CONN) {
+		log_warnx("unexpected %s message from listener", msg_type_name(msg->hdr.type));
+		msg_close_fds(msg);
+		return;
+	}
+	if (msg_fd_near_limit(msg->fds[0]) && !m->fd_tight) {
+		m->fd_tight = 1;
+		log_warnx("%u connections queued, near the descriptor limit %ld: pausing the "
+		          "listener channel",
+		    m->qlen + 1, msg_fd_limit());
+	}
+	queue_push(m, msg->fds[0], &msg->u.conn, 0);
+	if (!m->taking)
+		dispatch(m);
+}
+
+/*
+ * Draining, the listener is gone and the channel is empty: nothing more
+ * can come, so the workers may be told to stop.
+ */
 static void listener_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
 	struct msg msg;
-	int rc = 0;
+	int rc;
 
-	while (may_take(m) && (rc = msg_recv(fd, &msg)) == 1) {
-		if (msg.hdr.type == MSG_CONN) {
-			queue_push(m, msg.fds[0], &msg.u.conn);
-			if (!m->taking)
-				dispatch(m);
-		} else {
-			log_warnx(
-			    "unexpected %s message from listener", msg_type_name(msg.hdr.type));
-			msg_close_fds(&msg);
+	while (may_take(m)) {
+		if ((rc = msg_recv(fd, &msg)) == 1)
+			listener_msg(m, &msg);
+		else if (rc == -1 && errno == EBADMSG)
+			log_warnx("malformed message from listener, dropped");
+		else {
+			if (m->draining && rc == -1 && errno == EAGAIN)
+				m->taking = 0; /* all taken */
+			break;
 		}
 	}
-	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from listener, dropped");
 	dispatch(m);
 }
 
@@ -410,17 +467,20 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 static void slot_reclaim(struct manager *m, struct slot *s)
 {
 	struct msg msg;
-	unsigned n = 0;
+	unsigned n = 0, bad = 0;
 
-	while (msg_recv(s->peer, &msg) == 1) {
+	while (msg_recv_skip(s->peer, &msg, &bad) == 1) {
 		if (msg.hdr.type == MSG_CONN) {
-			queue_push_front(m, msg.fds[0], &msg.u.conn);
+			queue_push(m, msg.fds[0], &msg.u.conn, 1);
 			n++;
 		} else
 			msg_close_fds(&msg);
 	}
 	if (n)
 		log_info("took back %u connections queued to worker %d", n, (int)s->sv.pid);
+	if (bad)
+		log_warnx(
+		    "%u malformed messages in worker %d's channel, dropped", bad, (int)s->sv.pid);
 }
 
 static void worker_exited(struct manager *m, struct slot *s, int status)
@@ -564,12 +624,23 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 
 /* ---- draining ---- */
 
+/*
+ * Draining, every worker is told to stop once the queue is empty and
+ * nothing more can come: the listener channel, final once the daemon has
+ * told us the listeners are gone, has been read to the end.
+ */
 static void manager_maybe_exit(struct manager *m)
 {
 	int alive = 0;
 
 	if (!m->draining || m->qlen > 0)
 		return;
+	if (m->taking) {
+		/* Room again after fd_tight: read on, even if no new message wakes us. */
+		if (may_take(m))
+			event_active(&m->ev_listener, EV_READ, 1);
+		return;
+	}
 	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_STOPPED) {
 			slot_free(s); /* was waiting to be restarted */
@@ -586,6 +657,17 @@ static void manager_maybe_exit(struct manager *m)
 		event_base_loopexit(m->base, NULL);
 }
 
+/* Connections no worker will serve now: each gets a FIN, not a reset. */
+static void queue_abandon(struct manager *m)
+{
+	uint32_t n = m->qlen;
+
+	for (; m->qlen > 0; m->qlen--, m->qhead = (m->qhead + 1) % m->qcap)
+		msg_conn_abandon(m->queue[m->qhead].fd);
+	if (n)
+		log_warnx("closed %u queued connections no worker took in time", n);
+}
+
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
@@ -598,9 +680,29 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 			kill(s->sv.pid, SIGKILL);
 			waitpid(s->sv.pid, NULL, 0);
 		}
+		slot_reclaim(m, s);
 		slot_free(s);
 	}
+	queue_abandon(m);
 	event_base_loopexit(m->base, NULL);
+}
+
+/*
+ * The whole server stops (the daemon tells us as it tells the listener):
+ * take all the listener sends, queue it and give it out as workers have
+ * room, so the listener can empty the kernel backlog. The deadline runs
+ * from now.
+ */
+static void manager_stopping(struct manager *m)
+{
+	struct timeval tv = clock_tv(m->cfg.shutdown_timeout_ms);
+
+	if (!m->configured || m->taking || m->draining)
+		return;
+	log_info("server stopping: taking all the listener sends");
+	m->taking = 1;
+	evtimer_add(&m->ev_deadline, &tv);
+	listener_interest(m);
 }
 
 /*
@@ -620,15 +722,14 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 	log_info("draining %u workers%s", pool_size(m),
 	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
-	/* The whole server stops: serve what the listener left in the channel. */
+	/* Else running since the stop began; the orphan's short grace always applies. */
+	if (grace_ms == ORPHAN_GRACE_MS || !evtimer_pending(&m->ev_deadline, NULL))
+		evtimer_add(&m->ev_deadline, &tv);
+	/* The whole server stops: serve all the listener left in the channel. */
 	if (m->configured && take_channel) {
 		m->taking = 1;
 		listener_cb(FD_FROM_LISTENER, EV_READ, m);
-		m->taking = 0;
-	}
-	evtimer_assign(&m->ev_deadline, m->base, deadline_cb, m);
-	evtimer_add(&m->ev_deadline, &tv);
-	if (m->configured)
+	} else if (m->configured)
 		dispatch(m);
 	else
 		event_base_loopexit(m->base, NULL);
@@ -660,6 +761,23 @@ static void manager_reopen(struct manager *m, int type, int fd)
 	proc_adopt_log(type, fd);
 }
 
+/*
+ * A worker holds a socket and, while it sends, a file per connection: keep
+ * max_workload within the descriptor limit (the workers' is ours).
+ */
+static void workload_clamp(struct manager *m)
+{
+	long most = (msg_fd_limit() - MSG_FD_RESERVE) / 2;
+
+	if (most < 1)
+		most = 1;
+	if (m->cfg.max_workload <= most)
+		return;
+	log_warnx("pool.max_workload %u lowered to %ld: the descriptor limit is %ld",
+	    m->cfg.max_workload, most, msg_fd_limit());
+	m->cfg.max_workload = (uint32_t)most;
+}
+
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
@@ -669,6 +787,7 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 		return; /* a replacement may find its predecessor's copy queued too */
 	m->cfg = *cfg;
 	m->configured = 1;
+	workload_clamp(m);
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
 		fatal("worker table");
@@ -690,6 +809,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	while ((rc = msg_recv(fd, &msg)) == 1) {
 		if (msg.hdr.type == MSG_CONFIG)
 			manager_configure(m, &msg.u.config);
+		else if (msg.hdr.type == MSG_STOPPING)
+			manager_stopping(m);
 		else if (msg.hdr.type == MSG_SHUTDOWN)
 			manager_drain(m, m->cfg.shutdown_timeout_ms, 1);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
@@ -722,11 +843,14 @@ int manager_main(void)
 	    &m.ev_listener, m.base, FD_FROM_LISTENER, EV_READ | EV_PERSIST, listener_cb, &m);
 	evsignal_assign(&m.ev_chld, m.base, SIGCHLD, sigchld_cb, &m);
 	evsignal_add(&m.ev_chld, NULL);
+	evtimer_assign(&m.ev_deadline, m.base, deadline_cb, &m);
 	evsignal_assign(&m.ev_term, m.base, SIGTERM, sigterm_cb, &m);
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
 	log_info("exiting");
+	queue_abandon(&m);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
+	free(m.queue);
 	return 0;
 }
