@@ -34,7 +34,9 @@ struct listener {
 	int pending_fd;    /* accepted, waiting for room in the channel */
 	struct msg_conn pending;
 	uint64_t accepted;
-	uint64_t pauses; /* EMFILE pauses since accepting last worked */
+	uint64_t pauses;     /* EMFILE pauses since accepting last worked */
+	uint64_t full_waits; /* manager channel full: waits for room */
+	uint64_t refs_waits; /* ETOOMANYREFS: retries on the timer */
 	struct msg_config cfg;
 	struct heartbeat hb;
 	pid_t ppid;
@@ -70,10 +72,13 @@ static void hold(struct listener *l, int fd, const struct msg_conn *mc, int err)
 	l->pending_fd = fd;
 	l->pending = *mc;
 	accept_interest(l, 0);
-	if (err == ETOOMANYREFS)
+	if (err == ETOOMANYREFS) {
+		l->refs_waits++;
 		evtimer_add(&l->ev_retry, &tv);
-	else
+	} else {
+		l->full_waits++;
 		event_add(&l->ev_channel, NULL);
+	}
 }
 
 /* 0 sent (our copy closed), -1 held until the channel takes it. */
@@ -311,7 +316,10 @@ int listener_main(void)
 	evsignal_assign(&l.ev_term, l.base, SIGTERM, sigterm_cb, &l);
 	evsignal_add(&l.ev_term, NULL);
 	event_base_dispatch(l.base);
-	log_info("exiting");
+	log_info("exiting after %llu connections; waited %llu times for room in the channel, "
+	         "%llu for descriptors in flight",
+	    (unsigned long long)l.accepted, (unsigned long long)l.full_waits,
+	    (unsigned long long)l.refs_waits);
 	event_base_free(l.base);
 	return 0;
 }

@@ -55,6 +55,8 @@ struct manager {
 	int fd_tight;            /* near RLIMIT_NOFILE: take no descriptor until one is closed */
 	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
 	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
+	uint64_t full_waits;     /* a worker's channel full: waits for room */
+	uint64_t refs_waits;     /* ETOOMANYREFS giving to a worker: retries on the timer */
 	pid_t ppid;
 	struct slot *slots; /* pool_limit entries */
 	uint32_t slots_end; /* one past the highest slot ever used */
@@ -377,10 +379,13 @@ static void slot_block(struct slot *s, int err)
 	struct timeval tv = clock_tv(MSG_RETRY_MS);
 
 	s->blocked = 1;
-	if (err == ETOOMANYREFS)
+	if (err == ETOOMANYREFS) {
+		s->m->refs_waits++;
 		evtimer_add(&s->ev_retry, &tv);
-	else
+	} else {
+		s->m->full_waits++;
 		event_add(&s->ev_write, NULL);
+	}
 }
 
 /* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
@@ -847,7 +852,9 @@ int manager_main(void)
 	evsignal_assign(&m.ev_term, m.base, SIGTERM, sigterm_cb, &m);
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
-	log_info("exiting");
+	log_info(
+	    "exiting; waited %llu times for room in a worker's channel, %llu for descriptors in flight",
+	    (unsigned long long)m.full_waits, (unsigned long long)m.refs_waits);
 	queue_abandon(&m);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
