@@ -95,6 +95,7 @@ static void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int
 	if (m->qlen == m->qcap && queue_grow(m) == -1) {
 		log_warn("wait queue of %u full, closing a connection", m->qlen);
 		msg_conn_abandon(fd);
+		m->fd_tight = 0; /* that descriptor is gone again */
 		return;
 	}
 	if (front)
