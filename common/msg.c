@@ -189,8 +189,6 @@ long msg_fd_limit(void)
 	return limit;
 }
 
-int msg_fd_near_limit(int fd) { return fd >= msg_fd_limit() - MSG_FD_RESERVE; }
-
 void msg_conn_abandon(int fd)
 {
 	char buf[4096];

@@ -140,13 +140,6 @@ int msg_send_again(int err);
 long msg_fd_limit(void);
 
 /*
- * Is fd - one just received or accepted - within MSG_FD_RESERVE of the
- * limit? Descriptors are allocated lowest first, so fd is a lower bound
- * of what we hold: near the top, stop taking more until some are closed.
- */
-int msg_fd_near_limit(int fd);
-
-/*
  * Close a client connection we will not serve without a reset: send our
  * FIN, discard what it already sent (unread data turns close into a RST),
  * then close.

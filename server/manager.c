@@ -5,6 +5,7 @@
  * max_workload gets no more until one of its connections ends. It watches
  * its workers' heartbeats and replaces those that die or hang.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -51,12 +52,14 @@ struct manager {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
-	int taking;              /* stopping: take all the listener sends, until it is gone */
-	int fd_tight;            /* near RLIMIT_NOFILE: take no descriptor until one is closed */
-	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
-	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
-	uint64_t full_waits;     /* a worker's channel full: waits for room */
-	uint64_t refs_waits;     /* ETOOMANYREFS giving to a worker: retries on the timer */
+	int taking;               /* stopping: take all the listener sends, until it is gone */
+	uint32_t fd_base;         /* descriptors held at configuration, before any slot or queue */
+	uint32_t nchan;           /* descriptors held by worker channels (two per slot) */
+	uint64_t last_check_ms;   /* to notice that we ourselves were stalled */
+	uint64_t full_warned_ms;  /* rate limit of the "pool full" warning */
+	uint64_t tight_warned_ms; /* and of the "near the descriptor limit" one */
+	uint64_t full_waits;      /* a worker's channel full: waits for room */
+	uint64_t refs_waits;      /* ETOOMANYREFS giving to a worker: retries on the timer */
 	pid_t ppid;
 	struct slot *slots; /* pool_limit entries */
 	uint32_t slots_end; /* one past the highest slot ever used */
@@ -95,7 +98,6 @@ static void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int
 	if (m->qlen == m->qcap && queue_grow(m) == -1) {
 		log_warn("wait queue of %u full, closing a connection", m->qlen);
 		msg_conn_abandon(fd);
-		m->fd_tight = 0; /* that descriptor is gone again */
 		return;
 	}
 	if (front)
@@ -111,10 +113,34 @@ static void queue_drop_head(struct manager *m)
 	close(m->queue[m->qhead].fd); /* the worker has its copy */
 	m->qhead = (m->qhead + 1) % m->qcap;
 	m->qlen--;
-	m->fd_tight = 0; /* one descriptor fewer: try the listener channel again */
 }
 
 static struct slot *least_loaded(struct manager *m);
+
+#define TIGHT_WARN_MS 10000
+
+/*
+ * Room for one more descriptor, MSG_FD_RESERVE kept free? Counted, not
+ * probed: what we held at start, the worker channels and the queue. A
+ * message received with no descriptor free loses its connection.
+ */
+static int fd_room(struct manager *m, int reserve)
+{
+	return m->fd_base + m->nchan + m->qlen + 1 < msg_fd_limit() - reserve;
+}
+
+/* Say so at most every 10 s. */
+static void fd_tight_warn(struct manager *m)
+{
+	uint64_t now = clock_now_ms();
+
+	if (m->tight_warned_ms && now - m->tight_warned_ms < TIGHT_WARN_MS)
+		return;
+	m->tight_warned_ms = now;
+	log_warnx("%u connections queued, near the descriptor limit %ld: pausing the listener "
+	          "channel until some are given out",
+	    m->qlen, msg_fd_limit());
+}
 
 /*
  * Take a connection from the listener channel only when a worker can have
@@ -127,13 +153,16 @@ static struct slot *least_loaded(struct manager *m);
  */
 static int may_take(struct manager *m)
 {
-	if (m->fd_tight)
+	int want;
+
+	if (m->draining && !m->taking)
 		return 0;
-	if (m->taking)
-		return 1;
-	if (m->draining)
+	want = m->taking || (m->qlen == 0 && least_loaded(m) != NULL);
+	if (want && !fd_room(m, MSG_FD_RESERVE)) {
+		fd_tight_warn(m);
 		return 0;
-	return m->qlen == 0 && least_loaded(m) != NULL;
+	}
+	return want;
 }
 
 static void listener_interest(struct manager *m)
@@ -234,6 +263,7 @@ static struct slot *slot_new(struct manager *m)
 		s->sv.state = SV_FREE;
 		return NULL;
 	}
+	m->nchan += 2;
 	return s;
 }
 
@@ -245,6 +275,7 @@ static void slot_free(struct slot *s)
 	evtimer_del(&s->ev_restart);
 	close(s->chan);
 	close(s->peer);
+	s->m->nchan -= 2;
 	s->sv.state = SV_FREE;
 	s->sv.pid = 0;
 }
@@ -389,19 +420,55 @@ static void slot_block(struct slot *s, int err)
 	}
 }
 
-/* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
-static int give(struct manager *m, struct slot *s, const struct queued *q)
+/*
+ * ETOOMANYREFS giving to a worker: our user's descriptors in flight are at
+ * our limit, most likely in the listener channel, which the listener fills
+ * again whenever one is read - and nothing else frees one while we do not
+ * read it. Take one from there (into the queue, within half the reserve),
+ * so the give that follows has room: 1 if taken.
+ */
+static int take_for_flight(struct manager *m)
 {
-	if (msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == -1) {
-		if (!msg_send_again(errno)) {
-			log_warn("connection to worker %d dropped", (int)s->sv.pid);
-			return 0;
-		}
-		slot_block(s, errno);
-		return -1;
+	struct msg msg;
+
+	if ((m->draining && !m->taking) || !fd_room(m, MSG_FD_RESERVE / 2))
+		return 0;
+	if (msg_recv(FD_FROM_LISTENER, &msg) != 1)
+		return 0;
+	if (msg.hdr.type != MSG_CONN) {
+		log_warnx("unexpected %s message from listener", msg_type_name(msg.hdr.type));
+		msg_close_fds(&msg);
+		return 0;
 	}
-	s->conns++;
-	return 0;
+	queue_push(m, msg.fds[0], &msg.u.conn, 0);
+	return 1;
+}
+
+/* 0 sent, else the errno. */
+static int send_conn(struct slot *s, const struct queued *q)
+{
+	return msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == 0 ? 0 : errno;
+}
+
+/* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
+static int give(struct manager *m, struct slot *s, const struct queued *head)
+{
+	struct queued q = *head; /* take_for_flight may move the queue */
+	int err = send_conn(s, &q);
+
+	if (err == ETOOMANYREFS && take_for_flight(m))
+		err = send_conn(s, &q);
+	if (err == 0) {
+		s->conns++;
+		return 0;
+	}
+	if (!msg_send_again(err)) {
+		errno = err;
+		log_warn("connection to worker %d dropped", (int)s->sv.pid);
+		return 0;
+	}
+	slot_block(s, err);
+	return -1;
 }
 
 static void dispatch(struct manager *m)
@@ -429,20 +496,14 @@ static void listener_msg(struct manager *m, struct msg *msg)
 		msg_close_fds(msg);
 		return;
 	}
-	if (msg_fd_near_limit(msg->fds[0]) && !m->fd_tight) {
-		m->fd_tight = 1;
-		log_warnx("%u connections queued, near the descriptor limit %ld: pausing the "
-		          "listener channel",
-		    m->qlen + 1, msg_fd_limit());
-	}
 	queue_push(m, msg->fds[0], &msg->u.conn, 0);
 	if (!m->taking)
 		dispatch(m);
 }
 
 /*
- * Draining, the listener is gone and the channel is empty: nothing more
- * can come, so the workers may be told to stop.
+ * Take what may_take allows. Draining (the listeners are gone), an empty
+ * channel is final: taking ends, and the workers may be told to stop.
  */
 static void listener_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -642,7 +703,7 @@ static void manager_maybe_exit(struct manager *m)
 	if (!m->draining || m->qlen > 0)
 		return;
 	if (m->taking) {
-		/* Room again after fd_tight: read on, even if no new message wakes us. */
+		/* Room again after fd_room said no: read on, even if no new message wakes us. */
 		if (may_take(m))
 			event_active(&m->ev_listener, EV_READ, 1);
 		return;
@@ -767,6 +828,23 @@ static void manager_reopen(struct manager *m, int type, int fd)
 	proc_adopt_log(type, fd);
 }
 
+/* Descriptors open now: counted once, at configuration; from then on we keep count. */
+static uint32_t fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	uint32_t n = 0;
+
+	if (d == NULL) {
+		log_warn("/proc/self/fd, assuming 32 descriptors open");
+		return 32;
+	}
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
 /*
  * A worker holds a socket and, while it sends, a file per connection: keep
  * max_workload within the descriptor limit (the workers' is ours).
@@ -794,6 +872,7 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	m->cfg = *cfg;
 	m->configured = 1;
 	workload_clamp(m);
+	m->fd_base = fds_open();
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
 		fatal("worker table");

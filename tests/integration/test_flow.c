@@ -443,6 +443,30 @@ START_TEST(test_fd_limit_256_loses_nothing)
 }
 END_TEST
 
+/*
+ * A stop at a limit of 256 with 600 clients waiting: the manager, taking
+ * everything, comes near its own limit, pauses and reads on as it gives
+ * connections out; every one is answered.
+ */
+START_TEST(test_fd_limit_256_stop_serves_the_backlog)
+{
+	int n = 600;
+
+	setup_root();
+	start_limited(
+	    "[server]\nbacklog = 1024\n[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n", 256);
+	burst_open(n);
+	ck_assert_int_eq(kill(w.pid, SIGTERM), 0);
+	burst_collect(h_bound_ms(20000));
+	expect_all_answered(n);
+	ck_assert_int_eq(wait_stopped(), 0);
+	ck_assert(h_log_has(&w, "near the descriptor limit 256"));
+	ck_assert(!h_log_has(&w, "dropped"));
+	ck_assert(!h_log_has(&w, "malformed"));
+	h_cleanup(&w);
+}
+END_TEST
+
 /* The lowest descriptor number pid has free: with the soft limit there, accept fails. */
 static int lowest_free_fd(pid_t pid)
 {
@@ -520,6 +544,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, test_backpressure_loses_nothing);
 	tcase_add_test(tc, test_full_worker_channel_loses_nothing);
 	tcase_add_test(tc, test_fd_limit_256_loses_nothing);
+	tcase_add_test(tc, test_fd_limit_256_stop_serves_the_backlog);
 	tcase_add_test(tc, test_emfile_pause_logged_once);
 	suite_add_tcase(s, tc);
 	return s;
