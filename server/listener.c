@@ -2,7 +2,9 @@
  * The listener: accepts TCP connections on the socket the daemon bound and
  * passes each one to the manager (SCM_RIGHTS). When that channel is full it
  * stops accepting, so excess connections wait in the kernel backlog rather
- * than in a buffer of ours.
+ * than in a buffer of ours. When the whole server stops it empties that
+ * backlog into the manager before it exits, since the daemon's close of
+ * the listening socket would reset whatever was left there.
  */
 #include <errno.h>
 #include <signal.h>
