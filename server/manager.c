@@ -56,6 +56,7 @@ struct manager {
 	uint32_t fd_base;         /* descriptors held at configuration, before any slot or queue */
 	uint32_t nchan;           /* descriptors held by worker channels (two per slot) */
 	uint64_t last_check_ms;   /* to notice that we ourselves were stalled */
+	uint64_t deadline_ms;     /* when ev_deadline fires */
 	uint64_t full_warned_ms;  /* rate limit of the "pool full" warning */
 	uint64_t tight_warned_ms; /* and of the "near the descriptor limit" one */
 	uint64_t full_waits;      /* a worker's channel full: waits for room */
@@ -735,6 +736,21 @@ static void queue_abandon(struct manager *m)
 		log_warnx("closed %u queued connections no worker took in time", n);
 }
 
+/* A stop's deadline: what the listener handed over and we never read goes the same way. */
+static void channel_abandon(struct manager *m)
+{
+	unsigned n = 0, bad = 0;
+	struct msg msg;
+
+	while (m->taking && msg_recv_skip(FD_FROM_LISTENER, &msg, &bad) == 1) {
+		for (int i = 0; i < msg.nfds; i++)
+			msg_conn_abandon(msg.fds[i]);
+		n += msg.nfds;
+	}
+	if (n || bad)
+		log_warnx("closed %u connections left in the listener channel (%u lost)", n, bad);
+}
+
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
@@ -751,7 +767,23 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 		slot_free(s);
 	}
 	queue_abandon(m);
+	channel_abandon(m);
 	event_base_loopexit(m->base, NULL);
+}
+
+/*
+ * The drain deadline only ever comes closer: set at the stop's start, it
+ * holds when the listeners are gone; the daemon's death shortens it.
+ */
+static void deadline_within(struct manager *m, uint32_t ms)
+{
+	uint64_t at = clock_now_ms() + ms;
+	struct timeval tv = clock_tv(ms);
+
+	if (evtimer_pending(&m->ev_deadline, NULL) && m->deadline_ms <= at)
+		return;
+	m->deadline_ms = at;
+	evtimer_add(&m->ev_deadline, &tv);
 }
 
 /*
@@ -762,13 +794,11 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void manager_stopping(struct manager *m)
 {
-	struct timeval tv = clock_tv(m->cfg.shutdown_timeout_ms);
-
 	if (!m->configured || m->taking || m->draining)
 		return;
 	log_info("server stopping: taking all the listener sends");
 	m->taking = 1;
-	evtimer_add(&m->ev_deadline, &tv);
+	deadline_within(m, m->cfg.shutdown_timeout_ms);
 	listener_interest(m);
 }
 
@@ -779,19 +809,12 @@ static void manager_stopping(struct manager *m)
  */
 static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel)
 {
-	struct timeval tv = clock_tv(grace_ms);
-
-	if (m->draining) {
-		if (grace_ms == ORPHAN_GRACE_MS)
-			evtimer_add(&m->ev_deadline, &tv); /* the daemon is gone: hurry */
+	deadline_within(m, grace_ms); /* the daemon gone: hurry */
+	if (m->draining)
 		return;
-	}
 	log_info("draining %u workers%s", pool_size(m),
 	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
-	/* Else running since the stop began; the orphan's short grace always applies. */
-	if (grace_ms == ORPHAN_GRACE_MS || !evtimer_pending(&m->ev_deadline, NULL))
-		evtimer_add(&m->ev_deadline, &tv);
 	/* The whole server stops: serve all the listener left in the channel. */
 	if (m->configured && take_channel) {
 		m->taking = 1;

@@ -467,6 +467,36 @@ START_TEST(test_fd_limit_256_stop_serves_the_backlog)
 }
 END_TEST
 
+/*
+ * The same at shutdown_timeout with the worker held: the manager near its
+ * limit, connections left in the listener channel and in the backlog -
+ * all are closed with a FIN, none reset.
+ */
+START_TEST(test_fd_limit_256_stop_timeout_closes_cleanly)
+{
+	int n = 600, hog;
+
+	setup_root();
+	start_limited("[server]\nbacklog = 1024\nshutdown_timeout = 1s\n[http]\nheader_timeout = "
+	              "60s\n[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n",
+	    256);
+	hog = h_connect(&w);
+	ck_assert_int_eq(h_send(hog, "GET /f HTTP/1.1\r\n"), 0);
+	burst_open(n);
+	ck_assert_int_eq(kill(w.pid, SIGTERM), 0);
+	burst_collect(h_bound_ms(10000));
+	ck_assert_msg(b.count[C_RESET] == 0 && b.count[C_BAD] == 0,
+	    "%d reset, %d bad, %d closed cleanly", b.count[C_RESET], b.count[C_BAD],
+	    b.count[C_EMPTY]);
+	ck_assert_int_eq(b.count[C_EMPTY], n);
+	close(hog);
+	ck_assert_int_eq(wait_stopped(), 0);
+	ck_assert(h_log_has(&w, "near the descriptor limit 256"));
+	ck_assert(h_log_has(&w, "connections the manager did not take"));
+	h_cleanup(&w);
+}
+END_TEST
+
 /* The lowest descriptor number pid has free: with the soft limit there, accept fails. */
 static int lowest_free_fd(pid_t pid)
 {
@@ -545,6 +575,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, test_full_worker_channel_loses_nothing);
 	tcase_add_test(tc, test_fd_limit_256_loses_nothing);
 	tcase_add_test(tc, test_fd_limit_256_stop_serves_the_backlog);
+	tcase_add_test(tc, test_fd_limit_256_stop_timeout_closes_cleanly);
 	tcase_add_test(tc, test_emfile_pause_logged_once);
 	suite_add_tcase(s, tc);
 	return s;
