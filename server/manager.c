@@ -62,10 +62,9 @@ struct manager {
 	uint64_t full_waits;      /* a worker's channel full: waits for room */
 	uint64_t refs_waits;      /* ETOOMANYREFS giving to a worker: retries on the timer */
 	pid_t ppid;
-	struct slot *slots; /* pool_limit entries */
-	uint32_t slots_end; /* one past the highest slot ever used */
-	struct queued
-	    *queue; /* a ring on the heap, qcap entries: during a stop it holds the backlog */
+	struct slot *slots;   /* pool_limit entries */
+	uint32_t slots_end;   /* one past the highest slot ever used */
+	struct queued *queue; /* a ring of qcap on the heap; in a stop it holds the backlog */
 	uint32_t qcap, qhead, qlen;
 };
 
@@ -125,9 +124,13 @@ static struct slot *least_loaded(struct manager *m);
  * probed: what we held at start, the worker channels and the queue. A
  * message received with no descriptor free loses its connection.
  */
-static int fd_room(struct manager *m, int reserve)
+static int fd_room(struct manager *m, long reserve)
 {
-	return m->fd_base + m->nchan + m->qlen + 1 < msg_fd_limit() - reserve;
+	long limit = msg_fd_limit();
+
+	if (reserve > limit / 4)
+		reserve = limit / 4; /* a tiny limit must still leave room to work */
+	return m->fd_base + m->nchan + m->qlen + 1 < limit - reserve;
 }
 
 /* Say so at most every 10 s. */
@@ -518,8 +521,8 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 		else if (rc == -1 && errno == EBADMSG)
 			log_warnx("malformed message from listener, dropped");
 		else {
-			if (m->draining && rc == -1 && errno == EAGAIN)
-				m->taking = 0; /* all taken */
+			if (m->draining)
+				m->taking = 0; /* empty (or gone): all taken */
 			break;
 		}
 	}
@@ -809,7 +812,7 @@ static void manager_stopping(struct manager *m)
  */
 static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel)
 {
-	deadline_within(m, grace_ms); /* the daemon gone: hurry */
+	deadline_within(m, grace_ms); /* already draining: only ever closer (the daemon gone) */
 	if (m->draining)
 		return;
 	log_info("draining %u workers%s", pool_size(m),
