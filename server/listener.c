@@ -26,6 +26,7 @@
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE_MS 100
+#define PAUSE_SUMMARY_MS 10000
 #define BACKLOG_TAKE_MAX 65536 /* when the kernel cannot say how many wait */
 
 struct listener {
@@ -36,9 +37,10 @@ struct listener {
 	int pending_fd;    /* accepted, waiting for room in the channel */
 	struct msg_conn pending;
 	uint64_t accepted;
-	uint64_t pauses;     /* EMFILE pauses since accepting last worked */
-	uint64_t full_waits; /* manager channel full: waits for room */
-	uint64_t refs_waits; /* ETOOMANYREFS: retries on the timer */
+	uint64_t pauses;         /* EMFILE pauses not yet summed up in the log */
+	uint64_t paused_said_ms; /* when they last were */
+	uint64_t full_waits;     /* manager channel full: waits for room */
+	uint64_t refs_waits;     /* ETOOMANYREFS: retries on the timer */
 	struct msg_config cfg;
 	struct heartbeat hb;
 	pid_t ppid;
@@ -115,12 +117,16 @@ static void channel_cb(evutil_socket_t fd, short what, void *arg)
 
 static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interest(arg, 1); }
 
-/* Out of descriptors: pause accepting for a moment instead of spinning; say so once. */
+/*
+ * Out of descriptors: pause accepting for a moment instead of spinning.
+ * Said once; when accepting works again, a summary - at most every 10 s,
+ * so a limit hit again and again is counted, not logged each time.
+ */
 static void accept_pause(struct listener *l)
 {
 	struct timeval tv = clock_tv(EMFILE_PAUSE_MS);
 
-	if (l->pauses++ == 0)
+	if (l->pauses++ == 0 && clock_now_ms() - l->paused_said_ms >= PAUSE_SUMMARY_MS)
 		log_warn("accept paused, retrying every %d ms", EMFILE_PAUSE_MS);
 	accept_interest(l, 0);
 	evtimer_add(&l->ev_pause, &tv);
@@ -128,9 +134,13 @@ static void accept_pause(struct listener *l)
 
 static void accept_resumed(struct listener *l)
 {
-	if (l->pauses > 0)
-		log_info("accepting again after %llu pauses", (unsigned long long)l->pauses);
+	uint64_t now;
+
+	if (l->pauses == 0 || (now = clock_now_ms()) - l->paused_said_ms < PAUSE_SUMMARY_MS)
+		return;
+	log_info("accepting again after %llu pauses", (unsigned long long)l->pauses);
 	l->pauses = 0;
+	l->paused_said_ms = now;
 }
 
 /* accept4 failed: 1 if the backlog is empty now. */
@@ -198,6 +208,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
 	long n = 0;
+	int cfd;
 
 	if (l->pending_fd >= 0) {
 		msg_conn_abandon(l->pending_fd);
@@ -205,9 +216,9 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 		n++;
 	}
 	for (; l->backlog_left > 0; l->backlog_left--, n++) {
-		if ((fd = accept4(FD_LISTEN, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		if ((cfd = accept4(FD_LISTEN, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 			break;
-		msg_conn_abandon(fd);
+		msg_conn_abandon(cfd);
 	}
 	log_warnx("shutdown_timeout passed: closed %ld connections the manager did not take", n);
 	l->backlog_left = 0;
