@@ -437,8 +437,11 @@ static int take_for_flight(struct manager *m)
 
 	if ((m->draining && !m->taking) || !fd_room(m, MSG_FD_RESERVE / 2))
 		return 0;
-	if (msg_recv(FD_FROM_LISTENER, &msg) != 1)
+	if (msg_recv(FD_FROM_LISTENER, &msg) != 1) {
+		if (errno == EBADMSG)
+			log_warnx("malformed message from listener, dropped");
 		return 0;
+	}
 	if (msg.hdr.type != MSG_CONN) {
 		log_warnx("unexpected %s message from listener", msg_type_name(msg.hdr.type));
 		msg_close_fds(&msg);
