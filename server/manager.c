@@ -434,11 +434,12 @@ static void slot_block(struct slot *s, int err)
 static int take_for_flight(struct manager *m)
 {
 	struct msg msg;
+	int rc;
 
 	if ((m->draining && !m->taking) || !fd_room(m, MSG_FD_RESERVE / 2))
 		return 0;
-	if (msg_recv(FD_FROM_LISTENER, &msg) != 1) {
-		if (errno == EBADMSG)
+	if ((rc = msg_recv(FD_FROM_LISTENER, &msg)) != 1) {
+		if (rc == -1 && errno == EBADMSG)
 			log_warnx("malformed message from listener, dropped");
 		return 0;
 	}
