@@ -195,13 +195,13 @@ static int port_in_log(void)
 static int ready(void *arg) { return port_in_log() > 0; }
 
 /*
- * h_start with RLIMIT_NOFILE soft = hard = nofile set in the child before
- * exec (so the daemon's raise to the hard limit changes nothing). The
- * configuration is the harness's own plus extra.
+ * h_start with RLIMIT_NOFILE set in the child before exec (soft = hard:
+ * the daemon's raise to the hard limit changes nothing). The configuration
+ * is the harness's own plus extra.
  */
-static void start_limited(const char *extra, rlim_t nofile)
+static void start_limits(const char *extra, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = {nofile, nofile};
+	struct rlimit rl = {soft, hard};
 	char err[PATH_MAX + 32];
 	FILE *f = fopen(w.conf, "w");
 
@@ -230,6 +230,8 @@ static void start_limited(const char *extra, rlim_t nofile)
 	w.port = (uint16_t)port_in_log();
 	h_count_role(&w, "", NULL, 0);
 }
+
+static void start_limited(const char *extra, rlim_t nofile) { start_limits(extra, nofile, nofile); }
 
 static void setup_root(void)
 {
@@ -443,6 +445,23 @@ START_TEST(test_fd_limit_256_loses_nothing)
 }
 END_TEST
 
+/* Started at a soft limit below the hard one, the daemon (and so every child) runs at the hard one.
+ */
+START_TEST(test_daemon_raises_soft_limit)
+{
+	struct h_response r;
+
+	setup_root();
+	start_limits("[pool]\nmin = 1\nmax = 1\n", 256, 512);
+	ck_assert(h_log_has(&w, "descriptor limit 512"));
+	ck_assert(h_log_has(&w, "pool.max_workload 512 lowered to 224"));
+	ck_assert_int_eq(h_get(&w, "GET", "/f", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	h_response_free(&r);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 /*
  * A stop at a limit of 256 with 600 clients waiting: the manager, taking
  * everything, comes near its own limit, pauses and reads on as it gives
@@ -574,6 +593,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, test_backpressure_loses_nothing);
 	tcase_add_test(tc, test_full_worker_channel_loses_nothing);
 	tcase_add_test(tc, test_fd_limit_256_loses_nothing);
+	tcase_add_test(tc, test_daemon_raises_soft_limit);
 	tcase_add_test(tc, test_fd_limit_256_stop_serves_the_backlog);
 	tcase_add_test(tc, test_fd_limit_256_stop_timeout_closes_cleanly);
 	tcase_add_test(tc, test_emfile_pause_logged_once);
