@@ -354,16 +354,22 @@ static long accept_queue(void)
 	return n;
 }
 
-/* Some connections wait in the backlog, and none moved for 100 ms: every channel is full. */
+struct settle {
+	long last;
+	int same; /* readings in a row, 100 ms apart, that found it unchanged */
+};
+
+/* Some connections wait in the backlog, and none moved for 300 ms: every channel is full. */
 static int backlog_settled(void *arg)
 {
-	long *last = arg, now = accept_queue();
-	int settled = now > 0 && now == *last;
+	struct settle *st = arg;
+	long now = accept_queue();
 
-	*last = now;
-	if (!settled)
+	st->same = now > 0 && now == st->last ? st->same + 1 : 0;
+	st->last = now;
+	if (st->same < 3)
 		poll(NULL, 0, 100);
-	return settled;
+	return st->same >= 3;
 }
 
 /*
@@ -396,7 +402,7 @@ END_TEST
 START_TEST(test_full_worker_channel_loses_nothing)
 {
 	int n = 1500;
-	long last = -1;
+	struct settle st = {-1, 0};
 	pid_t wpid;
 
 	setup_root();
@@ -406,7 +412,7 @@ START_TEST(test_full_worker_channel_loses_nothing)
 	ck_assert_int_eq(h_count_role(&w, "worker", &wpid, 1), 1);
 	ck_assert_int_eq(kill(wpid, SIGSTOP), 0);
 	burst_open(n);
-	ck_assert(h_wait_until(backlog_settled, &last, h_bound_ms(5000)));
+	ck_assert(h_wait_until(backlog_settled, &st, h_bound_ms(5000)));
 	ck_assert_int_eq(kill(wpid, SIGCONT), 0);
 	burst_collect(h_bound_ms(20000));
 	expect_all_answered(n);
