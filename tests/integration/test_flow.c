@@ -165,9 +165,9 @@ static void expect_all_answered(int n)
 
 /* ---- a server with a lower descriptor limit ---- */
 
-static char *slurp_log(void)
+static char *slurp(const char *path)
 {
-	FILE *f = fopen(w.log, "r");
+	FILE *f = fopen(path, "r");
 	char *s = NULL;
 	size_t len = 0;
 
@@ -180,6 +180,8 @@ static char *slurp_log(void)
 	fclose(f);
 	return s;
 }
+
+static char *slurp_log(void) { return slurp(w.log); }
 
 static int port_in_log(void)
 {
@@ -252,9 +254,16 @@ static int daemon_gone(void *arg) { return waitpid(w.pid, &exit_status, WNOHANG)
  */
 static int wait_stopped(void)
 {
+	char path[PATH_MAX + 32], *err;
+
 	ck_assert_msg(h_wait_until(daemon_gone, NULL, 20000), "wsd did not exit after SIGTERM");
 	ck_assert_msg(h_all_gone(&w, 3000), "wsd left processes behind");
 	ck_assert_msg(!h_log_has(&w, " fatal "), "fatal in log %s", w.log);
+	snprintf(path, sizeof(path), "%s/stderr.txt", w.dir);
+	err = slurp(path);
+	ck_assert_msg(err == NULL || (!strstr(err, "Sanitizer") && !strstr(err, "runtime error")),
+	    "sanitizer report in %s", path);
+	free(err);
 	return exit_status;
 }
 
