@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ static const struct msg_spec specs[MSG_TYPE_MAX] = {
     [MSG_DRAINING] = {"draining", 0, 0},
     [MSG_LOG_ERROR] = {"log-error", 0, 1},
     [MSG_LOG_ACCESS] = {"log-access", 0, 1},
+    [MSG_STOPPING] = {"stopping", 0, 0},
     [MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
     [MSG_WORKER_TABLE] = {"worker-table", sizeof(struct msg_worker_page), 0},
     [MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
@@ -164,4 +166,38 @@ int msg_recv(int sock, struct msg *m)
 		return -1;
 	}
 	return 1;
+}
+
+int msg_recv_skip(int sock, struct msg *m, unsigned *bad)
+{
+	int rc;
+
+	while ((rc = msg_recv(sock, m)) == -1 && errno == EBADMSG)
+		(*bad)++;
+	return rc;
+}
+
+int msg_send_again(int err) { return err == EAGAIN || err == ENOBUFS || err == ETOOMANYREFS; }
+
+long msg_fd_limit(void)
+{
+	static long limit;
+	struct rlimit rl;
+
+	if (limit == 0)
+		limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
+		    (long)rl.rlim_cur :
+		    1024;
+	return limit;
+}
+
+void msg_conn_abandon(int fd)
+{
+	char buf[4096];
+	int left = 16; /* a request head or two; more than this and a reset is deserved */
+
+	shutdown(fd, SHUT_WR);
+	while (left-- > 0 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
 }

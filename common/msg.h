@@ -16,6 +16,8 @@
 #define MSG_MAXFDS 2
 #define MSG_MAXPAYLOAD 8192
 #define MSG_HIST_BUCKETS 5
+#define MSG_FD_RESERVE 64 /* descriptors a process keeps free: stop reading fds this close */
+#define MSG_RETRY_MS 10   /* ETOOMANYREFS: no wake-up will come, so retry on a timer */
 
 /* Numbered in ranges by purpose. */
 enum msg_type {
@@ -26,6 +28,7 @@ enum msg_type {
 	MSG_DRAINING = 4,   /* child -> supervisor: told to stop, draining; start my replacement */
 	MSG_LOG_ERROR = 5,  /* supervisor -> child + 1 fd: the reopened error log */
 	MSG_LOG_ACCESS = 6, /* supervisor -> child + 1 fd: the reopened access log */
+	MSG_STOPPING = 7,   /* daemon -> manager: the server stops; take all the listener sends */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20,    /* struct msg_heartbeat */
 	MSG_WORKER_TABLE = 21, /* manager -> daemon: struct msg_worker_page, one page of its pool */
@@ -151,5 +154,29 @@ int msg_peer_gone(int rc);
 
 /* Close any fds a received message still holds. */
 void msg_close_fds(struct msg *m);
+
+/*
+ * Like msg_recv, but skips (and counts in *bad) malformed messages instead
+ * of stopping at the first: for emptying a channel whose reader is gone.
+ * Returns 1 for a message, 0 at end-of-file, -1 with errno (EAGAIN: empty).
+ */
+int msg_recv_skip(int sock, struct msg *m, unsigned *bad);
+
+/*
+ * After msg_send failed: may a later attempt succeed? EAGAIN/ENOBUFS
+ * (channel full: wait for it to become writable) and ETOOMANYREFS (too
+ * many descriptors in flight for our RLIMIT_NOFILE: wait on a timer).
+ */
+int msg_send_again(int err);
+
+/* The soft RLIMIT_NOFILE, read once (the daemon raised it before exec). */
+long msg_fd_limit(void);
+
+/*
+ * Close a client connection we will not serve without a reset: send our
+ * FIN, discard what it already sent (unread data turns close into a RST),
+ * then close.
+ */
+void msg_conn_abandon(int fd);
 
 #endif

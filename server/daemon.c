@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -607,6 +608,19 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
 			tell_shutdown(&d->kids[i]);
 }
 
+/*
+ * The manager takes all the listener sends from now on, even with every
+ * worker full, so the listener can empty the kernel backlog before it
+ * exits (and we close the listening socket, which would reset the rest).
+ */
+static void tell_stopping(struct daemon *d)
+{
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (d->kids[i].role == ROLE_MANAGER && d->kids[i].sv.pid > 0 &&
+		    msg_send(d->kids[i].chan, MSG_STOPPING, NULL, 0, NULL, 0) == -1)
+			log_warn("stopping notice to manager %d", (int)d->kids[i].sv.pid);
+}
+
 static void daemon_stop(struct daemon *d, const char *why)
 {
 	uint32_t ms = d->cfg.shutdown_timeout_ms + 500;
@@ -621,6 +635,7 @@ static void daemon_stop(struct daemon *d, const char *why)
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (d->kids[i].role == ROLE_LISTENER)
 			tell_shutdown(&d->kids[i]);
+	tell_stopping(d);
 	stop_managers_when_listeners_gone(d);
 	evtimer_assign(&d->ev_stop1, d->base, stop_term_cb, d);
 	evtimer_add(&d->ev_stop1, &tv);
@@ -666,6 +681,32 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ---- */
 
+/*
+ * Every connection is a descriptor in some process, and descriptors in
+ * flight between ours count against the sender's limit: raise the soft
+ * RLIMIT_NOFILE to the hard one (children inherit it). Only the soft one,
+ * so a hard limit set from outside is kept.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("raising RLIMIT_NOFILE from %llu", (unsigned long long)was);
+			return;
+		}
+	}
+	log_info("descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+}
+
 static int daemon_setup(struct daemon *d)
 {
 	if (resolve_user(d) == -1)
@@ -676,6 +717,7 @@ static int daemon_setup(struct daemon *d)
 	if (d->cfg.access_log_on && (d->accessfd = open_log(d->cfg.access_log, 2)) == -1)
 		return 3;
 	log_init(d->logfd, d->cfg.log_level);
+	raise_nofile();
 	if (proc_init_self(0) == -1) {
 		log_warn("cannot open our own binary");
 		return 3;

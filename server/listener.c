@@ -2,11 +2,15 @@
  * The listener: accepts TCP connections on the socket the daemon bound and
  * passes each one to the manager (SCM_RIGHTS). When that channel is full it
  * stops accepting, so excess connections wait in the kernel backlog rather
- * than in a buffer of ours.
+ * than in a buffer of ours. When the whole server stops it empties that
+ * backlog into the manager before it exits, since the daemon's close of
+ * the listening socket would reset whatever was left there.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,15 +26,21 @@
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE_MS 100
-#define BACKLOG_TAKE_MAX 65536
+#define PAUSE_SUMMARY_MS 10000
+#define BACKLOG_TAKE_MAX 65536 /* when the kernel cannot say how many wait */
 
 struct listener {
 	struct event_base *base;
-	struct event ev_accept, ev_channel, ev_parent, ev_term, ev_pause;
+	struct event ev_accept, ev_channel, ev_retry, ev_parent, ev_term, ev_pause, ev_deadline;
 	int accepting, draining;
-	int pending_fd; /* accepted, waiting for room in the channel */
+	long backlog_left; /* stopping: connections still to take from the backlog */
+	int pending_fd;    /* accepted, waiting for room in the channel */
 	struct msg_conn pending;
 	uint64_t accepted;
+	uint64_t pauses;         /* EMFILE pauses not yet summed up in the log */
+	uint64_t paused_said_ms; /* when they last were */
+	uint64_t full_waits;     /* manager channel full: waits for room */
+	uint64_t refs_waits;     /* ETOOMANYREFS: retries on the timer */
 	struct msg_config cfg;
 	struct heartbeat hb;
 	pid_t ppid;
@@ -39,35 +49,60 @@ struct listener {
 
 static void accept_interest(struct listener *l, int on)
 {
-	if (on && !l->accepting && !l->draining)
+	on = on && (!l->draining || l->backlog_left > 0);
+	if (on && !l->accepting)
 		event_add(&l->ev_accept, NULL);
 	else if (!on && l->accepting)
 		event_del(&l->ev_accept);
-	l->accepting = on && !l->draining;
+	l->accepting = on;
 }
 
-/* 0 sent (our copy closed), -1 channel full: hold it and wait. */
+/* Draining: exit once nothing is held and the backlog we took on is empty. */
+static void listener_maybe_exit(struct listener *l)
+{
+	if (l->draining && l->pending_fd < 0 && l->backlog_left == 0)
+		event_base_loopexit(l->base, NULL);
+}
+
+/*
+ * Hold the connection until the channel takes it: a full channel wakes
+ * us when writable; too many descriptors in flight (ETOOMANYREFS) gives
+ * no wake-up, so that one is retried on a timer.
+ */
+static void hold(struct listener *l, int fd, const struct msg_conn *mc, int err)
+{
+	struct timeval tv = clock_tv(MSG_RETRY_MS);
+
+	l->pending_fd = fd;
+	l->pending = *mc;
+	accept_interest(l, 0);
+	if (err == ETOOMANYREFS) {
+		l->refs_waits++;
+		evtimer_add(&l->ev_retry, &tv);
+	} else {
+		l->full_waits++;
+		event_add(&l->ev_channel, NULL);
+	}
+}
+
+/* 0 sent (our copy closed), -1 held until the channel takes it. */
 static int hand_over(struct listener *l, int fd, const struct msg_conn *mc)
 {
 	if (msg_send(FD_MANAGER, MSG_CONN, mc, sizeof(*mc), &fd, 1) == -1) {
-		if (errno != EAGAIN && errno != ENOBUFS) {
+		if (!msg_send_again(errno)) {
 			/* No wait would mend it: drop this one rather than spin. */
 			log_warn("connection to manager dropped");
-			close(fd);
+			msg_conn_abandon(fd);
 			return 0;
 		}
-		l->pending_fd = fd;
-		l->pending = *mc;
-		accept_interest(l, 0);
-		event_add(&l->ev_channel, NULL);
+		hold(l, fd, mc, errno);
 		return -1;
 	}
 	close(fd);
 	return 0;
 }
 
-/* The manager channel has room again: hand over the held connection, then accept again (or exit).
- */
+/* Room in the manager channel again (or time to retry): hand over the held connection. */
 static void channel_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
@@ -76,22 +111,48 @@ static void channel_cb(evutil_socket_t fd, short what, void *arg)
 	l->pending_fd = -1;
 	if (hand_over(l, cfd, &l->pending) == -1)
 		return;
-	if (l->draining)
-		event_base_loopexit(l->base, NULL);
-	else
-		accept_interest(l, 1);
+	accept_interest(l, 1);
+	listener_maybe_exit(l);
 }
 
 static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interest(arg, 1); }
 
-/* Out of descriptors: pause accepting for a moment instead of spinning. */
+/*
+ * Out of descriptors: pause accepting for a moment instead of spinning.
+ * Said once; when accepting works again, a summary - at most every 10 s,
+ * so a limit hit again and again is counted, not logged each time.
+ */
 static void accept_pause(struct listener *l)
 {
 	struct timeval tv = clock_tv(EMFILE_PAUSE_MS);
 
-	log_warn("accept paused for %d ms", EMFILE_PAUSE_MS);
+	if (l->pauses++ == 0 && clock_now_ms() - l->paused_said_ms >= PAUSE_SUMMARY_MS)
+		log_warn("accept paused, retrying every %d ms", EMFILE_PAUSE_MS);
 	accept_interest(l, 0);
 	evtimer_add(&l->ev_pause, &tv);
+}
+
+static void accept_resumed(struct listener *l)
+{
+	uint64_t now;
+
+	if (l->pauses == 0 || (now = clock_now_ms()) - l->paused_said_ms < PAUSE_SUMMARY_MS)
+		return;
+	log_info("accepting again after %llu pauses", (unsigned long long)l->pauses);
+	l->pauses = 0;
+	l->paused_said_ms = now;
+}
+
+/* accept4 failed: 1 if the backlog is empty now. */
+static int accept_failed(struct listener *l)
+{
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+		accept_pause(l);
+	else if (errno == EAGAIN)
+		return 1;
+	else if (errno != EINTR && errno != ECONNABORTED)
+		log_warn("accept");
+	return 0;
 }
 
 /* Accept up to max connections and hand each over. */
@@ -101,23 +162,24 @@ static void accept_some(struct listener *l, int lfd, int max)
 	socklen_t slen;
 	int fd;
 
-	for (int i = 0; i < max && l->pending_fd < 0; i++) {
+	for (int i = 0; i < max && l->pending_fd < 0 && l->accepting; i++) {
 		memset(&mc, 0, sizeof(mc));
 		slen = sizeof(mc.peer);
 		fd = accept4(lfd, (struct sockaddr *)&mc.peer, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM)
-				accept_pause(l);
-			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept");
-			return;
+			if (accept_failed(l) && l->draining)
+				l->backlog_left = 0; /* all taken */
+			break;
 		}
+		accept_resumed(l);
 		mc.peerlen = slen;
 		l->accepted++;
+		l->backlog_left -= l->backlog_left > 0;
 		if (hand_over(l, fd, &mc) == -1)
-			return;
+			break;
+		accept_interest(l, 1);
 	}
+	listener_maybe_exit(l);
 }
 
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -125,24 +187,69 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 	accept_some(arg, lfd, ACCEPT_BATCH);
 }
 
+/* How many connections wait in the backlog now (Linux reports it for a listening socket). */
+static long backlog_waiting(int lfd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 || len < sizeof(ti)) {
+		log_warn("backlog length unknown, taking until it is empty");
+		return BACKLOG_TAKE_MAX;
+	}
+	return (long)ti.tcpi_unacked;
+}
+
+/*
+ * shutdown_timeout passed with connections still to take: close each one
+ * cleanly (a FIN, not the reset the daemon's close of the socket would give).
+ */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	long n = 0;
+	int cfd;
+
+	if (l->pending_fd >= 0) {
+		msg_conn_abandon(l->pending_fd);
+		l->pending_fd = -1;
+		n++;
+	}
+	for (; l->backlog_left > 0; l->backlog_left--, n++) {
+		if ((cfd = accept4(FD_LISTEN, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+			break;
+		msg_conn_abandon(cfd);
+	}
+	log_warnx("shutdown_timeout passed: closed %ld connections the manager did not take", n);
+	l->backlog_left = 0;
+	event_base_loopexit(l->base, NULL);
+}
+
 /*
  * Stop accepting. When the whole server stops (take_backlog), first take
  * what already waits in the kernel backlog - those clients have sent their
- * requests, and closing the socket would reset them. On a graceful restart
- * the replacement accepts them instead.
+ * requests, and closing the socket would reset them - as fast as the
+ * manager, which takes everything during a stop, reads them. On a graceful
+ * restart the replacement accepts them instead.
  */
 static void listener_drain(struct listener *l, int take_backlog)
 {
+	struct timeval tv = clock_tv(l->cfg.shutdown_timeout_ms);
+
 	if (l->draining)
 		return;
-	if (take_backlog && l->configured)
-		accept_some(l, FD_LISTEN, BACKLOG_TAKE_MAX);
-	accept_interest(l, 0);
 	l->draining = 1;
-	log_info("stopped accepting after %llu connections", (unsigned long long)l->accepted);
-	if (l->pending_fd < 0)
-		event_base_loopexit(l->base, NULL);
-	/* else channel_cb hands the last one over first */
+	if (take_backlog && l->configured) {
+		l->backlog_left = backlog_waiting(FD_LISTEN);
+		evtimer_add(&l->ev_deadline, &tv);
+	}
+	log_info("stopped accepting after %llu connections, taking %ld waiting in the backlog",
+	    (unsigned long long)l->accepted, l->backlog_left);
+	accept_interest(l, l->pending_fd < 0);
+	if (l->accepting)
+		accept_some(l, FD_LISTEN, ACCEPT_BATCH);
+	listener_maybe_exit(l);
+	/* else channel_cb and accept_cb finish the job */
 }
 
 static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
@@ -214,13 +321,18 @@ int listener_main(void)
 	heartbeat_base_init(l.base);
 	event_assign(&l.ev_accept, l.base, FD_LISTEN, EV_READ | EV_PERSIST, accept_cb, &l);
 	event_assign(&l.ev_channel, l.base, FD_MANAGER, EV_WRITE, channel_cb, &l);
+	evtimer_assign(&l.ev_retry, l.base, channel_cb, &l);
+	evtimer_assign(&l.ev_deadline, l.base, deadline_cb, &l);
 	evtimer_assign(&l.ev_pause, l.base, pause_cb, &l);
 	event_assign(&l.ev_parent, l.base, FD_PARENT, EV_READ | EV_PERSIST, parent_cb, &l);
 	event_add(&l.ev_parent, NULL);
 	evsignal_assign(&l.ev_term, l.base, SIGTERM, sigterm_cb, &l);
 	evsignal_add(&l.ev_term, NULL);
 	event_base_dispatch(l.base);
-	log_info("exiting");
+	log_info("exiting after %llu connections; waited %llu times for room in the channel, "
+	         "%llu for descriptors in flight",
+	    (unsigned long long)l.accepted, (unsigned long long)l.full_waits,
+	    (unsigned long long)l.refs_waits);
 	event_base_free(l.base);
 	return 0;
 }

@@ -5,6 +5,7 @@
  * max_workload gets no more until one of its connections ends. It watches
  * its workers' heartbeats and replaces those that die or hang.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@
 #include "supervise.h"
 #include "wtable.h"
 
-#define QUEUE_MAX 4096 /* past this, connections wait in the channel and backlog */
+#define QUEUE_MIN 64 /* first allocation of the wait queue; it doubles as needed */
 #define ORPHAN_GRACE_MS 1000
 /* Our drain deadline comes this long after the workers' own: they close what is left and say
  * how many; we kill only the ones that could not. */
@@ -37,11 +38,16 @@ struct slot {
 	struct sv_child sv; /* state, pid, heartbeats, restarts */
 	int chan;           /* our end */
 	int peer;           /* the worker's end, kept so a replacement gets the same channel */
-	struct event ev_read, ev_write, ev_restart;
-	int blocked;            /* channel full: waiting for EV_WRITE */
+	struct event ev_read, ev_write, ev_retry, ev_restart;
+	int blocked;            /* channel full: waiting for EV_WRITE or the retry timer */
 	uint32_t conns;         /* given minus reported done */
 	uint64_t idle_since_ms; /* when conns last fell to 0 */
 	struct manager *m;
+};
+
+struct queued {
+	int fd;
+	struct msg_conn mc; /* peer address, for the access log */
 };
 
 struct manager {
@@ -52,19 +58,22 @@ struct manager {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
-	int taking;              /* stopping: take what the listener left in the channel */
+	int taking;              /* stopping: take all the listener sends, until it is gone */
 	int deadline_passed;     /* the workers left were killed: exit once they are reaped */
 	uint64_t cut;            /* connections closed at a drain deadline, ours and the workers' */
+	uint32_t fd_base;        /* descriptors held at configuration, before any slot or queue */
+	uint32_t nchan;          /* descriptors held by worker channels (two per slot) */
 	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
+	uint64_t deadline_ms;    /* when ev_deadline fires */
 	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
+	uint64_t tight_warned_ms; /* and of the "near the descriptor limit" one */
+	uint64_t full_waits;      /* a worker's channel full: waits for room */
+	uint64_t refs_waits;      /* ETOOMANYREFS giving to a worker: retries on the timer */
 	pid_t ppid;
-	struct slot *slots; /* pool_limit entries */
-	uint32_t slots_end; /* one past the highest slot ever used */
-	struct queued {
-		int fd;
-		struct msg_conn mc; /* peer address, for the access log */
-	} queue[QUEUE_MAX];
-	uint32_t qhead, qlen;
+	struct slot *slots;   /* pool_limit entries */
+	uint32_t slots_end;   /* one past the highest slot ever used */
+	struct queued *queue; /* a ring of qcap on the heap; in a stop it holds the backlog */
+	uint32_t qcap, qhead, qlen;
 };
 
 static void dispatch(struct manager *m);
@@ -72,27 +81,37 @@ static void manager_maybe_exit(struct manager *m);
 
 /* ---- the wait queue ---- */
 
-static void queue_push(struct manager *m, int fd, const struct msg_conn *mc)
+/* Double the ring, unwrapping it; -1 when out of memory. */
+static int queue_grow(struct manager *m)
 {
-	struct queued *q = &m->queue[(m->qhead + m->qlen++) % QUEUE_MAX];
+	uint32_t cap = m->qcap ? m->qcap * 2 : QUEUE_MIN;
+	struct queued *q = malloc(cap * sizeof(*q));
 
-	q->fd = fd;
-	q->mc = *mc;
+	if (q == NULL)
+		return -1;
+	for (uint32_t i = 0; i < m->qlen; i++)
+		q[i] = m->queue[(m->qhead + i) % m->qcap];
+	free(m->queue);
+	m->queue = q;
+	m->qcap = cap;
+	m->qhead = 0;
+	return 0;
 }
 
-/* A connection taken back from a dead worker's channel goes first. */
-static void queue_push_front(struct manager *m, int fd, const struct msg_conn *mc)
+/* front: a connection taken back from a dead worker's channel goes first. */
+static void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int front)
 {
 	struct queued *q;
 
-	if (m->qlen == QUEUE_MAX) {
-		log_warnx("wait queue full, dropping a reclaimed connection");
-		close(fd);
+	if (m->qlen == m->qcap && queue_grow(m) == -1) {
+		log_warn("wait queue of %u full, closing a connection", m->qlen);
+		msg_conn_abandon(fd);
 		return;
 	}
-	m->qhead = (m->qhead + QUEUE_MAX - 1) % QUEUE_MAX;
+	if (front)
+		m->qhead = (m->qhead + m->qcap - 1) % m->qcap;
+	q = &m->queue[(m->qhead + (front ? 0 : m->qlen)) % m->qcap];
 	m->qlen++;
-	q = &m->queue[m->qhead];
 	q->fd = fd;
 	q->mc = *mc;
 }
@@ -100,30 +119,67 @@ static void queue_push_front(struct manager *m, int fd, const struct msg_conn *m
 static void queue_drop_head(struct manager *m)
 {
 	close(m->queue[m->qhead].fd); /* the worker has its copy */
-	m->qhead = (m->qhead + 1) % QUEUE_MAX;
+	m->qhead = (m->qhead + 1) % m->qcap;
 	m->qlen--;
 }
 
 static struct slot *least_loaded(struct manager *m);
 
+#define TIGHT_WARN_MS 10000
+
+/*
+ * Room for one more descriptor, MSG_FD_RESERVE kept free? Counted, not
+ * probed: what we held at start, the worker channels and the queue. A
+ * message received with no descriptor free loses its connection.
+ */
+static int fd_room(struct manager *m, long reserve)
+{
+	long limit = msg_fd_limit();
+
+	if (reserve > limit / 4)
+		reserve = limit / 4; /* a tiny limit must still leave room to work */
+	return m->fd_base + m->nchan + m->qlen + 1 < limit - reserve;
+}
+
+/* Say so at most every 10 s. */
+static void fd_tight_warn(struct manager *m)
+{
+	uint64_t now = clock_now_ms();
+
+	if (m->tight_warned_ms && now - m->tight_warned_ms < TIGHT_WARN_MS)
+		return;
+	m->tight_warned_ms = now;
+	log_warnx("%u connections queued, near the descriptor limit %ld: pausing the listener "
+	          "channel until some are given out",
+	    m->qlen, msg_fd_limit());
+}
+
 /*
  * Take a connection from the listener channel only when a worker can have
  * it now. A connection left in the channel is safe - the daemon keeps its
  * ends, and a replacement manager reads it - while one in our own queue
- * would die with us. On a full stop (taking) we take all that is left.
+ * would die with us. While the whole server stops (taking) we take all
+ * the listener sends, so that it can empty the kernel backlog. Never
+ * within MSG_FD_RESERVE descriptors of our limit: a message received
+ * without room for its descriptor loses it.
  */
 static int may_take(struct manager *m)
 {
-	if (m->qlen >= QUEUE_MAX)
+	int want;
+
+	if (m->draining && !m->taking)
 		return 0;
-	if (m->draining)
-		return m->taking;
-	return m->qlen == 0 && least_loaded(m) != NULL;
+	want = m->taking || (m->qlen == 0 && least_loaded(m) != NULL);
+	if (want && !fd_room(m, MSG_FD_RESERVE)) {
+		fd_tight_warn(m);
+		return 0;
+	}
+	return want;
 }
 
 static void listener_interest(struct manager *m)
 {
-	int want = !m->draining && may_take(m);
+	int want = m->configured && may_take(m);
 
 	if (want && !m->listening)
 		event_add(&m->ev_listener, NULL);
@@ -209,6 +265,7 @@ static struct slot *slot_new(struct manager *m)
 	s->peer = sp[1];
 	event_assign(&s->ev_read, m->base, s->chan, EV_READ | EV_PERSIST, slot_read_cb, s);
 	event_assign(&s->ev_write, m->base, s->chan, EV_WRITE, slot_write_cb, s);
+	evtimer_assign(&s->ev_retry, m->base, slot_write_cb, s);
 	evtimer_assign(&s->ev_restart, m->base, slot_restart_cb, s);
 	event_add(&s->ev_read, NULL);
 	if (slot_spawn(m, s) == -1) {
@@ -218,6 +275,7 @@ static struct slot *slot_new(struct manager *m)
 		s->sv.state = SV_FREE;
 		return NULL;
 	}
+	m->nchan += 2;
 	return s;
 }
 
@@ -225,9 +283,11 @@ static void slot_free(struct slot *s)
 {
 	event_del(&s->ev_read);
 	event_del(&s->ev_write);
+	evtimer_del(&s->ev_retry);
 	evtimer_del(&s->ev_restart);
 	close(s->chan);
 	close(s->peer);
+	s->m->nchan -= 2;
 	s->sv.state = SV_FREE;
 	s->sv.pid = 0;
 }
@@ -352,20 +412,78 @@ static void pool_grow(struct manager *m)
 		log_info("all workers busy, pool grows to %u", pool_size(m));
 }
 
-/* 0 given (or dropped: an error no wait would mend), -1 the channel is full. */
-static int give(struct manager *m, struct slot *s, const struct queued *q)
+/*
+ * The worker's channel cannot take it now: wait until it is writable, or,
+ * for ETOOMANYREFS (too many descriptors in flight for our limit, which no
+ * wake-up reports), retry on a short timer. Either way nothing is dropped.
+ */
+static void slot_block(struct slot *s, int err)
 {
-	if (msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == -1) {
-		if (errno != EAGAIN && errno != ENOBUFS) {
-			log_warn("connection to worker %d dropped", (int)s->sv.pid);
-			return 0;
-		}
-		s->blocked = 1;
+	struct timeval tv = clock_tv(MSG_RETRY_MS);
+
+	s->blocked = 1;
+	if (err == ETOOMANYREFS) {
+		s->m->refs_waits++;
+		evtimer_add(&s->ev_retry, &tv);
+	} else {
+		s->m->full_waits++;
 		event_add(&s->ev_write, NULL);
-		return -1;
 	}
-	s->conns++;
-	return 0;
+}
+
+/*
+ * ETOOMANYREFS giving to a worker: our user's descriptors in flight are at
+ * our limit, most likely in the listener channel, which the listener fills
+ * again whenever one is read - and nothing else frees one while we do not
+ * read it. Take one from there (into the queue, within half the reserve),
+ * so the give that follows has room: 1 if taken.
+ */
+static int take_for_flight(struct manager *m)
+{
+	struct msg msg;
+	int rc;
+
+	if ((m->draining && !m->taking) || !fd_room(m, MSG_FD_RESERVE / 2))
+		return 0;
+	if ((rc = msg_recv(FD_FROM_LISTENER, &msg)) != 1) {
+		if (rc == -1 && errno == EBADMSG)
+			log_warnx("malformed message from listener, dropped");
+		return 0;
+	}
+	if (msg.hdr.type != MSG_CONN) {
+		log_warnx("unexpected %s message from listener", msg_type_name(msg.hdr.type));
+		msg_close_fds(&msg);
+		return 0;
+	}
+	queue_push(m, msg.fds[0], &msg.u.conn, 0);
+	return 1;
+}
+
+/* 0 sent, else the errno. */
+static int send_conn(struct slot *s, const struct queued *q)
+{
+	return msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == 0 ? 0 : errno;
+}
+
+/* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
+static int give(struct manager *m, struct slot *s, const struct queued *head)
+{
+	struct queued q = *head; /* take_for_flight may move the queue */
+	int err = send_conn(s, &q);
+
+	if (err == ETOOMANYREFS && take_for_flight(m))
+		err = send_conn(s, &q);
+	if (err == 0) {
+		s->conns++;
+		return 0;
+	}
+	if (!msg_send_again(err)) {
+		errno = err;
+		log_warn("connection to worker %d dropped", (int)s->sv.pid);
+		return 0;
+	}
+	slot_block(s, err);
+	return -1;
 }
 
 static void dispatch(struct manager *m)
@@ -386,25 +504,39 @@ static void dispatch(struct manager *m)
 
 /* ---- the listener channel ---- */
 
+static void listener_msg(struct manager *m, struct msg *msg)
+{
+	if (msg->hdr.type != MSG_CONN) {
+		log_warnx("unexpected %s message from listener", msg_type_name(msg->hdr.type));
+		msg_close_fds(msg);
+		return;
+	}
+	queue_push(m, msg->fds[0], &msg->u.conn, 0);
+	if (!m->taking)
+		dispatch(m);
+}
+
+/*
+ * Take what may_take allows. Draining (the listeners are gone), an empty
+ * channel is final: taking ends, and the workers may be told to stop.
+ */
 static void listener_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
 	struct msg msg;
-	int rc = 0;
+	int rc;
 
-	while (may_take(m) && (rc = msg_recv(fd, &msg)) == 1) {
-		if (msg.hdr.type == MSG_CONN) {
-			queue_push(m, msg.fds[0], &msg.u.conn);
-			if (!m->taking)
-				dispatch(m);
-		} else {
-			log_warnx(
-			    "unexpected %s message from listener", msg_type_name(msg.hdr.type));
-			msg_close_fds(&msg);
+	while (may_take(m)) {
+		if ((rc = msg_recv(fd, &msg)) == 1)
+			listener_msg(m, &msg);
+		else if (rc == -1 && errno == EBADMSG)
+			log_warnx("malformed message from listener, dropped");
+		else {
+			if (m->draining)
+				m->taking = 0; /* empty (or gone): all taken */
+			break;
 		}
 	}
-	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from listener, dropped");
 	dispatch(m);
 }
 
@@ -417,11 +549,11 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 static void slot_reclaim(struct manager *m, struct slot *s)
 {
 	struct msg msg;
-	unsigned n = 0;
+	unsigned n = 0, bad = 0;
 
-	while (msg_recv(s->peer, &msg) == 1) {
+	while (msg_recv_skip(s->peer, &msg, &bad) == 1) {
 		if (msg.hdr.type == MSG_CONN) {
-			queue_push_front(m, msg.fds[0], &msg.u.conn);
+			queue_push(m, msg.fds[0], &msg.u.conn, 1);
 			n++;
 		} else
 			msg_close_fds(&msg);
@@ -429,6 +561,9 @@ static void slot_reclaim(struct manager *m, struct slot *s)
 	if (n)
 		log_info(
 		    "took back %u connection%s queued to worker %d", n, log_s(n), (int)s->sv.pid);
+	if (bad)
+		log_warnx("%u malformed message%s in worker %d's channel, dropped", bad, log_s(bad),
+		    (int)s->sv.pid);
 }
 
 static void worker_exited(struct manager *m, struct slot *s, int status)
@@ -637,12 +772,23 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 
 /* ---- draining ---- */
 
+/*
+ * Draining, every worker is told to stop once the queue is empty and
+ * nothing more can come: the listener channel, final once the daemon has
+ * told us the listeners are gone, has been read to the end.
+ */
 static void manager_maybe_exit(struct manager *m)
 {
 	int alive = 0;
 
 	if (!m->draining || (m->qlen > 0 && !m->deadline_passed))
 		return;
+	if (m->taking) {
+		/* Room again after fd_room said no: read on, even if no new message wakes us. */
+		if (may_take(m))
+			event_active(&m->ev_listener, EV_READ, 1);
+		return;
+	}
 	FOREACH_SLOT (m, s) {
 		if (s->sv.state == SV_STOPPED) {
 			slot_free(s); /* was waiting to be restarted */
@@ -657,6 +803,34 @@ static void manager_maybe_exit(struct manager *m)
 	}
 	if (!alive)
 		event_base_loopexit(m->base, NULL);
+}
+
+/* Connections no worker will serve now: each gets a FIN, not a reset. */
+static void queue_abandon(struct manager *m)
+{
+	uint32_t n = m->qlen;
+
+	for (; m->qlen > 0; m->qlen--, m->qhead = (m->qhead + 1) % m->qcap)
+		msg_conn_abandon(m->queue[m->qhead].fd);
+	if (n)
+		log_warnx("closed %u queued connection%s no worker took in time", n, log_s(n));
+}
+
+/* A stop's deadline: what the listener handed over and we never read goes the same way. */
+static unsigned channel_abandon(struct manager *m)
+{
+	unsigned n = 0, bad = 0;
+	struct msg msg;
+
+	while (m->taking && msg_recv_skip(FD_FROM_LISTENER, &msg, &bad) == 1) {
+		for (int i = 0; i < msg.nfds; i++)
+			msg_conn_abandon(msg.fds[i]);
+		n += msg.nfds;
+	}
+	if (n || bad)
+		log_warnx("closed %u connection%s left in the listener channel (%u lost)", n,
+		    log_s(n), bad);
+	return n;
 }
 
 /*
@@ -674,8 +848,9 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 			slot_read_cb(s->chan, EV_READ, s); /* connections they closed themselves */
 	m->deadline_passed = 1;
 	m->cut += m->qlen;
-	while (m->qlen > 0)
-		queue_drop_head(m);
+	queue_abandon(m);
+	m->cut += channel_abandon(m);
+	m->taking = 0; /* nothing more is read: exit once the workers are reaped */
 	FOREACH_SLOT (m, s) {
 		if (s->sv.pid <= 0)
 			continue;
@@ -684,8 +859,40 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 		s->conns = 0;
 		n++;
 	}
-	log_warnx("drain deadline passed: killed %u worker%s still running", n, log_s(n));
+	if (n)
+		log_warnx("drain deadline passed: killed %u worker%s still running", n, log_s(n));
 	manager_maybe_exit(m);
+}
+
+/*
+ * The drain deadline only ever comes closer: set at the stop's start, it
+ * holds when the listeners are gone; the daemon's death shortens it.
+ */
+static void deadline_within(struct manager *m, uint32_t ms)
+{
+	uint64_t at = clock_now_ms() + ms;
+	struct timeval tv = clock_tv(ms);
+
+	if (evtimer_pending(&m->ev_deadline, NULL) && m->deadline_ms <= at)
+		return;
+	m->deadline_ms = at;
+	evtimer_add(&m->ev_deadline, &tv);
+}
+
+/*
+ * The whole server stops (the daemon tells us as it tells the listener):
+ * take all the listener sends, queue it and give it out as workers have
+ * room, so the listener can empty the kernel backlog. The deadline runs
+ * from now.
+ */
+static void manager_stopping(struct manager *m)
+{
+	if (!m->configured || m->taking || m->draining)
+		return;
+	log_info("server stopping: taking all the listener sends");
+	m->taking = 1;
+	deadline_within(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS);
+	listener_interest(m);
 }
 
 /*
@@ -695,25 +902,17 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel)
 {
-	struct timeval tv = clock_tv(grace_ms);
-
-	if (m->draining) {
-		if (grace_ms == ORPHAN_GRACE_MS)
-			evtimer_add(&m->ev_deadline, &tv); /* the daemon is gone: hurry */
+	deadline_within(m, grace_ms); /* already draining: only ever closer (the daemon gone) */
+	if (m->draining)
 		return;
-	}
 	log_info("draining %u worker%s%s", pool_size(m), log_s(pool_size(m)),
 	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
-	/* The whole server stops: serve what the listener left in the channel. */
+	/* The whole server stops: serve all the listener left in the channel. */
 	if (m->configured && take_channel) {
 		m->taking = 1;
 		listener_cb(FD_FROM_LISTENER, EV_READ, m);
-		m->taking = 0;
-	}
-	evtimer_assign(&m->ev_deadline, m->base, deadline_cb, m);
-	evtimer_add(&m->ev_deadline, &tv);
-	if (m->configured)
+	} else if (m->configured)
 		dispatch(m);
 	else
 		event_base_loopexit(m->base, NULL);
@@ -746,6 +945,40 @@ static void manager_reopen(struct manager *m, int type, int fd)
 	proc_adopt_log(type, fd);
 }
 
+/* Descriptors open now: counted once, at configuration; from then on we keep count. */
+static uint32_t fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	uint32_t n = 0;
+
+	if (d == NULL) {
+		log_warn("/proc/self/fd, assuming 32 descriptors open");
+		return 32;
+	}
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+/*
+ * A worker holds a socket and, while it sends, a file per connection: keep
+ * max_workload within the descriptor limit (the workers' is ours).
+ */
+static void workload_clamp(struct manager *m)
+{
+	long most = (msg_fd_limit() - MSG_FD_RESERVE) / 2;
+
+	if (most < 1)
+		most = 1;
+	if (m->cfg.max_workload <= most)
+		return;
+	log_warnx("pool.max_workload %u lowered to %ld: the descriptor limit is %ld",
+	    m->cfg.max_workload, most, msg_fd_limit());
+	m->cfg.max_workload = (uint32_t)most;
+}
+
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	/* Checked twice an interval, so a hang is seen at most half an interval late. */
@@ -755,6 +988,8 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 		return; /* a replacement may find its predecessor's copy queued too */
 	m->cfg = *cfg;
 	m->configured = 1;
+	workload_clamp(m);
+	m->fd_base = fds_open();
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
 		fatal("worker table");
@@ -779,6 +1014,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	while ((rc = msg_recv(fd, &msg)) == 1) {
 		if (msg.hdr.type == MSG_CONFIG)
 			manager_configure(m, &msg.u.config);
+		else if (msg.hdr.type == MSG_STOPPING)
+			manager_stopping(m);
 		else if (msg.hdr.type == MSG_SHUTDOWN)
 			manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 1);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
@@ -811,12 +1048,19 @@ int manager_main(void)
 	    &m.ev_listener, m.base, FD_FROM_LISTENER, EV_READ | EV_PERSIST, listener_cb, &m);
 	evsignal_assign(&m.ev_chld, m.base, SIGCHLD, sigchld_cb, &m);
 	evsignal_add(&m.ev_chld, NULL);
+	evtimer_assign(&m.ev_deadline, m.base, deadline_cb, &m);
 	evsignal_assign(&m.ev_term, m.base, SIGTERM, sigterm_cb, &m);
 	evsignal_add(&m.ev_term, NULL);
 	event_base_dispatch(m.base);
+	/* What was taken back from killed workers: closed cleanly, and counted. */
+	m.cut += m.qlen;
+	queue_abandon(&m);
 	heartbeat_send(&m.hb); /* the last figures: what was cut at the deadline */
-	log_info("exiting");
+	log_info("exiting; waited %llu times for room in a worker's channel, %llu for descriptors "
+	         "in flight",
+	    (unsigned long long)m.full_waits, (unsigned long long)m.refs_waits);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
+	free(m.queue);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,7 +84,7 @@ START_TEST(test_send_rejects_wrong_shape)
 	ck_assert_int_eq(msg_send(sp[0], MSG_CONN, &mc, sizeof(mc), NULL, 0), -1);
 	ck_assert_int_eq(msg_send(sp[0], MSG_READY, NULL, 0, &fd, 1), -1);
 	ck_assert_int_eq(msg_send(sp[0], (enum msg_type)99, NULL, 0, NULL, 0), -1);
-	ck_assert_int_eq(msg_send(sp[0], (enum msg_type)7, NULL, 0, NULL, 0), -1);
+	ck_assert_int_eq(msg_send(sp[0], (enum msg_type)8, NULL, 0, NULL, 0), -1);
 }
 END_TEST
 
@@ -118,6 +119,44 @@ START_TEST(test_recv_rejects_malformed)
 	/* The channel still works after all that. */
 	ck_assert_int_eq(msg_send(sp[0], MSG_READY, NULL, 0, NULL, 0), 0);
 	ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+}
+END_TEST
+
+/* Emptying a dead reader's channel goes on past malformed messages, to the end. */
+START_TEST(test_recv_skip_goes_past_malformed)
+{
+	struct msg_hdr h = {99, MSG_READY, 0};
+	struct msg_conn mc = {.peerlen = 7};
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	unsigned bad = 0;
+	struct msg m;
+
+	send_raw(&h, sizeof(h));
+	send_raw("abc", 3);
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONN, &mc, sizeof(mc), &fd, 1), 0);
+	send_raw(&h, sizeof(h));
+	close(fd);
+	ck_assert_int_eq(msg_recv_skip(sp[1], &m, &bad), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_CONN);
+	ck_assert_int_eq(m.u.conn.peerlen, 7);
+	msg_close_fds(&m);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_int_eq(msg_recv_skip(sp[1], &m, &bad), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_uint_eq(bad, 3);
+}
+END_TEST
+
+/* The soft limit as getrlimit says; what a failed send may retry. */
+START_TEST(test_fd_limit_and_retry)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_eq(msg_fd_limit(), (long)rl.rlim_cur);
+	ck_assert_int_eq(msg_send_again(ETOOMANYREFS), 1);
+	ck_assert_int_eq(msg_send_again(EAGAIN), 1);
+	ck_assert_int_eq(msg_send_again(EBADF), 0);
 }
 END_TEST
 
@@ -202,6 +241,8 @@ int main(void)
 	tcase_add_test(tc, test_fd_passing);
 	tcase_add_test(tc, test_send_rejects_wrong_shape);
 	tcase_add_test(tc, test_recv_rejects_malformed);
+	tcase_add_test(tc, test_recv_skip_goes_past_malformed);
+	tcase_add_test(tc, test_fd_limit_and_retry);
 	tcase_add_test(tc, test_recv_conn_without_fd_rejected);
 	tcase_add_test(tc, test_unexpected_fd_closed);
 	tcase_add_test(tc, test_eof_and_eagain);
