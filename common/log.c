@@ -57,7 +57,7 @@ static void log_vwrite(enum log_level level, int errnum, const char *fmt, va_lis
 	n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
 	r = snprintf(line + n, sizeof(line) - n, ".%03ld %s %s[%d]: ", (long)(tv.tv_usec / 1000),
 	    level_names[level], log_role, (int)getpid());
-	n += (size_t)r;
+	n = (r < 0 || (size_t)r >= sizeof(line) - n) ? sizeof(line) - 1 : n + (size_t)r;
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	n = (r < 0 || (size_t)r >= sizeof(line) - n) ? sizeof(line) - 1 : n + (size_t)r;
 	if (errnum != 0) {

@@ -268,15 +268,27 @@ static void respond_error(struct conn *c, int status, int close_conn, int head_o
 	respond_status(c, status, "", close_conn, head_only); /* always fits */
 }
 
+/* The head just formatted into c->out (snprintf's n): 1 when it fit, else a 500 instead. */
+static int out_fits(struct conn *c, int n)
+{
+	if (n >= 0 && (size_t)n < sizeof(c->out)) {
+		c->outlen = (size_t)n;
+		c->outoff = 0;
+		return 1;
+	}
+	log_warnx("a response head did not fit its buffer, answering 500");
+	respond_error(c, 500, 1, 0);
+	return 0;
+}
+
 static void respond_options(struct conn *c, const struct http_request *r)
 {
-	int n = snprintf(c->out, sizeof(c->out),
-	    "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
-	    "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 0\r\n%s\r\n",
-	    http_date_cached(c->req.when), conn_header(c, r));
-	c->outlen = (size_t)n;
-	c->outoff = 0;
 	c->req.status = 200;
+	out_fits(c,
+	    snprintf(c->out, sizeof(c->out),
+	        "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
+	        "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 0\r\n%s\r\n",
+	        http_date_cached(c->req.when), conn_header(c, r)));
 }
 
 /* The validators of a file: Last-Modified and ETag. */
@@ -294,11 +306,11 @@ static void respond_not_modified(
     struct conn *c, const struct http_request *r, const struct validators *v)
 {
 	c->req.status = 304;
-	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
-	    "HTTP/1.1 304 Not Modified\r\nServer: wsd\r\nDate: %s\r\n"
-	    "Last-Modified: %s\r\nETag: %s\r\n%s\r\n",
-	    http_date_cached(c->req.when), v->lm, v->etag, conn_header(c, r));
-	c->outoff = 0;
+	out_fits(c,
+	    snprintf(c->out, sizeof(c->out),
+	        "HTTP/1.1 304 Not Modified\r\nServer: wsd\r\nDate: %s\r\n"
+	        "Last-Modified: %s\r\nETag: %s\r\n%s\r\n",
+	        http_date_cached(c->req.when), v->lm, v->etag, conn_header(c, r)));
 }
 
 static void respond_unsatisfiable(struct conn *c, const struct http_request *r, off_t size)
@@ -324,14 +336,14 @@ static void respond_file(struct conn *c, const struct http_request *r, int fd,
 		snprintf(range, sizeof(range), "Content-Range: bytes %lld-%lld/%lld\r\n",
 		    (long long)start, (long long)(start + len - 1), (long long)st->st_size);
 	c->req.status = partial ? 206 : 200;
-	c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
-	    "HTTP/1.1 %s\r\nServer: wsd\r\nDate: %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %lld\r\n%s"
-	    "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
-	    partial ? "206 Partial Content" : "200 OK", http_date_cached(c->req.when),
-	    mime_lookup(path), (long long)len, range, v->lm, v->etag, conn_header(c, r));
-	c->outoff = 0;
-	if (r->method == HTTP_M_HEAD || len == 0) {
+	if (!out_fits(c,
+	        snprintf(c->out, sizeof(c->out),
+	            "HTTP/1.1 %s\r\nServer: wsd\r\nDate: %s\r\n"
+	            "Content-Type: %s\r\nContent-Length: %lld\r\n%s"
+	            "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
+	            partial ? "206 Partial Content" : "200 OK", http_date_cached(c->req.when),
+	            mime_lookup(path), (long long)len, range, v->lm, v->etag, conn_header(c, r))) ||
+	    r->method == HTTP_M_HEAD || len == 0) {
 		close(fd);
 		return;
 	}
