@@ -24,26 +24,8 @@
 
 #include "clock.h"
 #include "control.h"
+#include "control_fake.h"
 #include "jsonrpc.h"
-
-#define WAIT_MS 5000
-
-/* The fake daemon: used only on the server thread; counters read after it stops. */
-struct fake {
-	struct event_base *base;
-	struct control *ctl;
-	struct control_reply *held; /* a deferred restart, or an events follower */
-	int following;
-	struct event *later, *stop;
-	int calls, gone;
-	size_t push_bytes; /* each push's size (events follow) */
-};
-
-static struct fake fk;
-static struct control_settings set;
-static char dir[64], path[80];
-static pthread_t thread;
-static int stop_pipe[2];
 
 static void push_event(void)
 {
@@ -111,62 +93,6 @@ static int fake_call(void *ctx, const struct cmd *cmd, const cJSON *params, stru
 static void fake_gone(void *ctx, struct control_reply *r) { fk.gone++; }
 
 static const struct control_ops ops = {fake_call, fake_gone, NULL};
-
-static void stop_cb(evutil_socket_t fd, short what, void *arg) { event_base_loopbreak(fk.base); }
-
-static void *server_main(void *arg)
-{
-	event_base_dispatch(fk.base);
-	return NULL;
-}
-
-/* Open and start control with the settings as the test left them. */
-static void server_start(void)
-{
-	char err[256];
-	int fd = control_open(&set, err, sizeof(err));
-
-	ck_assert_msg(fd >= 0, "control_open: %s", err);
-	fk.base = event_base_new();
-	fk.ctl = control_new(fk.base, fd, &set, &ops, NULL);
-	ck_assert_ptr_nonnull(fk.ctl);
-	fk.later = evtimer_new(fk.base, answer_later, NULL);
-	ck_assert_int_eq(pipe2(stop_pipe, O_CLOEXEC), 0);
-	fk.stop = event_new(fk.base, stop_pipe[0], EV_READ, stop_cb, NULL);
-	event_add(fk.stop, NULL);
-	ck_assert_int_eq(pthread_create(&thread, NULL, server_main, NULL), 0);
-}
-
-static void server_stop(void)
-{
-	ck_assert_int_eq(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(thread, NULL);
-	if (fk.held != NULL)
-		control_reply_end(fk.held);
-	control_free(fk.ctl);
-	event_free(fk.later);
-	event_free(fk.stop);
-	event_base_free(fk.base);
-	close(stop_pipe[0]), close(stop_pipe[1]);
-}
-
-static void setup(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	memset(&fk, 0, sizeof(fk));
-	snprintf(dir, sizeof(dir), "/tmp/wsd-control-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/c.sock", dir);
-	control_settings_defaults(&set, path);
-}
-
-static void teardown(void)
-{
-	char lock[160];
-
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	unlink(path), unlink(lock), rmdir(dir);
-}
 
 static int cli_connect(void)
 {
@@ -279,7 +205,7 @@ START_TEST(test_bad_input_answered)
 {
 	int fd;
 
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	expect_error(fd, "{\"jsonrpc\":\"2.0\",\n", RPC_PARSE_ERROR, "not one valid JSON value");
 	expect_error(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"st\xc3\x28\",\"id\":1}\n",
@@ -310,7 +236,7 @@ START_TEST(test_notification_no_reply)
 	int fd;
 	cJSON *rep;
 
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	cli_sends(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"log-reopen\"}\n");
 	cli_sends(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"bogus\"}\n");
@@ -330,7 +256,7 @@ START_TEST(test_help_version_builtin)
 	cJSON *rep;
 	const cJSON *res;
 
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	rep = cli_call(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":1}\n");
 	res = cJSON_GetObjectItem(rep, "result");
@@ -359,7 +285,7 @@ START_TEST(test_line_too_long)
 	int fd;
 
 	memset(big, ' ', len);
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	cli_send(fd, big, len); /* no newline yet: refused on size alone */
 	rep = cli_read(fd);
@@ -388,7 +314,7 @@ START_TEST(test_idle_timeout)
 	cJSON *rep;
 
 	set.idle_ms = 200;
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	t0 = clock_now_ms();
 	expect_closed(fd);
@@ -411,7 +337,7 @@ START_TEST(test_deferred_reply_outlives_client)
 	int fd;
 	cJSON *rep;
 
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	cli_sends(fd,
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"restart\",\"params\":{\"target\":\"manager\"},\"id\":1}\n");
@@ -441,7 +367,7 @@ START_TEST(test_half_closed_client_answered)
 	int fd;
 	cJSON *rep;
 
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	cli_sends(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":4}\n");
 	shutdown(fd, SHUT_WR); /* as socat does at the end of its input */
@@ -459,7 +385,7 @@ START_TEST(test_client_limit_evicts_idle_longest)
 	int fds[100];
 	cJSON *rep;
 
-	server_start();
+	server_start(&ops, answer_later);
 	for (int i = 0; i < 64; i++)
 		fds[i] = cli_connect();
 	usleep(20000);
@@ -491,7 +417,7 @@ START_TEST(test_follow_and_output_cap)
 	ssize_t r;
 
 	set.max_output = 256 * 1024;
-	server_start();
+	server_start(&ops, answer_later);
 	fk.push_bytes = 8000; /* every ms: 8 MB/s */
 	fd = cli_connect();
 	rep = cli_call(fd,
@@ -524,7 +450,7 @@ START_TEST(test_requests_without_reading)
 	int fd;
 
 	set.max_output = 512 * 1024;
-	server_start();
+	server_start(&ops, answer_later);
 	fd = cli_connect();
 	/* help is ~3 KiB a reply: 1000 of them unread is far past the cap. */
 	for (int i = 0; i < 1000; i++) {
@@ -548,7 +474,7 @@ START_TEST(test_open_refuses_and_replaces)
 	int fd, stale;
 
 	/* A live server: refused. */
-	server_start();
+	server_start(&ops, answer_later);
 	control_settings_defaults(&s, path);
 	ck_assert_int_eq(control_open(&s, err, sizeof(err)), CONTROL_ELIVE);
 	ck_assert_ptr_nonnull(strstr(err, "already running"));
@@ -621,13 +547,13 @@ START_TEST(test_refused_uid_real)
 		return; /* the pure decision is tested in test_ctlauth */
 	chmod(dir, 0755);
 	set.mode = 0666;
-	server_start();
+	server_start(&ops, answer_later);
 	ck_assert_int_eq(as_nobody(&status_code), RPC_DENIED);
 	ck_assert_int_eq(status_code, RPC_DENIED);
 	server_stop();
 	/* In the read-only group: status yes, restart no. */
 	set.readonly_group = 65534;
-	server_start();
+	server_start(&ops, answer_later);
 	ck_assert_int_eq(as_nobody(&status_code), RPC_DENIED);
 	ck_assert_int_eq(status_code, 0);
 	server_stop();
