@@ -8,12 +8,14 @@
 #include "check_run.h"
 #include <errno.h>
 #include <poll.h>
+#include <pty.h>
 #include <sys/wait.h>
 
 #include "clock.h"
 #include "control.h"
 #include "control_fake.h"
 #include "jsonrpc.h"
+#include "shell.h"
 
 #define RUN_MS 10000
 
@@ -96,12 +98,17 @@ static char *slurp(const char *p)
 	return buf;
 }
 
+static const char *stdin_path = "/dev/null";
+
 static pid_t spawn(char *const argv[], const char *env_socket, int out_fd)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int in = open(stdin_path, O_RDONLY);
+
+		dup2(in, 0);
 
 		if (out_fd < 0)
 			out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -301,6 +308,144 @@ START_TEST(test_events_follow)
 }
 END_TEST
 
+/* Write s to a file in the temp dir and make it wsctl's standard input. */
+static void stdin_from(const char *s)
+{
+	static char p[128];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/in", dir);
+	f = fopen(p, "w");
+	fputs(s, f);
+	fclose(f);
+	stdin_path = p;
+}
+
+START_TEST(test_shell_from_stdin)
+{
+	char *out, *err;
+
+	server_start(&wops, later_cb);
+	/* One connection for all; a failed command does not stop the rest; exit 1. */
+	stdin_from("version\nbogus\n  'vers'ion  \n\nscale --max 3\nstatus\n");
+	RUN(1, "-s", path);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "wsd " WSD_VERSION " (control protocol 1)\n"
+	    "wsd " WSD_VERSION " (control protocol 1)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "worker  4103  running"));
+	ck_assert_ptr_nonnull(strstr(err, "unknown command: bogus"));
+	ck_assert_ptr_nonnull(strstr(err, "Busy"));
+	free(out), free(err);
+	stdin_from("version\nquit\nbogus\n");
+	RUN(0, "-s", path, "shell");
+	free(out), free(err);
+	server_stop();
+	ck_assert_int_eq(fk.calls, 2); /* status, scale: version is the server's own */
+	unlink(stdin_path);
+	stdin_path = "/dev/null";
+}
+END_TEST
+
+START_TEST(test_shell_split)
+{
+	char line[] = " restart  'wor'ker \"1 2\"\t--timeout=5\n", bad[] = "a 'b", *w[8];
+
+	ck_assert_int_eq(shell_split(line, w, 8), 4);
+	ck_assert_str_eq(w[0], "restart");
+	ck_assert_str_eq(w[1], "worker");
+	ck_assert_str_eq(w[2], "1 2");
+	ck_assert_str_eq(w[3], "--timeout=5");
+	ck_assert_int_eq(shell_split(bad, w, 8), -1);
+	ck_assert_int_eq(shell_split(line, w, 0), -1); /* too many words */
+}
+END_TEST
+
+/* The terminal's output so far, and wait until it holds want (bounded). */
+static char tty_out[65536];
+static size_t tty_len;
+
+static int tty_wait(int fd, const char *want)
+{
+	uint64_t t0 = clock_now_ms();
+
+	while (strstr(tty_out, want) == NULL && clock_now_ms() - t0 < RUN_MS) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t r;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if ((r = read(fd, tty_out + tty_len, sizeof(tty_out) - tty_len - 1)) <= 0)
+			break;
+		tty_len += (size_t)r;
+		tty_out[tty_len] = '\0';
+	}
+	return strstr(tty_out, want) != NULL;
+}
+
+static pid_t spawn_tty(int *master)
+{
+	char inputrc[128];
+	FILE *f;
+	pid_t pid;
+
+	snprintf(inputrc, sizeof(inputrc), "%s/inputrc", dir);
+	f = fopen(inputrc, "w");
+	fputs("set enable-bracketed-paste off\n", f);
+	fclose(f);
+	if ((pid = forkpty(master, NULL, NULL, NULL)) == 0) {
+		setenv("TERM", "dumb", 1), setenv("HOME", dir, 1), setenv("NO_COLOR", "1", 1);
+		setenv("INPUTRC", inputrc, 1);
+		execl(WSCTL_BIN, "wsctl", "-s", path, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	tty_len = 0, tty_out[0] = '\0';
+	return pid;
+}
+
+static void tty_type(int fd, const char *s)
+{
+	ck_assert_int_eq(write(fd, s, strlen(s)), strlen(s));
+}
+
+START_TEST(test_shell_on_a_terminal)
+{
+	char want[160], hist[128], *h;
+	int master, st;
+	pid_t pid;
+
+	server_start(&wops, later_cb);
+	pid = spawn_tty(&master);
+	snprintf(want, sizeof(want), "wsd %s> ", path);
+	ck_assert_msg(tty_wait(master, want), "no prompt: %s", tty_out);
+	tty_type(master, "vers\t\n"); /* a command completed */
+	ck_assert_msg(tty_wait(master, "(control protocol 1)"), "%s", tty_out);
+	tty_type(master, "restart l\t\n"); /* a role completed; the deferred reply */
+	ck_assert_msg(tty_wait(master, "listener  1        2"), "%s", tty_out);
+	server_stop(); /* wsd goes away and comes back: the shell reconnects by itself */
+	server_start(&wops, later_cb);
+	tty_len = 0, tty_out[0] = '\0';
+	tty_type(master, "version\n");
+	ck_assert_msg(tty_wait(master, "protocol 1)\r\nwsd /"), "%s", tty_out);
+	ck_assert_ptr_null(strstr(tty_out, "wsctl:")); /* no error on the way */
+	tty_type(master, "drain \t"); /* a worker pid from the live table */
+	ck_assert_msg(tty_wait(master, "drain 4103"), "%s", tty_out);
+	tty_type(master, "\n\004"); /* Ctrl-D ends it */
+	ck_assert_msg(tty_wait(master, "Not available"), "%s", tty_out);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	close(master);
+	server_stop();
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(hist, sizeof(hist), "%s/.wsctl_history", dir);
+	h = slurp(hist);
+	ck_assert_str_eq(h, "version \nrestart listener \nversion\ndrain 4103 \n");
+	free(h);
+	unlink(hist);
+	snprintf(hist, sizeof(hist), "%s/inputrc", dir);
+	unlink(hist);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wsctl");
@@ -313,6 +458,9 @@ int main(void)
 	tcase_add_test(tc, test_local_help_needs_no_server);
 	tcase_add_test(tc, test_default_path_then_system);
 	tcase_add_test(tc, test_events_follow);
+	tcase_add_test(tc, test_shell_from_stdin);
+	tcase_add_test(tc, test_shell_split);
+	tcase_add_test(tc, test_shell_on_a_terminal);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
