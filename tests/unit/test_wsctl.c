@@ -428,7 +428,7 @@ START_TEST(test_shell_on_a_terminal)
 	tty_type(master, "version\n");
 	ck_assert_msg(tty_wait(master, "protocol 1)\r\nwsd /"), "%s", tty_out);
 	ck_assert_ptr_null(strstr(tty_out, "wsctl:")); /* no error on the way */
-	tty_type(master, "drain \t"); /* a worker pid from the live table */
+	tty_type(master, "drain \t");                  /* a worker pid from the live table */
 	ck_assert_msg(tty_wait(master, "drain 4103"), "%s", tty_out);
 	tty_type(master, "\n\004"); /* Ctrl-D ends it */
 	ck_assert_msg(tty_wait(master, "Not available"), "%s", tty_out);
