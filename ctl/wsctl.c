@@ -42,8 +42,8 @@ static int parse_wait(const char *s, double *out)
 static int parse_opts(int argc, char **argv, struct ctl_opts *o, int *rc)
 {
 	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
-	    {"socket", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0}};
+	    {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'}, {0}};
 	int ch;
 
 	*o = (struct ctl_opts){.wait_s = -1};
