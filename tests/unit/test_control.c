@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -508,6 +509,52 @@ START_TEST(test_open_refuses_and_replaces)
 }
 END_TEST
 
+START_TEST(test_open_lock_and_default_dir)
+{
+	char err[256], lock[160], sub[96], sock[128];
+	struct control_settings s;
+	struct stat st;
+	int lfd, fd;
+
+	/* Another daemon between its probe and its bind holds the lock: refused. */
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	lfd = open(lock, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_eq(flock(lfd, LOCK_EX), 0);
+	control_settings_defaults(&s, path);
+	ck_assert_int_eq(control_open(&s, err, sizeof(err)), CONTROL_ELIVE);
+	ck_assert_ptr_nonnull(strstr(err, "another wsd is starting"));
+	close(lfd);
+	/* A default path: its directory made 0700, ours. */
+	snprintf(sub, sizeof(sub), "%s/wsd", dir);
+	snprintf(sock, sizeof(sock), "%s/wsd.sock", sub);
+	control_settings_defaults(&s, sock);
+	s.default_path = 1;
+	fd = control_open(&s, err, sizeof(err));
+	ck_assert_msg(fd >= 0, "%s", err);
+	close(fd);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	if (geteuid() == 0) { /* with a control group: 0710 and that group, to reach the socket */
+		s.group = 65534;
+		fd = control_open(&s, err, sizeof(err));
+		ck_assert_msg(fd >= 0, "%s", err);
+		close(fd);
+		ck_assert_int_eq(stat(sub, &st), 0);
+		ck_assert_int_eq(st.st_mode & 0777, 0710);
+		ck_assert_int_eq(st.st_gid, 65534);
+		ck_assert_int_eq(stat(sock, &st), 0);
+		ck_assert_int_eq(st.st_gid, 65534);
+		ck_assert_int_eq(st.st_mode & 0777, 0660);
+	}
+	chmod(sub, 0777); /* writable by others: refused */
+	ck_assert_int_eq(control_open(&s, err, sizeof(err)), CONTROL_ECONFIG);
+	unlink(sock);
+	snprintf(lock, sizeof(lock), "%s.lock", sock);
+	unlink(lock);
+	rmdir(sub);
+}
+END_TEST
+
 /* In a child as uid/gid 65534 (nobody/nogroup): status and restart, the error codes back. */
 static int as_nobody(int *status_code)
 {
@@ -579,6 +626,7 @@ int main(void)
 	tcase_add_test(tc, test_follow_and_output_cap);
 	tcase_add_test(tc, test_requests_without_reading);
 	tcase_add_test(tc, test_open_refuses_and_replaces);
+	tcase_add_test(tc, test_open_lock_and_default_dir);
 	tcase_add_test(tc, test_refused_uid_real);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
