@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -509,6 +510,49 @@ START_TEST(test_open_refuses_and_replaces)
 }
 END_TEST
 
+/* CPU seconds this process has used. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+START_TEST(test_out_of_descriptors_pauses)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct rlimit old, low;
+	int fd, spare;
+	double cpu;
+
+	server_start(&ops, answer_later);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	/* No descriptor left for accept(): EMFILE. */
+	spare = dup(0);
+	close(spare);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = (struct rlimit){(rlim_t)spare, old.rlim_max};
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cpu = cpu_s();
+	usleep(500000);
+	/* Paused, not spinning on a listening socket that stays readable. */
+	ck_assert_double_lt(cpu_s() - cpu, 0.25);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	{
+		struct timeval tv = {WAIT_MS / 1000, 0};
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	expect_ok(fd); /* accepted once descriptors are back */
+	close(fd);
+	server_stop();
+}
+END_TEST
+
 START_TEST(test_open_lock_and_default_dir)
 {
 	char err[256], lock[160], sub[96], sock[128];
@@ -626,6 +670,7 @@ int main(void)
 	tcase_add_test(tc, test_follow_and_output_cap);
 	tcase_add_test(tc, test_requests_without_reading);
 	tcase_add_test(tc, test_open_refuses_and_replaces);
+	tcase_add_test(tc, test_out_of_descriptors_pauses);
 	tcase_add_test(tc, test_open_lock_and_default_dir);
 	tcase_add_test(tc, test_refused_uid_real);
 	suite_add_tcase(s, tc);
