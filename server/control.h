@@ -82,7 +82,11 @@ struct control_ops {
 	void (*refused)(void *ctx, const struct ctl_peer *peer);
 };
 
-/* Serve on fd (from control_open) on base. NULL only when out of memory. */
+/*
+ * Serve on fd (from control_open) on base. NULL only when out of memory.
+ * The process must ignore SIGPIPE (the daemon does): a client that goes
+ * away mid-reply is noticed as a write error.
+ */
 struct control *control_new(struct event_base *base, int fd, const struct control_settings *s,
     const struct control_ops *ops, void *ctx);
 
