@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +52,8 @@ static int set_level(struct wsd_config *, const struct key *, const char *, char
 static int set_u32(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_int(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_duration(struct wsd_config *, const struct key *, const char *, char *, size_t);
+static int set_ctlsocket(struct wsd_config *, const struct key *, const char *, char *, size_t);
+static int set_mode(struct wsd_config *, const struct key *, const char *, char *, size_t);
 
 #define FIELD(f) offsetof(struct wsd_config, f), sizeof(((struct wsd_config *)0)->f)
 
@@ -78,7 +81,10 @@ static const struct key keys[] = {
     {"log", "level", set_level, FIELD(log_level), 0, 0, CONFIG_LIVE},
     {"log", "file", set_logfile, FIELD(log_file), 0, 0, CONFIG_LIVE},
     {"log", "access_log", set_accesslog, FIELD(access_log), 0, 0, CONFIG_LIVE},
-    {"control", "socket", set_path, FIELD(control_socket), 0, 0, CONFIG_RESTART},
+    {"control", "socket", set_ctlsocket, FIELD(control_socket), 0, 0, CONFIG_RESTART},
+    {"control", "mode", set_mode, FIELD(control_mode), 0, 0777, CONFIG_RESTART},
+    {"control", "group", set_user, FIELD(control_group), 0, 0, CONFIG_RESTART},
+    {"control", "readonly_group", set_user, FIELD(control_readonly_group), 0, 0, CONFIG_RESTART},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAXKEYS, "raise CONFIG_MAXKEYS for the new key");
@@ -307,6 +313,37 @@ static int set_accesslog(
 	return 0;
 }
 
+/* "off", or a path that fits sun_path. */
+static int set_ctlsocket(
+    struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "off") == 0) {
+		*(char *)field(cfg, k) = '\0';
+		cfg->control_off = 1;
+		return 0;
+	}
+	if (set_path(cfg, k, v, err, errlen) == -1)
+		return -1;
+	cfg->control_off = 0;
+	return 0;
+}
+
+/* An octal file mode: "0660", "660". */
+static int set_mode(
+    struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
+{
+	unsigned long m;
+	char *end;
+
+	errno = 0;
+	m = strtoul(v, &end, 8);
+	if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || m > k->max)
+		return fail(err, errlen, "%s.%s: '%s' is not an octal mode (0000..0777)",
+		    k->section, k->name, v);
+	*(uint32_t *)field(cfg, k) = (uint32_t)m;
+	return 0;
+}
+
 /* Portable user names only; empty restores the default behaviour. */
 static int set_user(
     struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
@@ -481,6 +518,8 @@ void config_defaults(struct wsd_config *cfg)
 	cfg->keepalive_timeout_ms = 15 * MS_SEC;
 	cfg->header_timeout_ms = 10 * MS_SEC;
 	cfg->heartbeat_interval_ms = 200;
+	cfg->control_mode = 0660;
+	cfg->control_gid = cfg->control_ro_gid = (gid_t)-1;
 	cfg->heartbeat_misses = 3;
 	cfg->startup_timeout_ms = 10 * MS_SEC;
 	cfg->log_level = LOG_LVL_INFO;
@@ -857,6 +896,24 @@ static void finish_user(const struct wsd_config *cfg, struct errs *e)
 		errs_add(e, "%s: no such user 'nobody' (the default when started as root)", at);
 }
 
+/* A group named by the file, resolved now: never an NSS lookup on the daemon's loop. */
+static void finish_group(
+    struct wsd_config *cfg, const char *key, const char *name, gid_t *gid, struct errs *e)
+{
+	char at[PATH_MAX + 32];
+	struct group *gr;
+
+	*gid = (gid_t)-1;
+	if (name[0] == '\0')
+		return;
+	if ((gr = getgrnam(name)) != NULL) {
+		*gid = gr->gr_gid;
+		return;
+	}
+	where(cfg, row("control", key), at, sizeof(at));
+	errs_add(e, "%s: no such group '%s'", at, name);
+}
+
 static void finish_root(struct wsd_config *cfg, struct errs *e)
 {
 	char abs[PATH_MAX], at[PATH_MAX + 32];
@@ -910,6 +967,8 @@ int config_finish(struct wsd_config *cfg, char *err, size_t errlen)
 	finish_path(&tmp, "log", "file", tmp.log_file, sizeof(tmp.log_file), &e);
 	finish_path(&tmp, "log", "access_log", tmp.access_log, sizeof(tmp.access_log), &e);
 	finish_path(&tmp, "control", "socket", tmp.control_socket, sizeof(tmp.control_socket), &e);
+	finish_group(&tmp, "group", tmp.control_group, &tmp.control_gid, &e);
+	finish_group(&tmp, "readonly_group", tmp.control_readonly_group, &tmp.control_ro_gid, &e);
 	if (e.count > 0)
 		return errs_end(&e);
 	*cfg = tmp;
@@ -967,6 +1026,10 @@ static void value_of(const struct wsd_config *cfg, const struct key *k, char *bu
 		snprintf(buf, len, "%s", log_level_name(cfg->log_level));
 	else if (k->set == set_accesslog)
 		snprintf(buf, len, "%s", !cfg->access_log_on ? "off" : *s ? s : "stderr");
+	else if (k->set == set_ctlsocket)
+		snprintf(buf, len, "%s", cfg->control_off ? "off" : *s ? s : "(default)");
+	else if (k->set == set_mode)
+		snprintf(buf, len, "%04o", *(const uint32_t *)s);
 	else if (k->set == set_logfile)
 		snprintf(buf, len, "%s", *s ? s : "stderr");
 	else

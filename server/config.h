@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "log.h"
 
@@ -41,7 +42,12 @@ struct wsd_config {
 	char access_log[PATH_MAX]; /* empty = stderr, when access_log_on */
 	int access_log_on;
 	/* [control] */
-	char control_socket[108]; /* sun_path size */
+	char control_socket[108];          /* sun_path size; empty = the default rule */
+	int control_off;                   /* control.socket = off */
+	uint32_t control_mode;             /* of the socket, 0660 by default */
+	char control_group[64];            /* full access (and the socket's group); empty = none */
+	char control_readonly_group[64];   /* read-only methods; empty = none */
+	gid_t control_gid, control_ro_gid; /* resolved by config_finish(); (gid_t)-1 = none */
 	/* Where each key was set, by row of the key table (for messages). */
 	char file[PATH_MAX]; /* the file loaded last, empty = none */
 	struct config_origin origin[CONFIG_MAXKEYS];

@@ -835,6 +835,47 @@ START_TEST(test_value_spelling)
 }
 END_TEST
 
+START_TEST(test_control_keys)
+{
+	struct wsd_config cfg;
+	char v[CONFIG_VALUELEN];
+
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.control_mode, 0660);
+	ck_assert_int_eq(cfg.control_off, 0);
+	ck_assert_int_eq(config_set(&cfg, "control", "socket", "off", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.control_off, 1);
+	ck_assert_int_eq(config_value(&cfg, "control", "socket", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "off");
+	ck_assert_int_eq(config_set(&cfg, "control", "socket", "/run/x.sock", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.control_off, 0);
+	ck_assert_int_eq(config_set(&cfg, "control", "mode", "0600", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.control_mode, 0600);
+	ck_assert_int_eq(config_value(&cfg, "control", "mode", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "0600");
+	ck_assert_int_eq(config_set(&cfg, "control", "mode", "666", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.control_mode, 0666);
+	assert_set_error(
+	    "control", "mode", "0999", "control.mode: '0999' is not an octal mode (0000..0777)");
+	assert_set_error(
+	    "control", "mode", "1777", "control.mode: '1777' is not an octal mode (0000..0777)");
+	assert_set_error(
+	    "control", "mode", "-1", "control.mode: '-1' is not an octal mode (0000..0777)");
+	ck_assert_int_eq(config_set(&cfg, "control", "group", "root", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    config_set(&cfg, "control", "readonly_group", "no-such-group-wsd", err, sizeof(err)),
+	    0);
+	ck_assert_int_ne(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(err, "control.readonly_group: no such group 'no-such-group-wsd'"));
+	ck_assert_int_eq(
+	    config_set(&cfg, "control", "readonly_group", "root", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.control_gid, 0);
+	ck_assert_uint_eq(cfg.control_ro_gid, 0);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -864,6 +905,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_diff_lists_changed_keys);
 	tcase_add_test(tc, test_diff_sees_past_the_shown_length);
 	tcase_add_test(tc, test_value_spelling);
+	tcase_add_test(tc, test_control_keys);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_finish_relative);
 	tcase_add_test(tc, test_durations);
