@@ -72,8 +72,6 @@ struct daemon {
 /* Over the table's entries (free ones included), as kids. */
 #define FOREACH_KID(d, k) for (struct kid *k = (d)->kids; k < (d)->kids + (d)->tab.end; k++)
 
-static void kid_start(struct kid *k, struct daemon *d);
-
 /* ---- start-up ---- */
 
 static int open_log(const char *path, int fallback)
