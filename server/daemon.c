@@ -340,9 +340,7 @@ static void reopen_one(struct daemon *d, const char *path, int fd, enum msg_type
 	}
 	dup2(nfd, fd);
 	close(nfd);
-	SVT_FOREACH(&d->tab, e)
-	if (e->sv.pid > 0 && msg_send(e->chan, type, NULL, 0, &fd, 1) == -1)
-		log_warn("reopened log to %s %d", e->sv.role, (int)e->sv.pid);
+	svt_send_log(&d->tab, type, fd);
 }
 
 /* SIGUSR1, as for nginx: after logrotate moved the files away. */
@@ -395,18 +393,18 @@ static void signal_one(pid_t pid, void *arg) { kill(pid, *(int *)arg); }
  */
 static void signal_all(struct daemon *d, int sig)
 {
-	SVT_FOREACH(&d->tab, e)
-	if (e->sv.pid > 0)
-		kill(e->sv.pid, sig);
+	SVT_FOREACH (&d->tab, e)
+		if (e->sv.pid > 0)
+			kill(e->sv.pid, sig);
 	if (proc_each_child(signal_one, &sig) == -1)
 		log_warn("our children, for SIG%s", sigabbrev_np(sig));
 }
 
 static int kids_alive(struct daemon *d)
 {
-	SVT_FOREACH(&d->tab, e)
-	if (e->sv.pid > 0)
-		return 1;
+	SVT_FOREACH (&d->tab, e)
+		if (e->sv.pid > 0)
+			return 1;
 	return 0;
 }
 
@@ -448,18 +446,15 @@ static void stop_term_cb(evutil_socket_t fd, short what, void *arg)
 
 static void tell_shutdown(struct sv_entry *e)
 {
-	if (e->sv.pid <= 0)
-		return;
-	if (msg_send(e->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-		kill(e->sv.pid, SIGTERM);
-	e->sv.state = SV_DRAINING;
+	if (e->sv.pid > 0)
+		svt_stop(e);
 }
 
 static int listeners_alive(struct daemon *d)
 {
-	FOREACH_KID(d, k)
-	if (k->role == ROLE_LISTENER && k->e.sv.pid > 0)
-		return 1;
+	FOREACH_KID (d, k)
+		if (k->role == ROLE_LISTENER && k->e.sv.pid > 0)
+			return 1;
 	return 0;
 }
 
@@ -472,9 +467,9 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
 		close(d->listenfd); /* no listener any more: free the port */
 		d->listenfd = -1;
 	}
-	FOREACH_KID(d, k)
-	if (k->role == ROLE_MANAGER && k->e.sv.pid > 0 && k->e.sv.state != SV_DRAINING)
-		tell_shutdown(&k->e);
+	FOREACH_KID (d, k)
+		if (k->role == ROLE_MANAGER && k->e.sv.pid > 0 && k->e.sv.state != SV_DRAINING)
+			tell_shutdown(&k->e);
 }
 
 /*
@@ -484,10 +479,10 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
  */
 static void tell_stopping(struct daemon *d)
 {
-	FOREACH_KID(d, k)
-	if (k->role == ROLE_MANAGER && k->e.sv.pid > 0 &&
-	    msg_send(k->e.chan, MSG_STOPPING, NULL, 0, NULL, 0) == -1)
-		log_warn("stopping notice to manager %d", (int)k->e.sv.pid);
+	FOREACH_KID (d, k)
+		if (k->role == ROLE_MANAGER && k->e.sv.pid > 0 &&
+		    msg_send(k->e.chan, MSG_STOPPING, NULL, 0, NULL, 0) == -1)
+			log_warn("stopping notice to manager %d", (int)k->e.sv.pid);
 }
 
 static void daemon_stop(struct daemon *d, const char *why)
@@ -499,8 +494,7 @@ static void daemon_stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = STOP_GRACEFUL;
 	log_info("%s: stopping", why);
-	FOREACH_KID(d, k)
-	{
+	FOREACH_KID (d, k) {
 		evtimer_del(&k->e.ev_restart);
 		if (k->role == ROLE_LISTENER)
 			tell_shutdown(&k->e);

@@ -568,9 +568,7 @@ static void pool_shrink(struct manager *m, uint64_t now)
 		if (s->e.sv.state != SV_RUNNING || s->conns > 0 ||
 		    now - s->idle_since_ms < m->cfg.pool_idle_timeout_ms)
 			continue;
-		s->e.sv.state = SV_DRAINING;
-		if (msg_send(s->e.chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-			kill(s->e.sv.pid, SIGTERM);
+		svt_stop(&s->e);
 		log_info("pool shrinks to %u: worker %d idle for %llu ms", pool_size(m),
 		    (int)s->e.sv.pid, (unsigned long long)(now - s->idle_since_ms));
 		return;
@@ -679,11 +677,8 @@ static void manager_maybe_exit(struct manager *m)
 			svt_free(&s->e); /* was waiting to be restarted */
 			continue;
 		}
-		if (s->e.sv.state == SV_RUNNING || s->e.sv.state == SV_STARTING) {
-			s->e.sv.state = SV_DRAINING;
-			if (msg_send(s->e.chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-				kill(s->e.sv.pid, SIGTERM);
-		}
+		if (s->e.sv.state == SV_RUNNING || s->e.sv.state == SV_STARTING)
+			svt_stop(&s->e);
 		alive |= s->e.sv.state != SV_FREE;
 	}
 	if (!alive)
@@ -824,9 +819,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 /* A reopened log: to every worker first, then ours (new workers inherit it). */
 static void manager_reopen(struct manager *m, int type, int fd)
 {
-	FOREACH_SLOT (m, s)
-		if (s->e.sv.pid > 0 && msg_send(s->e.chan, type, NULL, 0, &fd, 1) == -1)
-			log_warn("reopened log to worker %d", (int)s->e.sv.pid);
+	svt_send_log(&m->tab, type, fd);
 	proc_adopt_log(type, fd);
 }
 

@@ -84,9 +84,9 @@ void svt_free(struct sv_entry *e)
 
 struct sv_entry *svt_by_pid(struct svtable *t, pid_t pid)
 {
-	SVT_FOREACH(t, e)
-	if (e->sv.state != SV_FREE && e->sv.pid == pid)
-		return e;
+	SVT_FOREACH (t, e)
+		if (e->sv.state != SV_FREE && e->sv.pid == pid)
+			return e;
 	return NULL;
 }
 
@@ -121,6 +121,20 @@ void svt_schedule(struct sv_entry *e, uint32_t delay_ms)
 
 	evtimer_del(&e->ev_restart);
 	evtimer_add(&e->ev_restart, &tv);
+}
+
+void svt_stop(struct sv_entry *e)
+{
+	if (msg_send(e->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
+		kill(e->sv.pid, SIGTERM);
+	e->sv.state = SV_DRAINING;
+}
+
+void svt_send_log(struct svtable *t, int type, int fd)
+{
+	SVT_FOREACH (t, e)
+		if (e->sv.pid > 0 && msg_send(e->chan, type, NULL, 0, &fd, 1) == -1)
+			log_warn("reopened log to %s %d", e->sv.role, (int)e->sv.pid);
 }
 
 /* ---- the channel ---- */
@@ -192,17 +206,16 @@ void svt_check(struct svtable *t)
 	 * waiting first, or a supervisor that was itself short of CPU would
 	 * blame its children for its own delay.
 	 */
-	SVT_FOREACH(t, e)
-	if (e->sv.state != SV_FREE)
-		svt_read(e);
+	SVT_FOREACH (t, e)
+		if (e->sv.state != SV_FREE)
+			svt_read(e);
 	now = clock_now_ms();
 	late = now - t->last_check_ms;
 	t->last_check_ms = now;
 	if (late > interval)
 		log_debug("checked %llu ms late: we were stalled, so were they",
 		    (unsigned long long)late);
-	SVT_FOREACH(t, e)
-	{
+	SVT_FOREACH (t, e) {
 		if (late > interval)
 			sv_forgive(&e->sv, late - interval / 2, now);
 		if ((v = sv_check(&e->sv, now, &t->lim)) != SV_FINE)
@@ -275,8 +288,7 @@ void svt_log_rows(struct svtable *t)
 	uint64_t now = clock_now_ms();
 
 	log_info("role       pid     state     up(s)  last-hb(ms)  missed  restarts  last-exit");
-	SVT_FOREACH(t, e)
-	{
+	SVT_FOREACH (t, e) {
 		struct sv_child *s = &e->sv;
 
 		if (s->state == SV_FREE)

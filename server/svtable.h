@@ -115,6 +115,13 @@ struct sv_entry *svt_by_pid(struct svtable *t, pid_t pid);
 int svt_start(struct sv_entry *e);
 /* Call the restart hook in delay_ms. */
 void svt_schedule(struct sv_entry *e, uint32_t delay_ms);
+/*
+ * Tell it to drain and exit (MSG_SHUTDOWN; SIGTERM if the channel cannot
+ * take it) and mark it draining.
+ */
+void svt_stop(struct sv_entry *e);
+/* Hand a reopened log (MSG_LOG_ERROR / MSG_LOG_ACCESS) to every child running. */
+void svt_send_log(struct svtable *t, int type, int fd);
 
 /* Read everything waiting on e's channel. */
 void svt_read(struct sv_entry *e);

@@ -90,9 +90,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	SVT_FOREACH(&tab, e)
-	if (e->sv.state != SV_FREE)
-		svt_free(e);
+	SVT_FOREACH (&tab, e)
+		if (e->sv.state != SV_FREE)
+			svt_free(e);
 	event_base_free(base);
 }
 
@@ -251,6 +251,32 @@ START_TEST(test_our_own_stall_is_forgiven)
 }
 END_TEST
 
+START_TEST(test_stop_and_logs_go_down_the_channel)
+{
+	struct sv_entry *e = svt_alloc(&tab, "worker"), *idle = svt_alloc(&tab, "worker");
+	struct msg m;
+	int fd = dup(2);
+
+	seen.child_exit = -1;
+	ck_assert_int_eq(svt_start(e), 0);
+	ck_assert_int_eq(msg_recv(e->peer, &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_CONFIG);
+	svt_send_log(&tab, MSG_LOG_ERROR, fd);
+	svt_stop(e);
+	ck_assert_int_eq(e->sv.state, SV_DRAINING);
+	ck_assert_int_eq(msg_recv(e->peer, &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_LOG_ERROR);
+	ck_assert_int_eq(m.nfds, 1);
+	msg_close_fds(&m);
+	ck_assert_int_eq(msg_recv(e->peer, &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_SHUTDOWN);
+	ck_assert_int_eq(msg_recv(idle->peer, &m), -1); /* no process there: nothing sent */
+	close(fd);
+	kill(e->sv.pid, SIGKILL);
+	ck_assert(WIFSIGNALED(reap(e->sv.pid)));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("svtable");
@@ -264,6 +290,7 @@ int main(void)
 	tcase_add_test(tc, test_finished_frees);
 	tcase_add_test(tc, test_check_kills_what_did_not_start);
 	tcase_add_test(tc, test_our_own_stall_is_forgiven);
+	tcase_add_test(tc, test_stop_and_logs_go_down_the_channel);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	return check_run(sr, CK_NORMAL);
