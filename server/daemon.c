@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "msg.h"
 #include "proc.h"
 #include "supervise.h"
+#include "svtable.h"
 #include "wtable.h"
 
 #define MAX_KIDS 8 /* current listener and manager, plus draining ones */
@@ -36,14 +38,12 @@
 enum { ROLE_LISTENER, ROLE_MANAGER, NROLES };
 static const char *const role_names[NROLES] = {"listener", "manager"};
 
-/* One supervised process: its table entry and the channel we talk to it on. */
+/* One supervised process: its table entry (first) and its role. */
 struct kid {
-	struct sv_child sv;
+	struct sv_entry e;
 	int role;
-	int chan, peer; /* our end, and the child's end we keep for restarts */
-	struct event ev_read;
-	struct daemon *d;
 };
+_Static_assert(offsetof(struct kid, e) == 0, "svtable entries come first");
 
 enum stop_phase { STOP_NONE, STOP_GRACEFUL, STOP_TERM, STOP_KILL };
 
@@ -56,21 +56,21 @@ struct daemon {
 	int lm[2]; /* listener -> manager */
 	int wl[2]; /* workers -> listener */
 	struct kid kids[MAX_KIDS];
+	struct svtable tab;      /* over kids */
 	struct kid *cur[NROLES]; /* the listener and the manager now serving */
 	struct wtable workers;   /* the current manager's pool, as it last reported it */
 	struct msg_heartbeat retired[NROLES]; /* figures of roles that have exited */
-	struct event ev_restart[NROLES];
 	enum stop_phase stopping;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
 	uint64_t stopped_cut; /* connections closed at a drain deadline during the stop */
 	int ready;
-	uint64_t last_check_ms; /* to notice that we ourselves were stalled */
 	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
-	struct event ev_check, ev_stop1, ev_stop2;
+	struct event ev_stop1, ev_stop2;
 	char url[300];
 };
 
-static void kid_start(struct kid *k);
+/* Over the table's entries (free ones included), as kids. */
+#define FOREACH_KID(d, k) for (struct kid *k = (d)->kids; k < (d)->kids + (d)->tab.end; k++)
 
 /* ---- start-up ---- */
 
@@ -169,15 +169,13 @@ static int make_channel(int sp[2], const char *what)
 
 /* ---- children ---- */
 
-static uint32_t hb_interval(struct daemon *d) { return d->cfg.heartbeat_interval_ms; }
-
-static int kid_spawn(struct kid *k)
+static pid_t kid_spawn(struct sv_entry *e, void *arg)
 {
-	struct daemon *d = k->d;
+	struct daemon *d = arg;
 	struct proc_fdmap lmap[] = {
 	    {d->logfd, FD_LOG},
 	    {d->accessfd, FD_ACCESS},
-	    {k->peer, FD_PARENT},
+	    {e->peer, FD_PARENT},
 	    {d->listenfd, FD_LISTEN},
 	    {d->lm[0], FD_MANAGER},
 	    {d->wl[0], FD_WORKERS},
@@ -185,89 +183,43 @@ static int kid_spawn(struct kid *k)
 	struct proc_fdmap mmap[] = {
 	    {d->logfd, FD_LOG},
 	    {d->accessfd, FD_ACCESS},
-	    {k->peer, FD_PARENT},
+	    {e->peer, FD_PARENT},
 	    {d->lm[1], FD_FROM_LISTENER},
 	    {d->wl[1], FD_WORKER_LINK},
 	    {d->rootfd, FD_ROOT},
 	};
-	pid_t pid = k->role == ROLE_LISTENER ? proc_spawn("listener", lmap, 6, &d->creds) :
-	                                       proc_spawn("manager", mmap, 6, &d->creds);
 
-	if (pid == -1)
-		return -1;
-	sv_started(&k->sv, pid, clock_now_ms());
-	return 0;
+	return ((struct kid *)e)->role == ROLE_LISTENER ?
+	    proc_spawn("listener", lmap, 6, &d->creds) :
+	    proc_spawn("manager", mmap, 6, &d->creds);
 }
-
-static void kid_read_cb(evutil_socket_t fd, short what, void *arg);
-static void restart_cb(evutil_socket_t fd, short what, void *arg);
 
 /* A table entry with a fresh channel. */
 static struct kid *kid_new(struct daemon *d, int role)
 {
-	struct kid *k = NULL;
-	int sp[2];
+	struct kid *k = (struct kid *)svt_alloc(&d->tab, role_names[role]);
 
-	for (int i = 0; i < MAX_KIDS && !k; i++)
-		if (d->kids[i].sv.state == SV_FREE)
-			k = &d->kids[i];
-	if (k == NULL || make_channel(sp, role_names[role]) == -1)
-		return NULL;
-	memset(&k->sv, 0, sizeof(k->sv));
-	k->sv.role = role_names[role];
-	k->sv.state = SV_STOPPED;
-	k->role = role;
-	k->d = d;
-	k->chan = sp[0];
-	k->peer = sp[1];
-	event_assign(&k->ev_read, d->base, k->chan, EV_READ | EV_PERSIST, kid_read_cb, k);
-	event_add(&k->ev_read, NULL);
-	if (d->cur[role] == NULL)
-		evtimer_assign(&d->ev_restart[role], d->base, restart_cb, k);
+	if (k != NULL)
+		k->role = role;
 	return k;
 }
 
-static void kid_free(struct kid *k)
+static void kid_start(struct kid *k, struct daemon *d)
 {
-	event_del(&k->ev_read);
-	close(k->chan);
-	close(k->peer);
-	k->sv.state = SV_FREE;
-}
-
-static void restart_cb(evutil_socket_t fd, short what, void *arg) { kid_start(arg); }
-
-static void kid_schedule(struct kid *k, uint32_t delay_ms)
-{
-	struct timeval tv = clock_tv(delay_ms);
-
-	evtimer_del(&k->d->ev_restart[k->role]);
-	evtimer_assign(&k->d->ev_restart[k->role], k->d->base, restart_cb, k);
-	evtimer_add(&k->d->ev_restart[k->role], &tv);
-}
-
-static void kid_start(struct kid *k)
-{
-	struct daemon *d = k->d;
-
 	if (d->stopping)
 		return;
-	if (kid_spawn(k) == -1) {
-		kid_schedule(k, SV_BACKOFF_MAX_MS);
-		return;
-	}
-	if (msg_send(k->chan, MSG_CONFIG, &d->mc, sizeof(d->mc), NULL, 0) == -1)
-		log_warn("config to %s", k->sv.role);
-	log_info("started %s, pid %d", k->sv.role, (int)k->sv.pid);
+	if (svt_start(&k->e) == -1)
+		svt_schedule(&k->e, SV_BACKOFF_MAX_MS);
 }
 
-static void kid_ready(struct kid *k)
-{
-	struct daemon *d = k->d;
+static void kid_restart(struct sv_entry *e, void *arg) { kid_start((struct kid *)e, arg); }
 
-	sv_ready(&k->sv, clock_now_ms());
-	if (!d->ready && d->cur[ROLE_LISTENER]->sv.state == SV_RUNNING &&
-	    d->cur[ROLE_MANAGER]->sv.state == SV_RUNNING) {
+static void kid_ready(struct sv_entry *e, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->ready && d->cur[ROLE_LISTENER]->e.sv.state == SV_RUNNING &&
+	    d->cur[ROLE_MANAGER]->e.sv.state == SV_RUNNING) {
 		d->ready = 1;
 		log_info("ready: serving %s at %s", d->cfg.root, d->url);
 	}
@@ -278,29 +230,27 @@ static void kid_ready(struct kid *k)
  * keeps its own channel to the end; the replacement starts now on a fresh
  * control channel and the same data channels.
  */
-static void kid_draining(struct kid *k)
+static void kid_draining(struct sv_entry *e, void *arg)
 {
-	struct daemon *d = k->d;
-	struct kid *next;
+	struct daemon *d = arg;
+	struct kid *k = (struct kid *)e, *next;
 
-	if (k->sv.state == SV_DRAINING || d->stopping)
+	if (d->stopping)
 		return;
-	k->sv.state = SV_DRAINING;
+	e->sv.state = SV_DRAINING;
 	if (d->cur[k->role] != k || (next = kid_new(d, k->role)) == NULL) {
-		log_info("%s %d draining", k->sv.role, (int)k->sv.pid);
+		log_info("%s %d draining", e->sv.role, (int)e->sv.pid);
 		return;
 	}
-	next->sv.restarts = k->sv.restarts + 1;
+	next->e.sv.restarts = e->sv.restarts + 1;
 	d->cur[k->role] = next;
-	log_info("%s %d draining, starting its replacement", k->sv.role, (int)k->sv.pid);
-	kid_start(next);
+	log_info("%s %d draining, starting its replacement", e->sv.role, (int)e->sv.pid);
+	kid_start(next, d);
 }
 
 /* Only the manager now serving speaks for the pool. */
-static void kid_worker_table(struct kid *k, const struct msg_worker_page *p)
+static void kid_worker_table(struct daemon *d, struct kid *k, const struct msg_worker_page *p)
 {
-	struct daemon *d = k->d;
-
 	if (k != d->cur[ROLE_MANAGER])
 		return;
 	if (wtable_page(&d->workers, p, clock_now_ms()) == -1)
@@ -308,82 +258,12 @@ static void kid_worker_table(struct kid *k, const struct msg_worker_page *p)
 		    p->page, p->pages, p->generation);
 }
 
-static void kid_msg(struct kid *k, struct msg *m)
+static void kid_msg(struct sv_entry *e, struct msg *m, void *arg)
 {
-	switch (m->hdr.type) {
-	case MSG_HEARTBEAT:
-		sv_heartbeat(&k->sv, &m->u.heartbeat, clock_now_ms());
-		break;
-	case MSG_READY:
-		kid_ready(k);
-		break;
-	case MSG_WORKER_TABLE:
-		kid_worker_table(k, &m->u.wpage);
-		break;
-	case MSG_DRAINING:
-		kid_draining(k);
-		break;
-	default:
-		log_warnx("unexpected %s message from %s", msg_type_name(m->hdr.type), k->sv.role);
-		msg_close_fds(m);
-	}
-}
-
-static void kid_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct kid *k = arg;
-	struct msg m;
-	int rc;
-
-	while ((rc = msg_recv(fd, &m)) == 1)
-		kid_msg(k, &m);
-	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from %s, dropped", k->sv.role);
-}
-
-/* A verdict of sv_check: say why, and kill (SIGTERM cannot reach a stopped or wedged process). */
-static void kid_kill_silent(struct kid *k, enum sv_verdict v)
-{
-	if (v == SV_DID_NOT_START)
-		log_warnx("lost child: pid %d %s (did not start: no heartbeat %u ms after the "
-		          "fork), killing it",
-		    (int)k->sv.pid, k->sv.role, k->sv.hung_ms);
+	if (m->hdr.type == MSG_WORKER_TABLE)
+		kid_worker_table(arg, (struct kid *)e, &m->u.wpage);
 	else
-		log_warnx("lost child: pid %d %s (hung: no heartbeat for %u ms), killing it",
-		    (int)k->sv.pid, k->sv.role, k->sv.hung_ms);
-	kill(k->sv.pid, SIGKILL);
-}
-
-/* Every heartbeat.interval: a child silent for heartbeat.misses intervals is hung. */
-static void check_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-	struct sv_limits lim = {hb_interval(d), d->cfg.heartbeat_misses, d->cfg.startup_timeout_ms};
-	enum sv_verdict v;
-	uint64_t now, late;
-
-	/*
-	 * This timer runs before channel reads: take the heartbeats already
-	 * waiting first, or a daemon that was itself short of CPU would blame
-	 * its children for its own delay.
-	 */
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].sv.state != SV_FREE)
-			kid_read_cb(d->kids[i].chan, EV_READ, &d->kids[i]);
-	now = clock_now_ms();
-	late = now - d->last_check_ms;
-	d->last_check_ms = now;
-	if (late > hb_interval(d))
-		log_debug("checked %llu ms late: we were stalled, so were they",
-		    (unsigned long long)late);
-	for (int i = 0; i < MAX_KIDS; i++) {
-		struct kid *k = &d->kids[i];
-
-		if (late > hb_interval(d))
-			sv_forgive(&k->sv, late - hb_interval(d) / 2, now);
-		if ((v = sv_check(&k->sv, now, &lim)) != SV_FINE)
-			kid_kill_silent(k, v);
-	}
+		svt_unexpected(e, m);
 }
 
 /* ", N connections closed at the drain deadline", or nothing when none was. */
@@ -399,50 +279,53 @@ static void cut_note(char *buf, size_t len, uint64_t cut)
 static void stop_note(struct daemon *d, struct kid *k, pid_t pid)
 {
 	static const char *const how[] = {"", "gracefully", "after SIGTERM", "by SIGKILL"};
+	struct sv_child *sv = &k->e.sv;
 	char cuts[80];
 
-	d->stopped_cut += k->sv.figures.cut;
-	cut_note(cuts, sizeof(cuts), k->sv.figures.cut);
-	if (strcmp(k->sv.last_exit, "exit 0") != 0 && d->stopping == STOP_GRACEFUL) {
+	d->stopped_cut += sv->figures.cut;
+	cut_note(cuts, sizeof(cuts), sv->figures.cut);
+	if (strcmp(sv->last_exit, "exit 0") != 0 && d->stopping == STOP_GRACEFUL) {
 		d->stopped_error++;
-		log_warnx("%s %d failed while stopping (%s)%s", k->sv.role, (int)pid,
-		    k->sv.last_exit, cuts);
+		log_warnx(
+		    "%s %d failed while stopping (%s)%s", sv->role, (int)pid, sv->last_exit, cuts);
 		return;
 	}
-	log_info("%s %d stopped %s (%s)%s", k->sv.role, (int)pid, how[d->stopping], k->sv.last_exit,
-	    cuts);
+	log_info(
+	    "%s %d stopped %s (%s)%s", sv->role, (int)pid, how[d->stopping], sv->last_exit, cuts);
 	d->stopped_graceful += d->stopping == STOP_GRACEFUL;
 	d->stopped_term += d->stopping == STOP_TERM;
 	d->stopped_kill += d->stopping == STOP_KILL;
 }
 
-static void kid_exited(struct kid *k, int status)
+/*
+ * Stopping: note how it ended, keep the entry. A replaced one finished
+ * draining. The one serving is restarted after the back-off.
+ */
+static enum svt_after kid_exited(struct sv_entry *e, struct svt_exit *x, void *arg)
 {
-	struct daemon *d = k->d;
-	pid_t pid = k->sv.pid;
-	enum sv_state was = k->sv.state;
-	uint32_t delay;
-	char cuts[80];
+	struct daemon *d = arg;
+	struct kid *k = (struct kid *)e;
+	enum svt_after what = SVT_RESTART;
 
-	kid_read_cb(k->chan, EV_READ, k); /* its last heartbeat: what it cut at its deadline */
-	delay = sv_exited(&k->sv, status, clock_now_ms());
 	if (d->stopping) {
-		stop_note(d, k, pid);
+		stop_note(d, k, x->pid);
+		what = SVT_HOLD;
 	} else if (d->cur[k->role] != k) {
-		cut_note(cuts, sizeof(cuts), k->sv.figures.cut);
-		log_info(
-		    "%s %d finished draining (%s)%s", k->sv.role, (int)pid, k->sv.last_exit, cuts);
-		kid_free(k);
-	} else {
-		if (!k->sv.hung_ms)
-			log_warnx("lost child: pid %d %s (%s), was %s", (int)pid, k->sv.role,
-			    k->sv.last_exit, sv_state_name(was));
-		k->sv.restarts++;
-		log_info("restarting %s in %u ms (restart %u)", k->sv.role, delay, k->sv.restarts);
-		kid_schedule(k, delay);
+		cut_note(x->note, sizeof(x->note), e->sv.figures.cut);
+		what = SVT_FINISHED;
 	}
-	sv_retire_figures(&k->sv, &d->retired[k->role]);
+	sv_retire_figures(&e->sv, &d->retired[k->role]);
+	return what;
 }
+
+static const struct svt_hooks kid_hooks = {
+    .spawn = kid_spawn,
+    .restart = kid_restart,
+    .ready = kid_ready,
+    .draining = kid_draining,
+    .msg = kid_msg,
+    .exited = kid_exited,
+};
 
 /* Reopen one log file onto the descriptor we hold and hand it to our children. */
 static void reopen_one(struct daemon *d, const char *path, int fd, enum msg_type type)
@@ -457,10 +340,7 @@ static void reopen_one(struct daemon *d, const char *path, int fd, enum msg_type
 	}
 	dup2(nfd, fd);
 	close(nfd);
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].sv.pid > 0 && msg_send(d->kids[i].chan, type, NULL, 0, &fd, 1) == -1)
-			log_warn(
-			    "reopened log to %s %d", d->kids[i].sv.role, (int)d->kids[i].sv.pid);
+	svt_send_log(&d->tab, type, fd);
 }
 
 /* SIGUSR1, as for nginx: after logrotate moved the files away. */
@@ -473,7 +353,6 @@ static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("logs reopened");
 }
 
-/* Log the supervision table (SIGUSR2). */
 /* The workers, as the manager last reported them. */
 static void log_workers(struct daemon *d, uint64_t now)
 {
@@ -494,22 +373,11 @@ static void log_workers(struct daemon *d, uint64_t now)
 	    (unsigned long long)(now - d->workers.at_ms));
 }
 
+/* Log the supervision table (SIGUSR2): the listener and the manager, then the workers. */
 static void log_table(struct daemon *d)
 {
-	uint64_t now = clock_now_ms();
-
-	log_info("role       pid     state     up(s)  last-hb(ms)  missed  restarts  last-exit");
-	for (int i = 0; i < MAX_KIDS; i++) {
-		struct sv_child *s = &d->kids[i].sv;
-
-		if (s->state == SV_FREE)
-			continue;
-		log_info("%-9s %6d  %-8s %6llu  %11llu  %6u  %8u  %s", s->role, (int)s->pid,
-		    sv_state_name(s->state), (unsigned long long)(now - s->started_ms) / 1000,
-		    (unsigned long long)(now - s->last_hb_ms), sv_missed(s, now, hb_interval(d)),
-		    s->restarts, s->last_exit[0] ? s->last_exit : "-");
-	}
-	log_workers(d, now);
+	svt_log_rows(&d->tab);
+	log_workers(d, clock_now_ms());
 }
 
 static void sigusr2_cb(evutil_socket_t sig, short what, void *arg) { log_table(arg); }
@@ -525,17 +393,17 @@ static void signal_one(pid_t pid, void *arg) { kill(pid, *(int *)arg); }
  */
 static void signal_all(struct daemon *d, int sig)
 {
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].sv.pid > 0)
-			kill(d->kids[i].sv.pid, sig);
+	SVT_FOREACH (&d->tab, e)
+		if (e->sv.pid > 0)
+			kill(e->sv.pid, sig);
 	if (proc_each_child(signal_one, &sig) == -1)
 		log_warn("our children, for SIG%s", sigabbrev_np(sig));
 }
 
 static int kids_alive(struct daemon *d)
 {
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].sv.pid > 0)
+	SVT_FOREACH (&d->tab, e)
+		if (e->sv.pid > 0)
 			return 1;
 	return 0;
 }
@@ -576,19 +444,16 @@ static void stop_term_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(&d->ev_stop2, &tv);
 }
 
-static void tell_shutdown(struct kid *k)
+static void tell_shutdown(struct sv_entry *e)
 {
-	if (k->sv.pid <= 0)
-		return;
-	if (msg_send(k->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-		kill(k->sv.pid, SIGTERM);
-	k->sv.state = SV_DRAINING;
+	if (e->sv.pid > 0)
+		svt_stop(e);
 }
 
 static int listeners_alive(struct daemon *d)
 {
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].role == ROLE_LISTENER && d->kids[i].sv.pid > 0)
+	FOREACH_KID (d, k)
+		if (k->role == ROLE_LISTENER && k->e.sv.pid > 0)
 			return 1;
 	return 0;
 }
@@ -602,10 +467,9 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
 		close(d->listenfd); /* no listener any more: free the port */
 		d->listenfd = -1;
 	}
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].role == ROLE_MANAGER && d->kids[i].sv.pid > 0 &&
-		    d->kids[i].sv.state != SV_DRAINING)
-			tell_shutdown(&d->kids[i]);
+	FOREACH_KID (d, k)
+		if (k->role == ROLE_MANAGER && k->e.sv.pid > 0 && k->e.sv.state != SV_DRAINING)
+			tell_shutdown(&k->e);
 }
 
 /*
@@ -615,10 +479,10 @@ static void stop_managers_when_listeners_gone(struct daemon *d)
  */
 static void tell_stopping(struct daemon *d)
 {
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].role == ROLE_MANAGER && d->kids[i].sv.pid > 0 &&
-		    msg_send(d->kids[i].chan, MSG_STOPPING, NULL, 0, NULL, 0) == -1)
-			log_warn("stopping notice to manager %d", (int)d->kids[i].sv.pid);
+	FOREACH_KID (d, k)
+		if (k->role == ROLE_MANAGER && k->e.sv.pid > 0 &&
+		    msg_send(k->e.chan, MSG_STOPPING, NULL, 0, NULL, 0) == -1)
+			log_warn("stopping notice to manager %d", (int)k->e.sv.pid);
 }
 
 static void daemon_stop(struct daemon *d, const char *why)
@@ -630,11 +494,11 @@ static void daemon_stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = STOP_GRACEFUL;
 	log_info("%s: stopping", why);
-	for (int r = 0; r < NROLES; r++)
-		evtimer_del(&d->ev_restart[r]);
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].role == ROLE_LISTENER)
-			tell_shutdown(&d->kids[i]);
+	FOREACH_KID (d, k) {
+		evtimer_del(&k->e.ev_restart);
+		if (k->role == ROLE_LISTENER)
+			tell_shutdown(&k->e);
+	}
 	tell_stopping(d);
 	stop_managers_when_listeners_gone(d);
 	evtimer_assign(&d->ev_stop1, d->base, stop_term_cb, d);
@@ -654,27 +518,15 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 	          "SIGUSR1 reopens the logs, SIGTERM stops");
 }
 
-static struct kid *kid_by_pid(struct daemon *d, pid_t pid)
-{
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (d->kids[i].sv.state != SV_FREE && d->kids[i].sv.pid == pid)
-			return &d->kids[i];
-	return NULL;
-}
-
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct kid *k;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((k = kid_by_pid(d, pid)) != NULL)
-			kid_exited(k, status);
-		else
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (!svt_reaped(&d->tab, pid, status))
 			log_debug("reaped orphan %d", (int)pid); /* a worker whose manager died */
-	}
 	stop_managers_when_listeners_gone(d);
 	daemon_maybe_exit(d);
 }
@@ -732,8 +584,10 @@ static int daemon_setup(struct daemon *d)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if ((d->base = event_base_new()) == NULL || event_base_priority_init(d->base, 2) == -1 ||
 	    make_channel(d->lm, "listener-manager") == -1 ||
-	    make_channel(d->wl, "workers-listener") == -1 ||
-	    (d->cur[ROLE_LISTENER] = kid_new(d, ROLE_LISTENER)) == NULL ||
+	    make_channel(d->wl, "workers-listener") == -1)
+		return 3;
+	svt_init(&d->tab, d->base, d->kids, sizeof(d->kids[0]), MAX_KIDS, &kid_hooks, d, &d->mc);
+	if ((d->cur[ROLE_LISTENER] = kid_new(d, ROLE_LISTENER)) == NULL ||
 	    (d->cur[ROLE_MANAGER] = kid_new(d, ROLE_MANAGER)) == NULL)
 		return 3;
 	return 0;
@@ -761,7 +615,8 @@ static void daemon_signals(struct daemon *d)
 int daemon_run(const struct wsd_config *cfg)
 {
 	struct daemon d = {.listenfd = -1};
-	struct timeval check_tv;
+	struct sv_limits lim = {
+	    cfg->heartbeat_interval_ms, cfg->heartbeat_misses, cfg->startup_timeout_ms};
 	int rc;
 
 	d.cfg = *cfg;
@@ -770,14 +625,9 @@ int daemon_run(const struct wsd_config *cfg)
 		return rc;
 	daemon_signals(&d);
 	log_info("wsd starting: root %s, pool %u..%u", d.cfg.root, d.cfg.pool_min, d.cfg.pool_max);
-	kid_start(d.cur[ROLE_LISTENER]);
-	kid_start(d.cur[ROLE_MANAGER]);
-	/* Checked twice an interval, so a hang is seen at most half an interval late. */
-	event_assign(&d.ev_check, d.base, -1, EV_PERSIST, check_cb, &d);
-	event_priority_set(&d.ev_check, 0);
-	d.last_check_ms = clock_now_ms();
-	check_tv = clock_tv(hb_interval(&d) / 2);
-	event_add(&d.ev_check, &check_tv);
+	kid_start(d.cur[ROLE_LISTENER], &d);
+	kid_start(d.cur[ROLE_MANAGER], &d);
+	svt_watch(&d.tab, &lim);
 	event_base_dispatch(d.base);
 	log_info("stopped");
 	event_base_free(d.base);

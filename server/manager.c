@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -26,6 +27,7 @@
 #include "proc.h"
 #include "roles.h"
 #include "supervise.h"
+#include "svtable.h"
 #include "wtable.h"
 
 #define QUEUE_MIN 64 /* first allocation of the wait queue; it doubles as needed */
@@ -34,16 +36,16 @@
  * how many; we kill only the ones that could not. */
 #define DEADLINE_MARGIN_MS 250
 
+/* A worker: its supervision entry (first: the table's), then what dispatch reads. */
 struct slot {
-	struct sv_child sv; /* state, pid, heartbeats, restarts */
-	int chan;           /* our end */
-	int peer;           /* the worker's end, kept so a replacement gets the same channel */
-	struct event ev_read, ev_write, ev_retry, ev_restart;
+	struct sv_entry e;      /* state, pid, heartbeats, restarts, the channel */
 	int blocked;            /* channel full: waiting for EV_WRITE or the retry timer */
 	uint32_t conns;         /* given minus reported done */
 	uint64_t idle_since_ms; /* when conns last fell to 0 */
+	struct event ev_write, ev_retry;
 	struct manager *m;
 };
+_Static_assert(offsetof(struct slot, e) == 0, "svtable entries come first");
 
 struct queued {
 	int fd;
@@ -52,7 +54,7 @@ struct queued {
 
 struct manager {
 	struct event_base *base;
-	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_check, ev_table;
+	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_table;
 	uint32_t table_gen;           /* generation of the worker table sent to the daemon */
 	struct msg_heartbeat retired; /* figures of workers that have exited */
 	struct heartbeat hb;
@@ -62,8 +64,6 @@ struct manager {
 	int deadline_passed;     /* the workers left were killed: exit once they are reaped */
 	uint64_t cut;            /* connections closed at a drain deadline, ours and the workers' */
 	uint32_t fd_base;        /* descriptors held at configuration, before any slot or queue */
-	uint32_t nchan;          /* descriptors held by worker channels (two per slot) */
-	uint64_t last_check_ms;  /* to notice that we ourselves were stalled */
 	uint64_t deadline_ms;    /* when ev_deadline fires */
 	uint64_t full_warned_ms; /* rate limit of the "pool full" warning */
 	uint64_t tight_warned_ms; /* and of the "near the descriptor limit" one */
@@ -71,7 +71,7 @@ struct manager {
 	uint64_t refs_waits;      /* ETOOMANYREFS giving to a worker: retries on the timer */
 	pid_t ppid;
 	struct slot *slots;   /* pool_limit entries */
-	uint32_t slots_end;   /* one past the highest slot ever used */
+	struct svtable tab;   /* over slots: its end is one past the highest slot ever used */
 	struct queued *queue; /* a ring of qcap on the heap; in a stop it holds the backlog */
 	uint32_t qcap, qhead, qlen;
 };
@@ -138,7 +138,7 @@ static int fd_room(struct manager *m, long reserve)
 
 	if (reserve > limit / 4)
 		reserve = limit / 4; /* a tiny limit must still leave room to work */
-	return m->fd_base + m->nchan + m->qlen + 1 < limit - reserve;
+	return m->fd_base + m->tab.nfds + m->qlen + 1 < limit - reserve;
 }
 
 /* Say so at most every 10 s. */
@@ -191,7 +191,7 @@ static void listener_interest(struct manager *m)
 /* ---- the pool ---- */
 
 /* Over the slots ever used: per connection, not pool.limit (256) of them. */
-#define FOREACH_SLOT(m, s) for (struct slot *s = (m)->slots; s < (m)->slots + (m)->slots_end; s++)
+#define FOREACH_SLOT(m, s) for (struct slot *s = (m)->slots; s < (m)->slots + (m)->tab.end; s++)
 
 /* Workers that count towards the pool: all but the free and the draining. */
 static uint32_t pool_size(struct manager *m)
@@ -199,7 +199,7 @@ static uint32_t pool_size(struct manager *m)
 	uint32_t n = 0;
 
 	FOREACH_SLOT (m, s)
-		n += s->sv.state != SV_FREE && s->sv.state != SV_DRAINING;
+		n += s->e.sv.state != SV_FREE && s->e.sv.state != SV_DRAINING;
 	return n;
 }
 
@@ -208,20 +208,20 @@ static uint32_t pool_count(struct manager *m, enum sv_state st)
 	uint32_t n = 0;
 
 	FOREACH_SLOT (m, s)
-		n += s->sv.state == st;
+		n += s->e.sv.state == st;
 	return n;
 }
 
-static void slot_read_cb(evutil_socket_t fd, short what, void *arg);
 static void slot_write_cb(evutil_socket_t fd, short what, void *arg);
-static void slot_restart_cb(evutil_socket_t fd, short what, void *arg);
 
-static int slot_spawn(struct manager *m, struct slot *s)
+static pid_t slot_spawn(struct sv_entry *e, void *arg)
 {
+	struct manager *m = arg;
+	struct slot *s = (struct slot *)e;
 	struct proc_fdmap map[] = {
 	    {FD_LOG, FD_LOG},
 	    {m->cfg.has_access_log ? FD_ACCESS : -1, FD_ACCESS},
-	    {s->peer, FD_PARENT},
+	    {e->peer, FD_PARENT},
 	    {FD_WORKER_LINK, FD_TO_LISTENER},
 	    {FD_ROOT, FD_ROOT},
 	};
@@ -229,75 +229,35 @@ static int slot_spawn(struct manager *m, struct slot *s)
 
 	if (pid == -1)
 		return -1;
-	sv_started(&s->sv, pid, clock_now_ms());
 	s->conns = 0;
-	s->idle_since_ms = s->sv.started_ms;
+	s->idle_since_ms = clock_now_ms();
 	s->blocked = 0;
-	if (msg_send(s->chan, MSG_CONFIG, &m->cfg, sizeof(m->cfg), NULL, 0) == -1)
-		log_warn("config to worker %d", (int)pid);
-	if (s->sv.restarts)
-		log_info("started worker %d (restart %u)", (int)pid, s->sv.restarts);
-	else
-		log_info("started worker %d", (int)pid);
-	return 0;
+	return pid;
 }
 
 static struct slot *slot_new(struct manager *m)
 {
-	struct slot *s = NULL;
-	int sp[2];
+	struct slot *s = (struct slot *)svt_alloc(&m->tab, "worker");
 
-	for (uint32_t i = 0; i < m->cfg.pool_limit && s == NULL; i++)
-		if (m->slots[i].sv.state == SV_FREE)
-			s = &m->slots[i];
 	if (s == NULL)
 		return NULL;
-	if ((uint32_t)(s - m->slots) + 1 > m->slots_end)
-		m->slots_end = (uint32_t)(s - m->slots) + 1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) == -1) {
-		log_warn("socketpair for a worker");
-		return NULL;
-	}
-	memset(&s->sv, 0, sizeof(s->sv));
-	s->sv.role = "worker";
 	s->m = m;
-	s->chan = sp[0];
-	s->peer = sp[1];
-	event_assign(&s->ev_read, m->base, s->chan, EV_READ | EV_PERSIST, slot_read_cb, s);
-	event_assign(&s->ev_write, m->base, s->chan, EV_WRITE, slot_write_cb, s);
+	event_assign(&s->ev_write, m->base, s->e.chan, EV_WRITE, slot_write_cb, s);
 	evtimer_assign(&s->ev_retry, m->base, slot_write_cb, s);
-	evtimer_assign(&s->ev_restart, m->base, slot_restart_cb, s);
-	event_add(&s->ev_read, NULL);
-	if (slot_spawn(m, s) == -1) {
-		event_del(&s->ev_read);
-		close(sp[0]);
-		close(sp[1]);
-		s->sv.state = SV_FREE;
+	if (svt_start(&s->e) == -1) {
+		svt_free(&s->e);
 		return NULL;
 	}
-	m->nchan += 2;
 	return s;
 }
 
-static void slot_free(struct slot *s)
+/* The table frees the entry and its channel; these are ours. */
+static void slot_release(struct sv_entry *e, void *arg)
 {
-	event_del(&s->ev_read);
+	struct slot *s = (struct slot *)e;
+
 	event_del(&s->ev_write);
 	evtimer_del(&s->ev_retry);
-	evtimer_del(&s->ev_restart);
-	close(s->chan);
-	close(s->peer);
-	s->m->nchan -= 2;
-	s->sv.state = SV_FREE;
-	s->sv.pid = 0;
-}
-
-static struct slot *slot_by_pid(struct manager *m, pid_t pid)
-{
-	FOREACH_SLOT (m, s)
-		if (s->sv.state != SV_FREE && s->sv.pid == pid)
-			return s;
-	return NULL;
 }
 
 /* Keep pool.min workers. */
@@ -308,9 +268,10 @@ static void pool_fill(struct manager *m)
 			break;
 }
 
-static void slot_ready(struct manager *m, struct slot *s)
+static void slot_ready(struct sv_entry *e, void *arg)
 {
-	sv_ready(&s->sv, clock_now_ms());
+	struct manager *m = arg;
+
 	if (!m->ready_sent && pool_count(m, SV_RUNNING) >= m->cfg.pool_min) {
 		m->ready_sent = 1;
 		if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
@@ -321,54 +282,28 @@ static void slot_ready(struct manager *m, struct slot *s)
 }
 
 /* A worker told to stop by its pid: it drains, and the pool is refilled now. */
-static void slot_draining(struct manager *m, struct slot *s)
+static void slot_draining(struct sv_entry *e, void *arg)
 {
-	if (s->sv.state == SV_DRAINING)
-		return;
-	s->sv.state = SV_DRAINING;
-	log_info("worker %d draining, refilling the pool", (int)s->sv.pid);
+	e->sv.state = SV_DRAINING;
+	log_info("worker %d draining, refilling the pool", (int)e->sv.pid);
 	/* Tells the worker nothing more comes after what is already queued. */
-	if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-		log_warn("shutdown to worker %d", (int)s->sv.pid);
-	pool_fill(m);
+	if (msg_send(e->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
+		log_warn("shutdown to worker %d", (int)e->sv.pid);
+	pool_fill(arg);
 }
 
-static void slot_msg(struct manager *m, struct slot *s, struct msg *msg)
+static void slot_msg(struct sv_entry *e, struct msg *msg, void *arg)
 {
-	switch (msg->hdr.type) {
-	case MSG_HEARTBEAT:
-		sv_heartbeat(&s->sv, &msg->u.heartbeat, clock_now_ms());
-		break;
-	case MSG_READY:
-		slot_ready(m, s);
-		break;
-	case MSG_DRAINING:
-		slot_draining(m, s);
-		break;
-	case MSG_CONN_DONE:
-		s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
-		if (s->conns == 0)
-			s->idle_since_ms = clock_now_ms();
-		dispatch(m); /* room for what waits, here or in the listener channel */
-		break;
-	default:
-		log_warnx("unexpected %s message from worker %d", msg_type_name(msg->hdr.type),
-		    (int)s->sv.pid);
-		msg_close_fds(msg);
+	struct slot *s = (struct slot *)e;
+
+	if (msg->hdr.type != MSG_CONN_DONE) {
+		svt_unexpected(e, msg);
+		return;
 	}
-}
-
-static void slot_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct slot *s = arg;
-	struct msg msg;
-	int rc;
-
-	while ((rc = msg_recv(fd, &msg)) == 1)
-		slot_msg(s->m, s, &msg);
-	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from worker %d, dropped", (int)s->sv.pid);
-	/* EOF cannot happen while we hold the peer end; death comes by SIGCHLD. */
+	s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
+	if (s->conns == 0)
+		s->idle_since_ms = clock_now_ms();
+	dispatch(arg); /* room for what waits, here or in the listener channel */
 }
 
 static void slot_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -379,13 +314,13 @@ static void slot_write_cb(evutil_socket_t fd, short what, void *arg)
 	dispatch(s->m);
 }
 
-static void slot_restart_cb(evutil_socket_t fd, short what, void *arg)
+static void slot_restart(struct sv_entry *e, void *arg)
 {
-	struct slot *s = arg;
+	struct manager *m = arg;
 
-	if (s->m->draining || slot_spawn(s->m, s) == -1)
-		slot_free(s);
-	pool_fill(s->m);
+	if (m->draining || svt_start(e) == -1)
+		svt_free(e);
+	pool_fill(m);
 }
 
 /* ---- dispatch ---- */
@@ -395,7 +330,7 @@ static struct slot *least_loaded(struct manager *m)
 	struct slot *best = NULL;
 
 	FOREACH_SLOT (m, s) {
-		if (s->sv.state != SV_RUNNING || s->blocked || s->conns >= m->cfg.max_workload)
+		if (s->e.sv.state != SV_RUNNING || s->blocked || s->conns >= m->cfg.max_workload)
 			continue;
 		if (best == NULL || s->conns < best->conns)
 			best = s;
@@ -462,7 +397,7 @@ static int take_for_flight(struct manager *m)
 /* 0 sent, else the errno. */
 static int send_conn(struct slot *s, const struct queued *q)
 {
-	return msg_send(s->chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == 0 ? 0 : errno;
+	return msg_send(s->e.chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == 0 ? 0 : errno;
 }
 
 /* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
@@ -479,7 +414,7 @@ static int give(struct manager *m, struct slot *s, const struct queued *head)
 	}
 	if (!msg_send_again(err)) {
 		errno = err;
-		log_warn("connection to worker %d dropped", (int)s->sv.pid);
+		log_warn("connection to worker %d dropped", (int)s->e.sv.pid);
 		return 0;
 	}
 	slot_block(s, err);
@@ -546,12 +481,12 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
  * Take back what the dead worker never read from its channel: the
  * connections go to the head of the wait queue, for the other workers.
  */
-static void slot_reclaim(struct manager *m, struct slot *s)
+static void slot_reclaim(struct manager *m, struct slot *s, pid_t pid)
 {
 	struct msg msg;
 	unsigned n = 0, bad = 0;
 
-	while (msg_recv_skip(s->peer, &msg, &bad) == 1) {
+	while (msg_recv_skip(s->e.peer, &msg, &bad) == 1) {
 		if (msg.hdr.type == MSG_CONN) {
 			queue_push(m, msg.fds[0], &msg.u.conn, 1);
 			n++;
@@ -559,56 +494,40 @@ static void slot_reclaim(struct manager *m, struct slot *s)
 			msg_close_fds(&msg);
 	}
 	if (n)
-		log_info(
-		    "took back %u connection%s queued to worker %d", n, log_s(n), (int)s->sv.pid);
+		log_info("took back %u connection%s queued to worker %d", n, log_s(n), (int)pid);
 	if (bad)
 		log_warnx("%u malformed message%s in worker %d's channel, dropped", bad, log_s(bad),
-		    (int)s->sv.pid);
+		    (int)pid);
 }
 
-static void worker_exited(struct manager *m, struct slot *s, int status)
+/*
+ * A worker was reaped (its last heartbeat read): a draining one is done;
+ * else it is restarted on the same channel - connections already queued
+ * to it reach the replacement - unless we drain.
+ */
+static enum svt_after worker_exited(struct sv_entry *e, struct svt_exit *x, void *arg)
 {
-	pid_t pid = s->sv.pid;
-	enum sv_state was = s->sv.state;
-	uint32_t delay;
-	struct timeval tv;
+	struct manager *m = arg;
+	struct slot *s = (struct slot *)e;
 
-	slot_read_cb(s->chan, EV_READ, s); /* its last heartbeat: what it cut at its deadline */
-	slot_reclaim(m, s);
-	m->cut += s->sv.figures.cut;
-	sv_retire_figures(&s->sv, &m->retired);
-	delay = sv_exited(&s->sv, status, clock_now_ms());
-	tv = clock_tv(delay);
-
-	if (was == SV_DRAINING) {
-		log_info("worker %d finished draining (%s)", (int)pid, s->sv.last_exit);
-		slot_free(s);
-		return;
-	}
-	if (!s->sv.hung_ms)
-		log_warnx("lost child: pid %d worker (%s), was %s with %u connection%s", (int)pid,
-		    s->sv.last_exit, sv_state_name(was), s->conns, log_s(s->conns));
-	s->sv.restarts++;
+	slot_reclaim(m, s, x->pid);
+	m->cut += e->sv.figures.cut;
+	sv_retire_figures(&e->sv, &m->retired);
+	if (x->was == SV_DRAINING)
+		return SVT_FINISHED;
+	snprintf(x->note, sizeof(x->note), " with %u connection%s", s->conns, log_s(s->conns));
 	s->conns = 0;
-	if (m->draining) {
-		slot_free(s);
-		return;
-	}
-	/* Same channel: connections already queued to it reach the replacement. */
-	log_info("restarting worker in %u ms (restart %u)", delay, s->sv.restarts);
-	evtimer_add(&s->ev_restart, &tv);
+	return m->draining ? SVT_FREE : SVT_RESTART;
 }
 
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct manager *m = arg;
-	struct slot *s;
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if ((s = slot_by_pid(m, pid)) != NULL)
-			worker_exited(m, s, status);
+		svt_reaped(&m->tab, pid, status);
 	pool_fill(m);
 	dispatch(m);
 }
@@ -646,57 +565,21 @@ static void pool_shrink(struct manager *m, uint64_t now)
 	if (m->draining || m->qlen > 0 || pool_size(m) <= m->cfg.pool_min)
 		return;
 	FOREACH_SLOT (m, s) {
-		if (s->sv.state != SV_RUNNING || s->conns > 0 ||
+		if (s->e.sv.state != SV_RUNNING || s->conns > 0 ||
 		    now - s->idle_since_ms < m->cfg.pool_idle_timeout_ms)
 			continue;
-		s->sv.state = SV_DRAINING;
-		if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-			kill(s->sv.pid, SIGTERM);
+		svt_stop(&s->e);
 		log_info("pool shrinks to %u: worker %d idle for %llu ms", pool_size(m),
-		    (int)s->sv.pid, (unsigned long long)(now - s->idle_since_ms));
+		    (int)s->e.sv.pid, (unsigned long long)(now - s->idle_since_ms));
 		return;
 	}
 }
 
-/* A verdict of sv_check: say why, and kill (SIGTERM cannot reach a stopped or wedged process). */
-static void slot_kill_silent(struct slot *s, enum sv_verdict v)
-{
-	if (v == SV_DID_NOT_START)
-		log_warnx("lost child: pid %d worker (did not start: no heartbeat %u ms after the "
-		          "fork), killing it",
-		    (int)s->sv.pid, s->sv.hung_ms);
-	else
-		log_warnx("lost child: pid %d worker (hung: no heartbeat for %u ms), killing it",
-		    (int)s->sv.pid, s->sv.hung_ms);
-	kill(s->sv.pid, SIGKILL);
-}
-
-/* Every heartbeat.interval: a worker silent for heartbeat.misses intervals is hung. */
-static void check_cb(evutil_socket_t fd, short what, void *arg)
+/* After each check of the heartbeats (svtable.c). */
+static void slot_checked(uint64_t now, void *arg)
 {
 	struct manager *m = arg;
-	struct sv_limits lim = {
-	    m->cfg.heartbeat_interval_ms, m->cfg.heartbeat_misses, m->cfg.startup_timeout_ms};
-	enum sv_verdict v;
-	uint64_t now, late;
 
-	/* Heartbeats already waiting first: our own delay is not theirs. */
-	FOREACH_SLOT (m, s)
-		if (s->sv.state != SV_FREE)
-			slot_read_cb(s->chan, EV_READ, s);
-	now = clock_now_ms();
-	/* Checked twice an interval: much later means we were stalled too. */
-	late = now - m->last_check_ms;
-	m->last_check_ms = now;
-	if (late > m->cfg.heartbeat_interval_ms)
-		log_debug("checked %llu ms late: we were stalled, so were they",
-		    (unsigned long long)late);
-	FOREACH_SLOT (m, s) {
-		if (late > m->cfg.heartbeat_interval_ms)
-			sv_forgive(&s->sv, late - m->cfg.heartbeat_interval_ms / 2, now);
-		if ((v = sv_check(&s->sv, now, &lim)) != SV_FINE)
-			slot_kill_silent(s, v);
-	}
 	/* Connections wait in the listener channel and no worker can take one: grow. */
 	if (!m->draining && least_loaded(m) == NULL && channel_waiting(FD_FROM_LISTENER))
 		pool_full(m, now);
@@ -708,18 +591,18 @@ static void table_entry(
     const struct slot *s, uint64_t now, uint32_t interval_ms, struct msg_worker_entry *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->pid = (int32_t)s->sv.pid;
-	e->state = (uint32_t)s->sv.state;
-	e->restarts = s->sv.restarts;
-	e->missed = sv_missed(&s->sv, now, interval_ms);
-	if (s->sv.state == SV_STOPPED && s->sv.restart_at_ms > now)
-		e->restart_in_ms = (uint32_t)(s->sv.restart_at_ms - now);
+	e->pid = (int32_t)s->e.sv.pid;
+	e->state = (uint32_t)s->e.sv.state;
+	e->restarts = s->e.sv.restarts;
+	e->missed = sv_missed(&s->e.sv, now, interval_ms);
+	if (s->e.sv.state == SV_STOPPED && s->e.sv.restart_at_ms > now)
+		e->restart_in_ms = (uint32_t)(s->e.sv.restart_at_ms - now);
 	e->conns = s->conns;
-	e->uptime_ms = s->sv.pid > 0 ? now - s->sv.started_ms : 0;
-	e->hb_age_ms = now - s->sv.last_hb_ms;
-	e->requests = s->sv.figures.requests;
-	e->bytes = s->sv.figures.bytes;
-	memcpy(e->last_exit, s->sv.last_exit, sizeof(e->last_exit));
+	e->uptime_ms = s->e.sv.pid > 0 ? now - s->e.sv.started_ms : 0;
+	e->hb_age_ms = now - s->e.sv.last_hb_ms;
+	e->requests = s->e.sv.figures.requests;
+	e->bytes = s->e.sv.figures.bytes;
+	memcpy(e->last_exit, s->e.sv.last_exit, sizeof(e->last_exit));
 }
 
 /*
@@ -735,12 +618,12 @@ static void table_cb(evutil_socket_t fd, short what, void *arg)
 	struct msg_worker_page p;
 
 	FOREACH_SLOT (m, s)
-		total += s->sv.state != SV_FREE;
+		total += s->e.sv.state != SV_FREE;
 	memset(&p, 0, sizeof(p));
 	p.generation = ++m->table_gen;
 	p.pages = (uint16_t)wtable_pages(total);
 	FOREACH_SLOT (m, s) {
-		if (s->sv.state == SV_FREE)
+		if (s->e.sv.state == SV_FREE)
 			continue;
 		table_entry(s, now, m->cfg.heartbeat_interval_ms, &p.entries[p.n++]);
 		if (p.n < MSG_WORKER_PAGE_N || p.page + 1 == p.pages)
@@ -763,10 +646,10 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	hb->queued = m->qlen;
 	hb->cut = m->cut;
 	FOREACH_SLOT (m, s) {
-		if (s->sv.state == SV_FREE)
+		if (s->e.sv.state == SV_FREE)
 			continue;
 		hb->connections += s->conns;
-		sv_figures_add(hb, &s->sv.figures);
+		sv_figures_add(hb, &s->e.sv.figures);
 	}
 }
 
@@ -790,16 +673,13 @@ static void manager_maybe_exit(struct manager *m)
 		return;
 	}
 	FOREACH_SLOT (m, s) {
-		if (s->sv.state == SV_STOPPED) {
-			slot_free(s); /* was waiting to be restarted */
+		if (s->e.sv.state == SV_STOPPED) {
+			svt_free(&s->e); /* was waiting to be restarted */
 			continue;
 		}
-		if (s->sv.state == SV_RUNNING || s->sv.state == SV_STARTING) {
-			s->sv.state = SV_DRAINING;
-			if (msg_send(s->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-				kill(s->sv.pid, SIGTERM);
-		}
-		alive |= s->sv.state != SV_FREE;
+		if (s->e.sv.state == SV_RUNNING || s->e.sv.state == SV_STARTING)
+			svt_stop(&s->e);
+		alive |= s->e.sv.state != SV_FREE;
 	}
 	if (!alive)
 		event_base_loopexit(m->base, NULL);
@@ -844,17 +724,17 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	unsigned n = 0;
 
 	FOREACH_SLOT (m, s)
-		if (s->sv.pid > 0)
-			slot_read_cb(s->chan, EV_READ, s); /* connections they closed themselves */
+		if (s->e.sv.pid > 0)
+			svt_read(&s->e); /* connections they closed themselves */
 	m->deadline_passed = 1;
 	m->cut += m->qlen;
 	queue_abandon(m);
 	m->cut += channel_abandon(m);
 	m->taking = 0; /* nothing more is read: exit once the workers are reaped */
 	FOREACH_SLOT (m, s) {
-		if (s->sv.pid <= 0)
+		if (s->e.sv.pid <= 0)
 			continue;
-		kill(s->sv.pid, SIGKILL);
+		kill(s->e.sv.pid, SIGKILL);
 		m->cut += s->conns;
 		s->conns = 0;
 		n++;
@@ -939,9 +819,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 /* A reopened log: to every worker first, then ours (new workers inherit it). */
 static void manager_reopen(struct manager *m, int type, int fd)
 {
-	FOREACH_SLOT (m, s)
-		if (s->sv.pid > 0 && msg_send(s->chan, type, NULL, 0, &fd, 1) == -1)
-			log_warn("reopened log to worker %d", (int)s->sv.pid);
+	svt_send_log(&m->tab, type, fd);
 	proc_adopt_log(type, fd);
 }
 
@@ -979,10 +857,22 @@ static void workload_clamp(struct manager *m)
 	m->cfg.max_workload = (uint32_t)most;
 }
 
+static const struct svt_hooks slot_hooks = {
+    .spawn = slot_spawn,
+    .restart = slot_restart,
+    .ready = slot_ready,
+    .draining = slot_draining,
+    .msg = slot_msg,
+    .exited = worker_exited,
+    .checked = slot_checked,
+    .release = slot_release,
+};
+
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
-	/* Checked twice an interval, so a hang is seen at most half an interval late. */
-	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms / 2);
+	struct sv_limits lim = {
+	    cfg->heartbeat_interval_ms, cfg->heartbeat_misses, cfg->startup_timeout_ms};
+	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms);
 
 	if (m->configured)
 		return; /* a replacement may find its predecessor's copy queued too */
@@ -993,13 +883,12 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
 		fatal("worker table");
+	svt_init(&m->tab, m->base, m->slots, sizeof(*m->slots), cfg->pool_limit, &slot_hooks, m,
+	    &m->cfg);
+	m->tab.pool = 1;
 	heartbeat_start(&m->hb, m->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, m);
-	event_assign(&m->ev_check, m->base, -1, EV_PERSIST, check_cb, m);
-	event_priority_set(&m->ev_check, 0);
-	m->last_check_ms = clock_now_ms();
-	event_add(&m->ev_check, &tv);
+	svt_watch(&m->tab, &lim);
 	event_assign(&m->ev_table, m->base, -1, EV_PERSIST, table_cb, m);
-	tv = clock_tv(cfg->heartbeat_interval_ms);
 	event_add(&m->ev_table, &tv);
 	pool_fill(m);
 	listener_interest(m);
