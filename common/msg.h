@@ -29,9 +29,12 @@ enum msg_type {
 	MSG_LOG_ERROR = 5,  /* supervisor -> child + 1 fd: the reopened error log */
 	MSG_LOG_ACCESS = 6, /* supervisor -> child + 1 fd: the reopened access log */
 	MSG_STOPPING = 7,   /* daemon -> manager: the server stops; take all the listener sends */
+	MSG_RETIRE = 8,     /* supervisor -> child: your replacement is ready: drain and exit (no
+	                       backlog taken) */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20,    /* struct msg_heartbeat */
 	MSG_WORKER_TABLE = 21, /* manager -> daemon: struct msg_worker_page, one page of its pool */
+	MSG_EVENT = 22,        /* manager -> daemon: struct msg_event, for the daemon's event log */
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
 	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
@@ -101,6 +104,14 @@ struct msg_worker_page {
 	struct msg_worker_entry entries[MSG_WORKER_PAGE_N];
 };
 
+/* Something that happened to a worker, for `wsctl events` (the daemon keeps the log). */
+struct msg_event {
+	int32_t pid;
+	char role[16];
+	char kind[24];
+	char detail[192];
+};
+
 struct msg_conn {
 	struct sockaddr_storage peer;
 	uint32_t peerlen;
@@ -117,6 +128,7 @@ struct msg {
 		struct msg_config config;
 		struct msg_heartbeat heartbeat;
 		struct msg_worker_page wpage;
+		struct msg_event event;
 		struct msg_conn conn;
 		struct msg_conn_done done;
 		unsigned char raw[MSG_MAXPAYLOAD];

@@ -659,12 +659,28 @@ struct control *control_new(struct event_base *base, int fd, const struct contro
 	return ctl;
 }
 
+/*
+ * What is queued (a stop's reply) goes out now if the socket takes it: the
+ * loop will not run again. The bufferevent keeps its output frozen at the
+ * front, so write a copy rather than drain it.
+ */
+static void client_flush(struct ctl_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t n = evbuffer_get_length(out);
+
+	if (n > 0 && write(bufferevent_getfd(c->bev), evbuffer_pullup(out, -1), n) < 0)
+		log_debug("control: uid %u pid %d: last reply not sent: %s", c->peer.uid,
+		    (int)c->peer.pid, strerror(errno));
+}
+
 void control_free(struct control *ctl)
 {
 	struct ctl_client *c;
 	struct stat st;
 
 	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL) {
+		client_flush(c);
 		c->in_cb = 0;
 		client_free(c);
 	}

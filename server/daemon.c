@@ -24,53 +24,12 @@
 #include <event2/event_struct.h>
 
 #include "clock.h"
-#include "config.h"
-#include "daemon.h"
+#include "ctlops.h"
+#include "daemon_int.h"
 #include "log.h"
-#include "msg.h"
-#include "proc.h"
 #include "supervise.h"
-#include "svtable.h"
-#include "wtable.h"
 
-#define MAX_KIDS 8 /* current listener and manager, plus draining ones */
-
-enum { ROLE_LISTENER, ROLE_MANAGER, NROLES };
-static const char *const role_names[NROLES] = {"listener", "manager"};
-
-/* One supervised process: its table entry (first) and its role. */
-struct kid {
-	struct sv_entry e;
-	int role;
-};
-_Static_assert(offsetof(struct kid, e) == 0, "svtable entries come first");
-
-enum stop_phase { STOP_NONE, STOP_GRACEFUL, STOP_TERM, STOP_KILL };
-
-struct daemon {
-	struct event_base *base;
-	struct wsd_config cfg;
-	struct msg_config mc;
-	struct proc_creds creds;
-	int listenfd, logfd, accessfd, rootfd;
-	int lm[2]; /* listener -> manager */
-	int wl[2]; /* workers -> listener */
-	struct kid kids[MAX_KIDS];
-	struct svtable tab;      /* over kids */
-	struct kid *cur[NROLES]; /* the listener and the manager now serving */
-	struct wtable workers;   /* the current manager's pool, as it last reported it */
-	struct msg_heartbeat retired[NROLES]; /* figures of roles that have exited */
-	enum stop_phase stopping;
-	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
-	uint64_t stopped_cut; /* connections closed at a drain deadline during the stop */
-	int ready;
-	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
-	struct event ev_stop1, ev_stop2;
-	char url[300];
-};
-
-/* Over the table's entries (free ones included), as kids. */
-#define FOREACH_KID(d, k) for (struct kid *k = (d)->kids; k < (d)->kids + (d)->tab.end; k++)
+const char *const daemon_role_names[NROLES] = {"listener", "manager"};
 
 /* ---- start-up ---- */
 
@@ -194,17 +153,28 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 	    proc_spawn("manager", mmap, 6, &d->creds);
 }
 
-/* A table entry with a fresh channel. */
-static struct kid *kid_new(struct daemon *d, int role)
+/*
+ * k serves its role from now on. A new manager has a pool of its own: the
+ * table of the old one no longer says what serves.
+ */
+void daemon_set_current(struct daemon *d, struct kid *k)
 {
-	struct kid *k = (struct kid *)svt_alloc(&d->tab, role_names[role]);
+	d->cur[k->role] = k;
+	if (k->role == ROLE_MANAGER)
+		wtable_clear(&d->workers);
+}
+
+/* A table entry with a fresh channel. */
+struct kid *kid_new(struct daemon *d, int role)
+{
+	struct kid *k = (struct kid *)svt_alloc(&d->tab, daemon_role_names[role]);
 
 	if (k != NULL)
 		k->role = role;
 	return k;
 }
 
-static void kid_start(struct kid *k, struct daemon *d)
+void kid_start(struct kid *k, struct daemon *d)
 {
 	if (d->stopping)
 		return;
@@ -218,6 +188,7 @@ static void kid_ready(struct sv_entry *e, void *arg)
 {
 	struct daemon *d = arg;
 
+	restart_ready(d, (struct kid *)e);
 	if (!d->ready && d->cur[ROLE_LISTENER]->e.sv.state == SV_RUNNING &&
 	    d->cur[ROLE_MANAGER]->e.sv.state == SV_RUNNING) {
 		d->ready = 1;
@@ -243,7 +214,7 @@ static void kid_draining(struct sv_entry *e, void *arg)
 		return;
 	}
 	next->e.sv.restarts = e->sv.restarts + 1;
-	d->cur[k->role] = next;
+	daemon_set_current(d, next);
 	log_info("%s %d draining, starting its replacement", e->sv.role, (int)e->sv.pid);
 	kid_start(next, d);
 }
@@ -258,12 +229,30 @@ static void kid_worker_table(struct daemon *d, struct kid *k, const struct msg_w
 		    p->page, p->pages, p->generation);
 }
 
+/* A worker's event, from a manager: into our log, for wsctl events. */
+static void kid_worker_event(struct daemon *d, struct msg_event *ev)
+{
+	ev->role[sizeof(ev->role) - 1] = ev->kind[sizeof(ev->kind) - 1] = '\0';
+	ev->detail[sizeof(ev->detail) - 1] = '\0';
+	elog_add(d->events, ev->kind, ev->role, ev->pid, "%s", ev->detail);
+}
+
 static void kid_msg(struct sv_entry *e, struct msg *m, void *arg)
 {
 	if (m->hdr.type == MSG_WORKER_TABLE)
 		kid_worker_table(arg, (struct kid *)e, &m->u.wpage);
+	else if (m->hdr.type == MSG_EVENT)
+		kid_worker_event(arg, &m->u.event);
 	else
 		svt_unexpected(e, m);
+}
+
+static void kid_event(
+    struct sv_entry *e, pid_t pid, const char *kind, const char *detail, void *arg)
+{
+	struct daemon *d = arg;
+
+	elog_add(d->events, kind, e->sv.role, pid, "%s", detail);
 }
 
 /* ", N connections closed at the drain deadline", or nothing when none was. */
@@ -275,6 +264,19 @@ static void cut_note(char *buf, size_t len, uint64_t cut)
 		    (unsigned long long)cut, log_s(cut));
 }
 
+/* For the reply to a stop asked for on the control socket. */
+static void stop_record(struct daemon *d, const char *role, pid_t pid, int killed)
+{
+	struct daemon_stop_report *r = &d->stop_report;
+
+	if (r->n >= sizeof(r->procs) / sizeof(r->procs[0]))
+		return;
+	r->procs[r->n].role = role;
+	r->procs[r->n].pid = (int)pid;
+	r->procs[r->n].killed = killed;
+	r->n++;
+}
+
 /* How one child ended during a stop, for the outcome. */
 static void stop_note(struct daemon *d, struct kid *k, pid_t pid)
 {
@@ -283,6 +285,8 @@ static void stop_note(struct daemon *d, struct kid *k, pid_t pid)
 	char cuts[80];
 
 	d->stopped_cut += sv->figures.cut;
+	stop_record(
+	    d, sv->role, pid, d->stopping != STOP_GRACEFUL || strcmp(sv->last_exit, "exit 0"));
 	cut_note(cuts, sizeof(cuts), sv->figures.cut);
 	if (strcmp(sv->last_exit, "exit 0") != 0 && d->stopping == STOP_GRACEFUL) {
 		d->stopped_error++;
@@ -307,6 +311,10 @@ static enum svt_after kid_exited(struct sv_entry *e, struct svt_exit *x, void *a
 	struct kid *k = (struct kid *)e;
 	enum svt_after what = SVT_RESTART;
 
+	if (restart_exited(d, k, &what)) {
+		sv_retire_figures(&e->sv, &d->retired[k->role]);
+		return what;
+	}
 	if (d->stopping) {
 		stop_note(d, k, x->pid);
 		what = SVT_HOLD;
@@ -319,6 +327,7 @@ static enum svt_after kid_exited(struct sv_entry *e, struct svt_exit *x, void *a
 }
 
 static const struct svt_hooks kid_hooks = {
+    .event = kid_event,
     .spawn = kid_spawn,
     .restart = kid_restart,
     .ready = kid_ready,
@@ -327,30 +336,12 @@ static const struct svt_hooks kid_hooks = {
     .exited = kid_exited,
 };
 
-/* Reopen one log file onto the descriptor we hold and hand it to our children. */
-static void reopen_one(struct daemon *d, const char *path, int fd, enum msg_type type)
-{
-	int nfd;
-
-	if (path[0] == '\0' || fd < 0)
-		return;
-	if ((nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1) {
-		log_warn("reopen %s, keeping the old file", path);
-		return;
-	}
-	dup2(nfd, fd);
-	close(nfd);
-	svt_send_log(&d->tab, type, fd);
-}
-
 /* SIGUSR1, as for nginx: after logrotate moved the files away. */
 static void sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
+	const char *reopened[3];
 
-	reopen_one(d, d->cfg.log_file, d->logfd, MSG_LOG_ERROR);
-	reopen_one(d, d->cfg.access_log, d->accessfd, MSG_LOG_ACCESS);
-	log_info("logs reopened");
+	daemon_log_reopen(arg, reopened);
 }
 
 /* The workers, as the manager last reported them. */
@@ -416,6 +407,11 @@ static void daemon_maybe_exit(struct daemon *d)
 	         "%llu connection%s closed at the drain deadline",
 	    d->stopped_graceful, d->stopped_term, d->stopped_kill, d->stopped_error,
 	    (unsigned long long)d->stopped_cut, log_s(d->stopped_cut));
+	d->stop_report.ms = clock_now_ms() - d->stop_started_ms;
+	d->stop_report.cut = d->stopped_cut;
+	for (unsigned i = 0; i < d->nstop_waiters; i++)
+		d->stop_waiters[i].done(d->stop_waiters[i].arg, &d->stop_report);
+	d->nstop_waiters = 0;
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -485,15 +481,17 @@ static void tell_stopping(struct daemon *d)
 			log_warn("stopping notice to manager %d", (int)k->e.sv.pid);
 }
 
-static void daemon_stop(struct daemon *d, const char *why)
+void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms)
 {
-	uint32_t ms = d->cfg.shutdown_timeout_ms + 500;
+	uint32_t ms = (timeout_ms ? timeout_ms : d->cfg.shutdown_timeout_ms) + 500;
 	struct timeval tv = clock_tv(ms);
 
 	if (d->stopping)
 		return;
 	d->stopping = STOP_GRACEFUL;
+	d->stop_started_ms = clock_now_ms();
 	log_info("%s: stopping", why);
+	elog_add(d->events, "stopping", "daemon", getpid(), "%s", why);
 	FOREACH_KID (d, k) {
 		evtimer_del(&k->e.ev_restart);
 		if (k->role == ROLE_LISTENER)
@@ -508,7 +506,7 @@ static void daemon_stop(struct daemon *d, const char *why)
 
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
-	daemon_stop(arg, sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
+	daemon_stop(arg, sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM", 0);
 }
 
 /* No configuration reload yet: say so rather than die as SIGHUP's default would. */
@@ -561,6 +559,8 @@ static void raise_nofile(void)
 
 static int daemon_setup(struct daemon *d)
 {
+	int rc;
+
 	if (resolve_user(d) == -1)
 		return 1;
 	if ((d->logfd = open_log(d->cfg.log_file, 2)) == -1)
@@ -587,6 +587,11 @@ static int daemon_setup(struct daemon *d)
 	    make_channel(d->wl, "workers-listener") == -1)
 		return 3;
 	svt_init(&d->tab, d->base, d->kids, sizeof(d->kids[0]), MAX_KIDS, &kid_hooks, d, &d->mc);
+	if ((d->events = malloc(sizeof(*d->events))) == NULL)
+		return 3;
+	elog_init(d->events);
+	if ((rc = ctlops_open(d, &d->ctl)) != 0)
+		return rc;
 	if ((d->cur[ROLE_LISTENER] = kid_new(d, ROLE_LISTENER)) == NULL ||
 	    (d->cur[ROLE_MANAGER] = kid_new(d, ROLE_MANAGER)) == NULL)
 		return 3;
@@ -612,6 +617,17 @@ static void daemon_signals(struct daemon *d)
 	evsignal_add(&d->ev_chld, NULL);
 }
 
+/* What the loop leaves: the control socket goes first (its path is unlinked). */
+static void daemon_free(struct daemon *d)
+{
+	if (d->ctl)
+		ctlops_free(d->ctl);
+	if (d->base)
+		event_base_free(d->base);
+	wtable_free(&d->workers);
+	free(d->events);
+}
+
 int daemon_run(const struct wsd_config *cfg)
 {
 	struct daemon d = {.listenfd = -1};
@@ -620,9 +636,12 @@ int daemon_run(const struct wsd_config *cfg)
 	int rc;
 
 	d.cfg = *cfg;
+	d.started_ms = clock_now_ms();
 	log_setrole("daemon");
-	if ((rc = daemon_setup(&d)) != 0)
+	if ((rc = daemon_setup(&d)) != 0) {
+		daemon_free(&d);
 		return rc;
+	}
 	daemon_signals(&d);
 	log_info("wsd starting: root %s, pool %u..%u", d.cfg.root, d.cfg.pool_min, d.cfg.pool_max);
 	kid_start(d.cur[ROLE_LISTENER], &d);
@@ -630,7 +649,6 @@ int daemon_run(const struct wsd_config *cfg)
 	svt_watch(&d.tab, &lim);
 	event_base_dispatch(d.base);
 	log_info("stopped");
-	event_base_free(d.base);
-	wtable_free(&d.workers);
+	daemon_free(&d);
 	return 0;
 }

@@ -1,10 +1,84 @@
-/* The daemon role: supervise the listener and the manager. */
+/*
+ * The daemon role: supervise the listener and the manager. daemon_run() is
+ * what main() calls; the rest is the narrow API the control plane
+ * (server/ctlops.c) drives the daemon through - plain C in and out, no JSON.
+ */
 #ifndef WSD_DAEMON_H
 #define WSD_DAEMON_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
+
+struct daemon;
+struct elog;
+struct status_view;
+struct status_proc;
 
 /* Run until stopped; returns the process exit code (0, or 3: cannot start). */
 int daemon_run(const struct wsd_config *cfg);
+
+/* Rows daemon_status() may fill: the daemon's children and the workers. */
+size_t daemon_status_rows(const struct daemon *d);
+/*
+ * The status from the daemon's own tables (never by asking a worker):
+ * fills v, pointing v->procs at rows (max of them). Strings point into
+ * the daemon and are valid until it next runs its loop.
+ */
+void daemon_status(
+    const struct daemon *d, struct status_view *v, struct status_proc *rows, size_t max);
+
+/* The event log (wsctl events). */
+struct elog *daemon_events(struct daemon *d);
+
+/* 1 once a stop has begun: no new operation is taken. */
+int daemon_stopping(const struct daemon *d);
+
+/* Reopen the log files, as SIGUSR1 does; the paths reopened into reopened (NULL-ended). */
+void daemon_log_reopen(struct daemon *d, const char *reopened[3]);
+
+/* What a stop did, for its reply. */
+struct daemon_stop_report {
+	uint64_t ms;
+	unsigned n;
+	struct {
+		const char *role;
+		int pid;
+		int killed; /* by SIGTERM or SIGKILL after the timeout, or it failed */
+	} procs[16];
+	uint64_t cut; /* connections closed at a drain deadline */
+};
+typedef void (*daemon_stop_fn)(void *arg, const struct daemon_stop_report *rep);
+
+/*
+ * Stop the whole server gracefully (as SIGTERM), escalating after
+ * timeout_ms (0: server.shutdown_timeout); done(arg, report) is called
+ * once every child has gone, just before the daemon exits. Joins a stop
+ * already under way. -1 when too many wait already.
+ */
+int daemon_stop_by(
+    struct daemon *d, const char *why, uint32_t timeout_ms, daemon_stop_fn done, void *arg);
+
+/* What a restart of a role did, for its reply. */
+struct daemon_restart_report {
+	const char *role;
+	int old_pid, new_pid;
+	uint64_t ms;
+	int killed;      /* the old one did not finish draining in time */
+	int failed;      /* the replacement never got ready: the old one serves on */
+	char cause[192]; /* why it failed */
+};
+typedef void (*daemon_restart_fn)(void *arg, const struct daemon_restart_report *rep);
+
+/*
+ * Replace the listener or the manager gracefully: the replacement starts
+ * first and takes over at READY; the old one then drains and exits (or is
+ * killed at timeout_ms). done is called once, when the old one has gone
+ * or the replacement failed. 0, or -1 with the reason in err (no such
+ * role running, a restart already in progress).
+ */
+int daemon_restart_role(struct daemon *d, const char *role, uint32_t timeout_ms,
+    daemon_restart_fn done, void *arg, char *err, size_t errlen);
 
 #endif

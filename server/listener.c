@@ -284,6 +284,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			listener_configure(l, &m.u.config);
 		else if (m.hdr.type == MSG_SHUTDOWN)
 			listener_drain(l, 1);
+		else if (m.hdr.type == MSG_RETIRE)
+			listener_drain(l, 0); /* the replacement accepts the backlog */
 		else if (m.hdr.type == MSG_LOG_ERROR || m.hdr.type == MSG_LOG_ACCESS)
 			proc_adopt_log(m.hdr.type, m.fds[0]);
 		else {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -857,7 +858,32 @@ static void workload_clamp(struct manager *m)
 	m->cfg.max_workload = (uint32_t)most;
 }
 
+/*
+ * A worker's event, for the daemon's event log. A full channel loses it
+ * (the daemon is not reading): events are for people, never for control.
+ */
+static void manager_event(pid_t pid, const char *role, const char *kind, const char *detail)
+{
+	struct msg_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.pid = (int32_t)pid;
+	snprintf(ev.role, sizeof(ev.role), "%s", role);
+	snprintf(ev.kind, sizeof(ev.kind), "%s", kind);
+	snprintf(ev.detail, sizeof(ev.detail), "%.*s", (int)sizeof(ev.detail) - 1, detail);
+	if (msg_send(FD_PARENT, MSG_EVENT, &ev, sizeof(ev), NULL, 0) == -1 && errno != EAGAIN)
+		log_debug(
+		    "event %s of %s %d to the daemon: %s", kind, role, (int)pid, strerror(errno));
+}
+
+static void slot_event(
+    struct sv_entry *e, pid_t pid, const char *kind, const char *detail, void *arg)
+{
+	manager_event(pid, e->sv.role, kind, detail);
+}
+
 static const struct svt_hooks slot_hooks = {
+    .event = slot_event,
     .spawn = slot_spawn,
     .restart = slot_restart,
     .ready = slot_ready,
@@ -907,6 +933,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			manager_stopping(m);
 		else if (msg.hdr.type == MSG_SHUTDOWN)
 			manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 1);
+		else if (msg.hdr.type == MSG_RETIRE) /* the replacement reads the channel */
+			manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 0);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
 			manager_reopen(m, msg.hdr.type, msg.fds[0]);
 		else {

@@ -13,17 +13,14 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Keys this version reads but does not act on yet. */
-static const struct {
-	const char *section, *key, *why;
-} unused_keys[] = {
-    {"control", "socket", "reserved for the control socket, which this version does not serve"},
-};
+#include "ctlpath.h"
 
 static void report(int warning, const struct wsd_config *cfg, const char *section, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -155,19 +152,43 @@ static int check_root(const struct wsd_config *cfg)
 	return err != 0;
 }
 
+/*
+ * The control socket a start would create: its path must fit; a server
+ * answering there is a warning (-t beside the running server, before a
+ * reload or a restart): a second wsd would refuse to start.
+ */
+static int check_control(const struct wsd_config *cfg)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd, live;
+
+	if (cfg->control_off)
+		return 0;
+	if (cfg->control_socket[0])
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", cfg->control_socket);
+	else if (ctlpath_default(geteuid(), getenv("XDG_RUNTIME_DIR"), sun.sun_path,
+	             sizeof(sun.sun_path)) == -1) {
+		report(0, cfg, "control", "socket",
+		    "the default path is too long (over %d bytes): set control.socket",
+		    CTLPATH_MAX);
+		return 1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	if (live)
+		report(1, cfg, "control", "socket",
+		    "a wsd already answers on %s: a second one would not start", sun.sun_path);
+	return 0;
+}
+
 static void check_warnings(const struct wsd_config *cfg)
 {
-	char at[PATH_MAX + 64];
-
 	if (cfg->user[0] && geteuid() != 0)
 		report(1, cfg, "server", "user",
 		    "'%s' is not used: wsd is not started as root, so its processes stay as uid %d",
 		    cfg->user, (int)geteuid());
-	for (size_t i = 0; i < sizeof(unused_keys) / sizeof(unused_keys[0]); i++)
-		if (config_where(cfg, unused_keys[i].section, unused_keys[i].key, at, sizeof(at)) ==
-		    1)
-			report(1, cfg, unused_keys[i].section, unused_keys[i].key,
-			    "is not used by this version: %s", unused_keys[i].why);
 }
 
 int preflight_run(const struct wsd_config *cfg)
@@ -178,6 +199,7 @@ int preflight_run(const struct wsd_config *cfg)
 	errors += check_log(cfg, "file", cfg->log_file);
 	errors += check_log(cfg, "access_log", cfg->access_log);
 	errors += check_root(cfg);
+	errors += check_control(cfg);
 	check_warnings(cfg);
 	return errors;
 }

@@ -90,8 +90,19 @@ struct sv_entry *svt_by_pid(struct svtable *t, pid_t pid)
 	return NULL;
 }
 
+static void event(struct sv_entry *e, pid_t pid, const char *kind, const char *detail)
+{
+	if (e->t->hooks->event)
+		e->t->hooks->event(e, pid, kind, detail, e->t->arg);
+}
+
 static void log_started(struct sv_entry *e)
 {
+	char detail[32] = "";
+
+	if (e->sv.restarts)
+		snprintf(detail, sizeof(detail), "restart %u", e->sv.restarts);
+	event(e, e->sv.pid, "started", detail);
 	if (!e->t->pool)
 		log_info("started %s, pid %d", e->sv.role, (int)e->sv.pid);
 	else if (e->sv.restarts)
@@ -156,12 +167,15 @@ static void on_msg(struct sv_entry *e, struct msg *m)
 		break;
 	case MSG_READY:
 		sv_ready(&e->sv, clock_now_ms());
+		event(e, e->sv.pid, "ready", "");
 		if (h->ready)
 			h->ready(e, e->t->arg);
 		break;
 	case MSG_DRAINING:
-		if (e->sv.state != SV_DRAINING)
+		if (e->sv.state != SV_DRAINING) {
+			event(e, e->sv.pid, "draining", "told to stop by its pid");
 			h->draining(e, e->t->arg);
+		}
 		break;
 	default:
 		h->msg(e, m, e->t->arg);
@@ -185,6 +199,12 @@ void svt_read(struct sv_entry *e)
 /* A verdict of sv_check: say why, and kill (SIGTERM cannot reach a stopped or wedged process). */
 static void kill_silent(struct sv_entry *e, enum sv_verdict v)
 {
+	char detail[80];
+
+	snprintf(detail, sizeof(detail), "%s %u ms: killed",
+	    v == SV_DID_NOT_START ? "did not start: no heartbeat after" : "no heartbeat for",
+	    e->sv.hung_ms);
+	event(e, e->sv.pid, "hung", detail);
 	if (v == SV_DID_NOT_START)
 		log_warnx("lost child: pid %d %s (did not start: no heartbeat %u ms after the "
 		          "fork), killing it",
@@ -249,6 +269,15 @@ static void log_lost(struct sv_entry *e, const struct svt_exit *x)
 	e->sv.restarts++;
 }
 
+/* A restart at once, or after a back-off: a crash loop an operator should see. */
+static void event_restart(struct sv_entry *e, pid_t pid, uint32_t delay_ms)
+{
+	char detail[48];
+
+	snprintf(detail, sizeof(detail), "in %u ms (restart %u)", delay_ms, e->sv.restarts);
+	event(e, pid, delay_ms ? "backing off" : "restarting", detail);
+}
+
 int svt_reaped(struct svtable *t, pid_t pid, int status)
 {
 	struct sv_entry *e = svt_by_pid(t, pid);
@@ -259,9 +288,11 @@ int svt_reaped(struct svtable *t, pid_t pid, int status)
 	x.was = e->sv.state;
 	svt_read(e); /* its last heartbeat: what it cut at its deadline */
 	x.delay_ms = sv_exited(&e->sv, status, clock_now_ms());
+	event(e, pid, "exited", e->sv.last_exit);
 	switch (t->hooks->exited(e, &x, t->arg)) {
 	case SVT_RESTART:
 		log_lost(e, &x);
+		event_restart(e, pid, x.delay_ms);
 		log_info(
 		    "restarting %s in %u ms (restart %u)", e->sv.role, x.delay_ms, e->sv.restarts);
 		svt_schedule(e, x.delay_ms);

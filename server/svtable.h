@@ -71,6 +71,13 @@ struct svt_hooks {
 	void (*checked)(uint64_t now, void *arg);
 	/* The entry is being freed: drop the role's own events. May be NULL. */
 	void (*release)(struct sv_entry *e, void *arg);
+	/*
+	 * Something an operator follows happened to e's process: "started",
+	 * "ready", "draining", "hung", "exited", "restarting", "backing off",
+	 * with a detail ("crash: SIGSEGV", "in 400 ms"). May be NULL.
+	 */
+	void (*event)(
+	    struct sv_entry *e, pid_t pid, const char *kind, const char *detail, void *arg);
 };
 
 struct svtable {

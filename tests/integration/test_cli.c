@@ -298,23 +298,24 @@ START_TEST(test_check_as_users)
 }
 END_TEST
 
-/* A key this version does not use is a warning, not an error. */
-START_TEST(test_check_unused_key)
+/* -t beside a running server: its control socket answers; a second start would refuse. */
+START_TEST(test_check_live_control_socket)
 {
 	struct wsd w;
+	char conf[PATH_MAX + 64];
 
 	h_init(&w);
-	h_write_text(w.conf, "[control]\nsocket = /run/wsd.sock\n");
+	h_start(&w, NULL);
+	snprintf(conf, sizeof(conf), "[control]\nsocket = %s\n", w.sock);
+	h_write_text(w.conf, conf);
 	ck_assert_int_eq(
 	    run((char *[]){WSD_BIN, "-t", "-p", "0", "-r", w.root, "-c", w.conf, NULL}), 0);
 	ck_assert_ptr_nonnull(strstr(out, "wsd: warning: "));
-	ck_assert_ptr_nonnull(
-	    strstr(out, "wsd.conf:2: control.socket: is not used by this version"));
-	h_write_text(w.conf, "[control]\n");
-	ck_assert_int_eq(
-	    run((char *[]){WSD_BIN, "-t", "-p", "0", "-r", w.root, "-c", w.conf, NULL}), 0);
-	ck_assert_ptr_null(strstr(out, "warning"));
-	h_cleanup(&w);
+	ck_assert_ptr_nonnull(strstr(out, "control.socket: a wsd already answers on"));
+	/* And a start there refuses, naming the socket: exit 3. */
+	ck_assert_int_eq(run((char *[]){WSD_BIN, "-p", "0", "-r", w.root, "-c", w.conf, NULL}), 3);
+	ck_assert_ptr_nonnull(strstr(out, w.sock));
+	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
 
@@ -398,8 +399,8 @@ static void start_v6(struct wsd *w)
 
 	snprintf(text, sizeof(text),
 	    "[server]\nlisten = [::1]:0\nroot = %s\nshutdown_timeout = 5s\n"
-	    "[log]\nfile = %s\nlevel = debug\n",
-	    w->root, w->log);
+	    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n",
+	    w->root, w->log, w->sock);
 	h_write_text(w->conf, text);
 	snprintf(errpath, sizeof(errpath), "%s/stderr.txt", w->dir);
 	if ((w->pid = fork()) == 0) {
@@ -466,7 +467,7 @@ int main(void)
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_check_binds);
 	tcase_add_test(tc, test_check_as_users);
-	tcase_add_test(tc, test_check_unused_key);
+	tcase_add_test(tc, test_check_live_control_socket);
 	tcase_add_test(tc, test_access_log_stderr);
 	tcase_add_test(tc, test_serve_ipv6);
 	suite_add_tcase(s, tc);

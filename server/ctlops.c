@@ -1,0 +1,329 @@
+/* The daemon's side of the control plane: see ctlops.h. */
+#include "ctlops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctlpath.h"
+#include "daemon_int.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "status.h"
+
+#define FOLLOWERS_MAX CONTROL_MAX_CLIENTS
+
+struct ctlops {
+	struct daemon *d;
+	struct control *ctl;
+	/* The one mutating operation at a time: its name and since when. */
+	const char *busy;
+	int64_t busy_since_ms;
+	/* Clients following events (events -f). */
+	struct control_reply *follow[FOLLOWERS_MAX];
+	unsigned nfollow;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* ---- the one operation at a time ---- */
+
+/* 0 and marked busy, or -1 answered with RPC_BUSY (or RPC_STOPPING). */
+static int take_turn(struct ctlops *c, const char *op, struct control_reply *r)
+{
+	cJSON *data;
+	char since[32];
+
+	if (daemon_stopping(c->d)) {
+		control_reply_error(r, RPC_STOPPING, "the server is stopping", NULL);
+		return -1;
+	}
+	if (c->busy == NULL) {
+		c->busy = op;
+		c->busy_since_ms = wall_ms();
+		return 0;
+	}
+	data = cJSON_CreateObject();
+	status_time(c->busy_since_ms, since, sizeof(since));
+	cJSON_AddStringToObject(data, "operation", c->busy);
+	cJSON_AddStringToObject(data, "since", since);
+	control_reply_error(r, RPC_BUSY, "busy: another operation is in progress", data);
+	return -1;
+}
+
+static void end_turn(struct ctlops *c) { c->busy = NULL; }
+
+/* ---- read-only methods ---- */
+
+static void do_status(struct ctlops *c, struct control_reply *r)
+{
+	size_t max = daemon_status_rows(c->d);
+	struct status_proc *rows = calloc(max, sizeof(*rows));
+	struct status_view v;
+
+	if (rows == NULL) {
+		control_reply_error(r, RPC_INTERNAL, "out of memory", NULL);
+		return;
+	}
+	daemon_status(c->d, &v, rows, max);
+	control_reply_result(r, status_json(&v));
+	free(rows);
+}
+
+static void follow_add(struct ctlops *c, struct control_reply *r)
+{
+	if (c->nfollow == FOLLOWERS_MAX) {
+		control_reply_end(r);
+		return;
+	}
+	c->follow[c->nfollow++] = r;
+}
+
+static void follow_drop(struct ctlops *c, unsigned i)
+{
+	control_reply_end(c->follow[i]);
+	c->follow[i] = c->follow[--c->nfollow];
+}
+
+/* events {since, follow}: what the log holds after since, then (follow) every new one. */
+static void do_events(struct ctlops *c, const cJSON *params, struct control_reply *r)
+{
+	struct elog *l = daemon_events(c->d);
+	int64_t since = cmd_get_int(params, "since", 0);
+	cJSON *res = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(res, "events");
+
+	for (const struct elog_rec *e = elog_since(l, (uint64_t)since + 1); e; e = elog_next(l, e))
+		cJSON_AddItemToArray(list, status_event_json(e));
+	cJSON_AddNumberToObject(res, "last_seq", (double)(l->next_seq - 1));
+	if (!cmd_get_bool(params, "follow", 0)) {
+		control_reply_result(r, res);
+		return;
+	}
+	if (control_reply_follow(r, res) == 0)
+		follow_add(c, r);
+}
+
+/* The event log's hook: push each new event to every follower. */
+static void event_added(const struct elog_rec *e, void *arg)
+{
+	struct ctlops *c = arg;
+
+	for (unsigned i = 0; i < c->nfollow;)
+		if (control_push(c->follow[i], "event", status_event_json(e)) == -1)
+			follow_drop(c, i);
+		else
+			i++;
+}
+
+/* ---- mutating methods ---- */
+
+static void do_log_reopen(struct ctlops *c, struct control_reply *r)
+{
+	const char *reopened[3];
+	cJSON *res, *list;
+
+	if (take_turn(c, "log-reopen", r) == -1)
+		return;
+	daemon_log_reopen(c->d, reopened);
+	res = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(res, "reopened");
+	for (int i = 0; reopened[i]; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(reopened[i]));
+	end_turn(c);
+	control_reply_result(r, res);
+}
+
+static void stop_done(void *arg, const struct daemon_stop_report *rep)
+{
+	cJSON *res = cJSON_CreateObject();
+	cJSON *stopped = cJSON_AddArrayToObject(res, "stopped");
+	cJSON *killed = cJSON_AddArrayToObject(res, "killed");
+
+	cJSON_AddNumberToObject(res, "seconds", (double)rep->ms / 1000);
+	for (unsigned i = 0; i < rep->n; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(p, "role", rep->procs[i].role);
+		cJSON_AddNumberToObject(p, "pid", rep->procs[i].pid);
+		cJSON_AddItemToArray(rep->procs[i].killed ? killed : stopped, p);
+	}
+	cJSON_AddNumberToObject(res, "connections_cut", (double)rep->cut);
+	control_reply_result(arg, res);
+}
+
+/* stop {timeout}: never refused as busy; the reply comes once every child has gone. */
+static void do_stop(struct ctlops *c, const cJSON *params, struct control_reply *r)
+{
+	const struct ctl_peer *p = control_reply_peer(r);
+	double timeout = cmd_get_num(params, "timeout", 0);
+	char why[64];
+
+	snprintf(why, sizeof(why), "stop asked by uid %d pid %d", (int)p->uid, (int)p->pid);
+	if (daemon_stop_by(c->d, why, (uint32_t)(timeout * 1000), stop_done, r) == -1)
+		control_reply_error(r, RPC_STOPPING, "the server is stopping", NULL);
+}
+
+struct restart_call {
+	struct ctlops *c;
+	struct control_reply *r;
+};
+
+static void restart_done(void *arg, const struct daemon_restart_report *rep)
+{
+	struct restart_call *rc = arg;
+	cJSON *o = cJSON_CreateObject();
+
+	end_turn(rc->c);
+	cJSON_AddStringToObject(o, "target", rep->role);
+	cJSON_AddNumberToObject(o, "old_pid", rep->old_pid);
+	if (rep->failed) {
+		cJSON_AddStringToObject(o, "cause", rep->cause);
+		control_reply_error(rc->r, RPC_FAILED, rep->cause, o);
+	} else {
+		cJSON_AddNumberToObject(o, "new_pid", rep->new_pid);
+		cJSON_AddNumberToObject(o, "seconds", (double)rep->ms / 1000);
+		cJSON_AddBoolToObject(o, "killed", rep->killed);
+		control_reply_result(rc->r, o);
+	}
+	free(rc);
+}
+
+/* restart {target, timeout}: the listener or the manager (workers: the manager's, later). */
+static int do_restart(struct ctlops *c, const cJSON *params, struct control_reply *r)
+{
+	const char *target = cmd_get_str(params, "target", "");
+	double timeout = cmd_get_num(params, "timeout", 0);
+	struct restart_call *rc;
+	char err[128];
+
+	if (strcmp(target, "listener") != 0 && strcmp(target, "manager") != 0)
+		return -1;
+	if (take_turn(c, "restart", r) == -1)
+		return 0;
+	if ((rc = malloc(sizeof(*rc))) == NULL) {
+		end_turn(c);
+		control_reply_error(r, RPC_INTERNAL, "out of memory", NULL);
+		return 0;
+	}
+	*rc = (struct restart_call){c, r};
+	if (daemon_restart_role(c->d, target, (uint32_t)(timeout * 1000), restart_done, rc, err,
+	        sizeof(err)) == -1) {
+		end_turn(c);
+		free(rc);
+		control_reply_error(r, RPC_FAILED, err, NULL);
+	}
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+static int call(void *ctx, const struct cmd *cmd, const cJSON *params, struct control_reply *r)
+{
+	struct ctlops *c = ctx;
+
+	if (strcmp(cmd->name, "status") == 0)
+		do_status(c, r);
+	else if (strcmp(cmd->name, "events") == 0)
+		do_events(c, params, r);
+	else if (strcmp(cmd->name, "log-reopen") == 0)
+		do_log_reopen(c, r);
+	else if (strcmp(cmd->name, "stop") == 0)
+		do_stop(c, params, r);
+	else if (strcmp(cmd->name, "restart") == 0)
+		return do_restart(c, params, r);
+	else
+		return -1; /* not available in this server yet */
+	return 0;
+}
+
+/* A follower's client went away: release its handle now. */
+static void gone(void *ctx, struct control_reply *r)
+{
+	struct ctlops *c = ctx;
+
+	for (unsigned i = 0; i < c->nfollow; i++)
+		if (c->follow[i] == r) {
+			follow_drop(c, i);
+			return;
+		}
+}
+
+static void refused(void *ctx, const struct ctl_peer *p)
+{
+	struct ctlops *c = ctx;
+
+	elog_add(daemon_events(c->d), "client refused", "control", p->pid, "uid %d", (int)p->uid);
+}
+
+static const struct control_ops ops = {call, gone, refused};
+
+/* ---- the socket ---- */
+
+static int settings_of(
+    const struct wsd_config *cfg, struct control_settings *s, char *path, size_t len)
+{
+	int dflt = cfg->control_socket[0] == '\0';
+
+	if (dflt && ctlpath_default(geteuid(), getenv("XDG_RUNTIME_DIR"), path, len) == -1)
+		return -1;
+	if (!dflt)
+		snprintf(path, len, "%s", cfg->control_socket);
+	control_settings_defaults(s, path);
+	s->default_path = dflt;
+	s->mode = (mode_t)cfg->control_mode;
+	s->group = cfg->control_gid;
+	s->readonly_group = cfg->control_ro_gid;
+	return 0;
+}
+
+int ctlops_open(struct daemon *d, struct ctlops **out)
+{
+	char path[CTLPATH_MAX + 1], err[256];
+	struct control_settings s;
+	struct ctlops *c;
+	int fd;
+
+	*out = NULL;
+	if (d->cfg.control_off)
+		return 0;
+	if (settings_of(&d->cfg, &s, path, sizeof(path)) == -1) {
+		log_error("control.socket: the default path is too long; set control.socket");
+		return 1;
+	}
+	if ((fd = control_open(&s, err, sizeof(err))) < 0) {
+		log_error("control socket %s: %s%s", path, err,
+		    fd == CONTROL_ELIVE ? ": is another wsd running? exiting" : ", exiting");
+		return fd == CONTROL_ECONFIG ? 1 : 3;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ctl = control_new(d->base, fd, &s, &ops, c)) == NULL) {
+		log_error("control socket %s: out of memory", path);
+		free(c);
+		close(fd);
+		return 3;
+	}
+	c->d = d;
+	d->events->added = event_added;
+	d->events->arg = c;
+	log_info("control socket %s", path);
+	*out = c;
+	return 0;
+}
+
+void ctlops_free(struct ctlops *c)
+{
+	while (c->nfollow > 0)
+		follow_drop(c, 0);
+	control_free(c->ctl);
+	c->d->events->added = NULL;
+	free(c);
+}

@@ -1,0 +1,98 @@
+/*
+ * The daemon's own state, shared by its files and no one else's:
+ * daemon.c (start-up, signals, supervision hooks, the stop sequence) and
+ * daemon_ops.c (the narrow API the control plane calls, daemon.h).
+ */
+#ifndef WSD_DAEMON_INT_H
+#define WSD_DAEMON_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "eventlog.h"
+#include "msg.h"
+#include "proc.h"
+#include "svtable.h"
+#include "wtable.h"
+
+#define MAX_KIDS 8         /* current listener and manager, plus draining ones */
+#define STOP_WAITERS_MAX 8 /* stop requests answered when the stop is done */
+
+enum { ROLE_LISTENER, ROLE_MANAGER, NROLES };
+extern const char *const daemon_role_names[NROLES];
+
+/* One supervised process: its table entry (first) and its role. */
+struct kid {
+	struct sv_entry e;
+	int role;
+};
+_Static_assert(offsetof(struct kid, e) == 0, "svtable entries come first");
+
+enum stop_phase { STOP_NONE, STOP_GRACEFUL, STOP_TERM, STOP_KILL };
+
+/* A restart of the listener or the manager asked for by the control plane. */
+struct role_restart {
+	struct kid *old, *next; /* next: the replacement, until it is READY */
+	pid_t old_pid, new_pid;
+	int role;
+	uint64_t start_ms;
+	int killed;
+	struct event ev_timeout;
+	daemon_restart_fn done; /* NULL: no restart in progress */
+	void *arg;
+};
+
+struct daemon {
+	struct event_base *base;
+	struct wsd_config cfg;
+	struct msg_config mc;
+	struct proc_creds creds;
+	int listenfd, logfd, accessfd, rootfd;
+	int lm[2]; /* listener -> manager */
+	int wl[2]; /* workers -> listener */
+	struct kid kids[MAX_KIDS];
+	struct svtable tab;      /* over kids */
+	struct kid *cur[NROLES]; /* the listener and the manager now serving */
+	struct wtable workers;   /* the current manager's pool, as it last reported it */
+	struct msg_heartbeat retired[NROLES]; /* figures of roles that have exited */
+	struct elog *events;                  /* what happened, for wsctl events */
+	struct ctlops *ctl;                   /* the control socket, NULL when off */
+	uint64_t started_ms;                  /* monotonic, for uptime */
+	struct role_restart restart;
+	enum stop_phase stopping;
+	uint64_t stop_started_ms;
+	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
+	uint64_t stopped_cut; /* connections closed at a drain deadline during the stop */
+	struct daemon_stop_report stop_report;
+	struct {
+		daemon_stop_fn done;
+		void *arg;
+	} stop_waiters[STOP_WAITERS_MAX];
+	unsigned nstop_waiters;
+	int ready;
+	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
+	struct event ev_stop1, ev_stop2;
+	char url[300];
+};
+
+/* Over the table's entries (free ones included), as kids. */
+#define FOREACH_KID(d, k) \
+	for (__typeof__(&(d)->kids[0]) k = (d)->kids; k < (d)->kids + (d)->tab.end; k++)
+
+/* daemon.c */
+struct kid *kid_new(struct daemon *d, int role);
+void kid_start(struct kid *k, struct daemon *d);
+void daemon_set_current(struct daemon *d, struct kid *k);
+void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms);
+
+/* daemon_ops.c: the restart in progress, told what happened to its processes. */
+void restart_ready(struct daemon *d, struct kid *k);
+/* 1 when k was part of the restart (the caller does what the returned after says). */
+int restart_exited(struct daemon *d, struct kid *k, enum svt_after *after);
+
+#endif
