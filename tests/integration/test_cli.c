@@ -394,7 +394,7 @@ static int v6_ready(void *arg) { return v6_port(arg) > 0; }
 /* h_start() waits for an IPv4 address: start on [::1] the same way, here. */
 static void start_v6(struct wsd *w)
 {
-	char text[PATH_MAX * 3], errpath[PATH_MAX + 32];
+	char text[PATH_MAX * 4 + 256], errpath[PATH_MAX + 32];
 	int fd;
 
 	snprintf(text, sizeof(text),
