@@ -103,8 +103,8 @@ static void fill_msg_config(struct daemon *d)
 
 	memset(mc, 0, sizeof(*mc));
 	snprintf(mc->root, sizeof(mc->root), "%s", c->root);
-	mc->pool_min = c->pool_min;
-	mc->pool_max = c->pool_max;
+	mc->pool_min = d->eff_min;
+	mc->pool_max = d->eff_max;
 	mc->pool_limit = c->pool_limit;
 	mc->max_workload = c->max_workload;
 	mc->pool_idle_timeout_ms = c->pool_idle_timeout_ms;
@@ -636,6 +636,8 @@ int daemon_run(const struct wsd_config *cfg)
 	int rc;
 
 	d.cfg = *cfg;
+	d.eff_min = cfg->pool_min;
+	d.eff_max = cfg->pool_max;
 	d.started_ms = clock_now_ms();
 	log_setrole("daemon");
 	if ((rc = daemon_setup(&d)) != 0) {

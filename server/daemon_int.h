@@ -64,6 +64,12 @@ struct daemon {
 	struct ctlops *ctl;                   /* the control socket, NULL when off */
 	uint64_t started_ms;                  /* monotonic, for uptime */
 	struct role_restart restart;
+	/*
+	 * The pool bounds in effect: the file's (or -w's), until a scale
+	 * changes them; a reload whose file changed [pool] min/max resets them.
+	 * The manager is configured with these, so a restarted one keeps them.
+	 */
+	uint32_t eff_min, eff_max;
 	enum stop_phase stopping;
 	uint64_t stop_started_ms;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;

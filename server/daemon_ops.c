@@ -113,8 +113,10 @@ void daemon_status(
 	v->config_file = d->cfg.file;
 	v->config_generation = 1;
 	status_totals(d, v);
-	v->cfg_min = v->eff_min = d->cfg.pool_min;
-	v->cfg_max = v->eff_max = d->cfg.pool_max;
+	v->cfg_min = d->cfg.pool_min;
+	v->cfg_max = d->cfg.pool_max;
+	v->eff_min = d->eff_min;
+	v->eff_max = d->eff_max;
 	v->limit = d->cfg.pool_limit;
 	v->max_workload = d->cfg.max_workload;
 	n = status_kids(d, rows, max, now);
