@@ -308,14 +308,15 @@ static void report(struct report *r, uint64_t dropped, int force)
 	if (!force && !report_due(r, dropped, now))
 		return;
 	if (dropped > r->reported) {
-		log_warnx("access log: %llu lines dropped (disk too slow)",
-		    (unsigned long long)(dropped - r->reported));
+		log_warnx("access log: %llu line%s dropped (disk too slow)",
+		    (unsigned long long)(dropped - r->reported), log_s(dropped - r->reported));
 		r->reported = dropped;
 		r->last_ms = now;
 	}
 	if (r->lost > 0) {
 		errno = r->lost_errno;
-		log_warn("access log: %llu lines lost", (unsigned long long)r->lost);
+		log_warn(
+		    "access log: %llu line%s lost", (unsigned long long)r->lost, log_s(r->lost));
 		r->lost = 0;
 		r->last_ms = now;
 	}

@@ -138,7 +138,8 @@ static void accept_resumed(struct listener *l)
 
 	if (l->pauses == 0 || (now = clock_now_ms()) - l->paused_said_ms < PAUSE_SUMMARY_MS)
 		return;
-	log_info("accepting again after %llu pauses", (unsigned long long)l->pauses);
+	log_info(
+	    "accepting again after %llu pause%s", (unsigned long long)l->pauses, log_s(l->pauses));
 	l->pauses = 0;
 	l->paused_said_ms = now;
 }
@@ -243,8 +244,8 @@ static void listener_drain(struct listener *l, int take_backlog)
 		l->backlog_left = backlog_waiting(FD_LISTEN);
 		evtimer_add(&l->ev_deadline, &tv);
 	}
-	log_info("stopped accepting after %llu connections, taking %ld waiting in the backlog",
-	    (unsigned long long)l->accepted, l->backlog_left);
+	log_info("stopped accepting after %llu connection%s, taking %ld waiting in the backlog",
+	    (unsigned long long)l->accepted, log_s(l->accepted), l->backlog_left);
 	accept_interest(l, l->pending_fd < 0);
 	if (l->accepting)
 		accept_some(l, FD_LISTEN, ACCEPT_BATCH);
@@ -331,10 +332,10 @@ int listener_main(void)
 	evsignal_assign(&l.ev_term, l.base, SIGTERM, sigterm_cb, &l);
 	evsignal_add(&l.ev_term, NULL);
 	event_base_dispatch(l.base);
-	log_info("exiting after %llu connections; waited %llu times for room in the channel, "
+	log_info("exiting after %llu connection%s; waited %llu time%s for room in the channel, "
 	         "%llu for descriptors in flight",
-	    (unsigned long long)l.accepted, (unsigned long long)l.full_waits,
-	    (unsigned long long)l.refs_waits);
+	    (unsigned long long)l.accepted, log_s(l.accepted), (unsigned long long)l.full_waits,
+	    log_s(l.full_waits), (unsigned long long)l.refs_waits);
 	event_base_free(l.base);
 	return 0;
 }

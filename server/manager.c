@@ -150,9 +150,9 @@ static void fd_tight_warn(struct manager *m)
 	if (m->tight_warned_ms && now - m->tight_warned_ms < TIGHT_WARN_MS)
 		return;
 	m->tight_warned_ms = now;
-	log_warnx("%u connections queued, near the descriptor limit %ld: pausing the listener "
+	log_warnx("%u connection%s queued, near the descriptor limit %ld: pausing the listener "
 	          "channel until some are given out",
-	    m->qlen, msg_fd_limit());
+	    m->qlen, log_s(m->qlen), msg_fd_limit());
 }
 
 /*
@@ -973,9 +973,10 @@ int manager_main(void)
 	m.cut += m.qlen;
 	queue_abandon(&m);
 	heartbeat_send(&m.hb); /* the last figures: what was cut at the deadline */
-	log_info("exiting; waited %llu times for room in a worker's channel, %llu for descriptors "
+	log_info("exiting; waited %llu time%s for room in a worker's channel, %llu for descriptors "
 	         "in flight",
-	    (unsigned long long)m.full_waits, (unsigned long long)m.refs_waits);
+	    (unsigned long long)m.full_waits, log_s(m.full_waits),
+	    (unsigned long long)m.refs_waits);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
 	free(m.queue);

@@ -337,8 +337,10 @@ static long waited(const char *what)
 		long v = strtol(p + 7, &e, 10);
 
 		p = e;
-		if (strncmp(e, " times for room in ", 19) == 0 &&
-		    strncmp(e + 19, what, strlen(what)) == 0)
+		if (strncmp(e, " time", 5) == 0)
+			e += 5 + (e[5] == 's'); /* "1 time", "2 times" */
+		if (strncmp(e, " for room in ", 13) == 0 &&
+		    strncmp(e + 13, what, strlen(what)) == 0)
 			n = v;
 	}
 	free(s);

@@ -517,15 +517,19 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* Sum of N over "access log: N lines dropped" in the error log. */
+/* Sum of N over "access log: N line(s) dropped" in the error log. */
 static unsigned long long logged_drops(const char *log)
 {
 	unsigned long long sum = 0, n;
 	const char *p = log;
+	char *e;
 
 	while ((p = strstr(p, "access log: ")) != NULL) {
 		p += 12;
-		if (sscanf(p, "%llu lines dropped (disk too slow)", &n) == 1)
+		n = strtoull(p, &e, 10);
+		if (e != p &&
+		    (strncmp(e, " lines dropped (disk too slow)", 30) == 0 ||
+		        strncmp(e, " line dropped (disk too slow)", 29) == 0))
 			sum += n;
 	}
 	return sum;
