@@ -660,8 +660,12 @@ static void conn_run(struct conn *c)
 static void conn_on_timeout(struct conn *c)
 {
 	if (c->state == C_READ && c->inlen > 0) {
-		/* A request started and stalled: say so, then close. */
-		conn_note_request(c, NULL, 0);
+		struct http_request req;
+
+		/* A request started and stalled: say so, then close. Its request
+		 * line, when whole, still goes to the access log. */
+		http_parse_request(c->in, c->inlen, &req);
+		conn_note_request(c, &req, 0);
 		respond_error(c, 408, 1, 0);
 		c->state = C_WRITE;
 		if (conn_flush(c) == 1) {

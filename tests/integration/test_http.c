@@ -1100,6 +1100,25 @@ START_TEST(test_access_log_refused_keeps_line)
 }
 END_TEST
 
+/* A head that stalls after its request line: 408, and the line is still logged. */
+START_TEST(test_access_log_timeout_keeps_line)
+{
+	static const char part[] = "GET /stalled HTTP/1.1\r\nHost: x\r\n";
+	struct h_response r;
+	int fd;
+
+	start_logged("[http]\nheader_timeout = 300ms\n");
+	fd = h_connect(&w);
+	send_raw(fd, part, sizeof(part) - 1);
+	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.status, 408);
+	h_response_free(&r);
+	close(fd);
+	wait_alog("\"GET /stalled HTTP/1.1\" 408 ");
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 static void make_huge(void)
 {
 	char p[PATH_MAX * 2];
@@ -1666,6 +1685,7 @@ Suite *http_suite(void)
 
 	tcase_set_timeout(ta, 60);
 	tcase_add_test(ta, test_access_log_refused_keeps_line);
+	tcase_add_test(ta, test_access_log_timeout_keeps_line);
 	tcase_add_test(ta, test_access_log_client_cut);
 	tcase_add_test(ta, test_access_log_drain_cut);
 	suite_add_tcase(s, ta);
