@@ -311,7 +311,7 @@ static void pool_error(const struct pool_call *pc, const struct poolreq_result *
 	cJSON_AddStringToObject(data, "cause", res->text);
 	if (pc->op == MSG_OP_SCALE) /* held all the same: the next manager starts with them */
 		cJSON_AddItemToObject(data, "new", bounds_json(&pc->now));
-	else if (pc->op != MSG_OP_RESTART_WORKERS && res->values[0] > 0)
+	else if (res->values[0] > 0)
 		cJSON_AddNumberToObject(data, "old_pid", (double)res->values[0]);
 	control_reply_error(pc->r, res->code, res->text, data);
 }

@@ -872,7 +872,7 @@ static void op_end(struct manager *m, int code, const int64_t *v, const char *te
 
 static void op_abort(struct manager *m, const char *why)
 {
-	int64_t v[MSG_REPLY_VALUES] = {m->op.old_pid};
+	int64_t v[MSG_REPLY_VALUES] = {m->op.old_pid, (int64_t)(clock_now_ms() - m->op.start_ms)};
 
 	if (m->op.id != 0)
 		op_end(m, RPC_FAILED, v, why);
