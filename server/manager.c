@@ -101,6 +101,7 @@ static void manager_maybe_exit(struct manager *m);
 static void op_ready(struct manager *m, struct slot *s);
 static int op_exited(struct manager *m, struct slot *s, struct svt_exit *x, enum svt_after *after);
 static void op_abort(struct manager *m, const char *why);
+static void manager_event(pid_t pid, const char *role, const char *kind, const char *detail);
 
 /* ---- the wait queue ---- */
 
@@ -975,6 +976,21 @@ static int op_exited(struct manager *m, struct slot *s, struct svt_exit *x, enum
 	return 1;
 }
 
+/* For wsctl events: what the daemon asked for, done. */
+static void op_note(const struct pool_op *op, int64_t ms)
+{
+	char detail[96];
+
+	if (op->op == MSG_OP_DRAIN)
+		snprintf(detail, sizeof(detail), "asked, in %lld ms%s", (long long)ms,
+		    op->killed ? ", killed" : "");
+	else
+		snprintf(detail, sizeof(detail), "replaced %d in %lld ms%s", (int)op->old_pid,
+		    (long long)ms, op->killed ? ", killed" : "");
+	manager_event(op->op == MSG_OP_DRAIN ? op->old_pid : op->new_pid, "worker",
+	    op->op == MSG_OP_DRAIN ? "drained" : "restarted", detail);
+}
+
 /* One worker replaced (or drained): reply, or go on to the next. */
 static void op_step_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -987,6 +1003,7 @@ static void op_step_cb(evutil_socket_t fd, short what, void *arg)
 	if (op->id == 0 || op->old != NULL || op->next != NULL)
 		return;
 	evtimer_del(&op->ev_timeout);
+	op_note(op, ms);
 	if (op->op == MSG_OP_DRAIN) {
 		op_end(m, 0, dv, NULL);
 	} else if (op->op == MSG_OP_RESTART_WORKER) {

@@ -241,7 +241,7 @@ static void pid_str(char *buf, size_t len, pid_t pid) { snprintf(buf, len, "%d",
 START_TEST(test_restarts_under_load_lose_nothing)
 {
 	pid_t pids[8];
-	char arg[16];
+	char arg[16], want[64], out[16384];
 	cJSON *j, *list;
 
 	start("[pool]\nmin = 2\nmax = 2\nidle_timeout = 1h\n");
@@ -258,6 +258,9 @@ START_TEST(test_restarts_under_load_lose_nothing)
 	ck_assert_int_eq(num(j, "killed"), 0);
 	cJSON_Delete(j);
 	ck_assert_msg(load_wait_more(&l, 100, 10000), "no answers after the restart");
+	snprintf(want, sizeof(want), "replaced %d in", (int)pids[0]);
+	ck_assert_int_eq(ctl(out, sizeof(out), 0, "events", NULL), 0);
+	ck_assert_msg(strstr(out, want), "%s", out);
 	ck_assert_int_eq(h_count_role(&w, "worker", pids, 8), 2);
 	for (int round = 0; round < 3; round++) {
 		ck_assert_int_eq(h_count_role(&w, "worker", pids, 8), 2);
@@ -302,6 +305,8 @@ START_TEST(test_drain_and_refusals)
 	cJSON_Delete(j);
 	ck_assert(!is_worker(pids[0]));
 	ck_assert_int_eq(workers(), 1);
+	ck_assert_int_eq(ctl(out, sizeof(out), 0, "events", NULL), 0);
+	ck_assert_msg(strstr(out, "drained") && strstr(out, "asked, in"), "%s", out);
 	/* At min: refused, the worker serves on. */
 	pid_str(arg, sizeof(arg), pids[1]);
 	ck_assert_int_eq(ctl(out, sizeof(out), 0, "drain", arg, NULL), 1);
