@@ -38,6 +38,9 @@ enum msg_type {
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
 	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
+	/* 60..79: operations on the pool, daemon <-> manager */
+	MSG_REQUEST = 60, /* daemon -> manager: struct msg_request, answered by MSG_REPLY */
+	MSG_REPLY = 61,   /* manager -> daemon: struct msg_reply, with the request's id */
 	MSG_TYPE_MAX
 };
 
@@ -112,6 +115,38 @@ struct msg_event {
 	char detail[192];
 };
 
+/* What a MSG_REQUEST asks of the manager's pool. */
+enum msg_op {
+	MSG_OP_SCALE = 1,           /* args: min, max */
+	MSG_OP_RESTART_WORKER = 2,  /* args: pid, timeout_ms */
+	MSG_OP_RESTART_WORKERS = 3, /* args: -, timeout_ms (for each worker) */
+	MSG_OP_DRAIN = 4,           /* args: pid, timeout_ms */
+};
+
+#define MSG_OP_ARGS 4
+#define MSG_REPLY_VALUES 4
+#define MSG_REPLY_TEXT 160
+
+struct msg_request {
+	uint32_t id; /* the daemon's, never 0; the reply carries it back */
+	uint32_t op; /* enum msg_op */
+	uint32_t args[MSG_OP_ARGS];
+};
+
+/*
+ * The answer to one request. A restart of every worker sends one reply
+ * with more = 1 per worker replaced, then the final one (more = 0): any
+ * pool size fits fixed-size messages.
+ */
+struct msg_reply {
+	uint32_t id;
+	int32_t code; /* 0 done, else a control error code (RPC_FAILED...) */
+	uint32_t more;
+	uint32_t pad;
+	int64_t values[MSG_REPLY_VALUES]; /* per op: see docs/architecture.md */
+	char text[MSG_REPLY_TEXT];        /* the error's message, NUL-terminated */
+};
+
 struct msg_conn {
 	struct sockaddr_storage peer;
 	uint32_t peerlen;
@@ -131,6 +166,8 @@ struct msg {
 		struct msg_event event;
 		struct msg_conn conn;
 		struct msg_conn_done done;
+		struct msg_request req;
+		struct msg_reply reply;
 		unsigned char raw[MSG_MAXPAYLOAD];
 	} u;
 	int fds[MSG_MAXFDS];

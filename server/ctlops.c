@@ -197,7 +197,9 @@ static void restart_done(void *arg, const struct daemon_restart_report *rep)
 	free(rc);
 }
 
-/* restart {target, timeout}: the listener or the manager (workers: the manager's, later). */
+static void pool_restart(struct ctlops *c, const cJSON *params, struct control_reply *r);
+
+/* restart {target, pid, timeout}: the listener or the manager here; workers go to the manager. */
 static int do_restart(struct ctlops *c, const cJSON *params, struct control_reply *r)
 {
 	const char *target = cmd_get_str(params, "target", "");
@@ -205,6 +207,10 @@ static int do_restart(struct ctlops *c, const cJSON *params, struct control_repl
 	struct restart_call *rc;
 	char err[128];
 
+	if (strcmp(target, "workers") == 0 || strcmp(target, "worker") == 0) {
+		pool_restart(c, params, r);
+		return 0;
+	}
 	if (strcmp(target, "listener") != 0 && strcmp(target, "manager") != 0)
 		return -1;
 	if (take_turn(c, "restart", r) == -1)
@@ -224,6 +230,179 @@ static int do_restart(struct ctlops *c, const cJSON *params, struct control_repl
 	return 0;
 }
 
+/* ---- the worker pool: scale, restart worker(s), drain (the manager answers) ---- */
+
+struct pool_call {
+	struct ctlops *c;
+	struct control_reply *r;
+	enum msg_op op;
+	struct daemon_bounds old, now; /* scale */
+};
+
+static cJSON *bounds_json(const struct daemon_bounds *b)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "min", b->min);
+	cJSON_AddNumberToObject(o, "max", b->max);
+	return o;
+}
+
+static cJSON *scale_json(const struct daemon_bounds *old, const struct daemon_bounds *now)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "old", bounds_json(old));
+	cJSON_AddItemToObject(o, "new", bounds_json(now));
+	return o;
+}
+
+/* One replacement: values {old_pid, new_pid, ms, killed}. */
+static cJSON *replaced_json(cJSON *o, const int64_t *v)
+{
+	cJSON_AddNumberToObject(o, "old_pid", (double)v[0]);
+	cJSON_AddNumberToObject(o, "new_pid", (double)v[1]);
+	cJSON_AddNumberToObject(o, "seconds", (double)v[2] / 1000);
+	cJSON_AddBoolToObject(o, "killed", v[3] != 0);
+	return o;
+}
+
+/* restart workers: every replacement, in order, then the total time (values {n, ms}). */
+static cJSON *workers_json(const struct poolreq_result *res)
+{
+	cJSON *o = cJSON_CreateObject(), *list;
+
+	cJSON_AddStringToObject(o, "target", "workers");
+	cJSON_AddNumberToObject(o, "seconds", (double)res->values[1] / 1000);
+	list = cJSON_AddArrayToObject(o, "replaced");
+	for (unsigned i = 0; i < res->nitems; i++)
+		cJSON_AddItemToArray(
+		    list, replaced_json(cJSON_CreateObject(), res->items[i].values));
+	return o;
+}
+
+static cJSON *pool_result_json(const struct pool_call *pc, const struct poolreq_result *res)
+{
+	cJSON *o;
+
+	switch (pc->op) {
+	case MSG_OP_SCALE:
+		return scale_json(&pc->old, &pc->now);
+	case MSG_OP_RESTART_WORKERS:
+		return workers_json(res);
+	case MSG_OP_RESTART_WORKER:
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "target", "worker");
+		return replaced_json(o, res->values);
+	default: /* drain: values {pid, ms, killed} */
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "pid", (double)res->values[0]);
+		cJSON_AddNumberToObject(o, "seconds", (double)res->values[1] / 1000);
+		cJSON_AddBoolToObject(o, "killed", res->values[2] != 0);
+		return o;
+	}
+}
+
+/* An error: the cause, the pid concerned, and what a rolling restart had replaced already. */
+static void pool_error(const struct pool_call *pc, const struct poolreq_result *res)
+{
+	cJSON *data = pc->op == MSG_OP_RESTART_WORKERS ? workers_json(res) : cJSON_CreateObject();
+
+	cJSON_AddStringToObject(data, "cause", res->text);
+	if (pc->op == MSG_OP_SCALE) /* held all the same: the next manager starts with them */
+		cJSON_AddItemToObject(data, "new", bounds_json(&pc->now));
+	else if (res->values[0] > 0)
+		cJSON_AddNumberToObject(data, "old_pid", (double)res->values[0]);
+	control_reply_error(pc->r, res->code, res->text, data);
+}
+
+static void pool_done(void *arg, const struct poolreq_result *res)
+{
+	struct pool_call *pc = arg;
+
+	end_turn(pc->c);
+	if (res->code != 0)
+		pool_error(pc, res);
+	else
+		control_reply_result(pc->r, pool_result_json(pc, res));
+	free(pc);
+}
+
+/* The turn taken and a call record, or NULL (answered). */
+static struct pool_call *pool_call_new(
+    struct ctlops *c, const char *name, enum msg_op op, struct control_reply *r)
+{
+	struct pool_call *pc;
+
+	if (take_turn(c, name, r) == -1)
+		return NULL;
+	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
+		end_turn(c);
+		control_reply_error(r, RPC_INTERNAL, "out of memory", NULL);
+		return NULL;
+	}
+	*pc = (struct pool_call){.c = c, .r = r, .op = op};
+	return pc;
+}
+
+static void pool_refused(struct pool_call *pc, int code, const char *err)
+{
+	end_turn(pc->c);
+	control_reply_error(pc->r, code, err, NULL);
+	free(pc);
+}
+
+/* scale {min, max}: either may be left out (it keeps its value in effect). */
+static void do_scale(struct ctlops *c, const cJSON *params, struct control_reply *r)
+{
+	struct pool_call *pc = pool_call_new(c, "scale", MSG_OP_SCALE, r);
+	char err[128];
+	int rc;
+
+	if (pc == NULL)
+		return;
+	rc = daemon_scale(c->d, (uint32_t)cmd_get_int(params, "min", 0),
+	    (uint32_t)cmd_get_int(params, "max", 0), &pc->old, &pc->now, pool_done, pc, err,
+	    sizeof(err));
+	if (rc == -1)
+		pool_refused(pc, RPC_INVALID_PARAMS, err);
+	else if (rc == 1) { /* no manager to tell now: the next one starts with them */
+		end_turn(c);
+		control_reply_result(r, scale_json(&pc->old, &pc->now));
+		free(pc);
+	}
+}
+
+static void pool_send_op(struct pool_call *pc, uint32_t pid, const cJSON *params)
+{
+	double timeout = cmd_get_num(params, "timeout", 0);
+	char err[128];
+
+	if (daemon_pool_op(pc->c->d, pc->op, pid, (uint32_t)(timeout * 1000), pool_done, pc, err,
+	        sizeof(err)) == -1)
+		pool_refused(pc, RPC_FAILED, err);
+}
+
+/* restart {target: workers} (rolling) or {target: worker, pid}. */
+static void pool_restart(struct ctlops *c, const cJSON *params, struct control_reply *r)
+{
+	int one = strcmp(cmd_get_str(params, "target", ""), "worker") == 0;
+	struct pool_call *pc = pool_call_new(
+	    c, "restart", one ? MSG_OP_RESTART_WORKER : MSG_OP_RESTART_WORKERS, r);
+
+	if (pc != NULL)
+		pool_send_op(pc, (uint32_t)cmd_get_int(params, "pid", 0), params);
+}
+
+/* drain {pid}: retire one worker without a replacement, never below min. */
+static void do_drain(struct ctlops *c, const cJSON *params, struct control_reply *r)
+{
+	struct pool_call *pc = pool_call_new(c, "drain", MSG_OP_DRAIN, r);
+
+	if (pc != NULL)
+		pool_send_op(pc, (uint32_t)cmd_get_int(params, "pid", 0), params);
+}
+
 /* ---- dispatch ---- */
 
 static int call(void *ctx, const struct cmd *cmd, const cJSON *params, struct control_reply *r)
@@ -240,6 +419,10 @@ static int call(void *ctx, const struct cmd *cmd, const cJSON *params, struct co
 		do_stop(c, params, r);
 	else if (strcmp(cmd->name, "restart") == 0)
 		return do_restart(c, params, r);
+	else if (strcmp(cmd->name, "scale") == 0)
+		do_scale(c, params, r);
+	else if (strcmp(cmd->name, "drain") == 0)
+		do_drain(c, params, r);
 	else
 		return -1; /* not available in this server yet */
 	return 0;

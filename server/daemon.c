@@ -243,6 +243,8 @@ static void kid_msg(struct sv_entry *e, struct msg *m, void *arg)
 		kid_worker_table(arg, (struct kid *)e, &m->u.wpage);
 	else if (m->hdr.type == MSG_EVENT)
 		kid_worker_event(arg, &m->u.event);
+	else if (m->hdr.type == MSG_REPLY)
+		daemon_pool_reply(arg, (struct kid *)e, &m->u.reply);
 	else
 		svt_unexpected(e, m);
 }
@@ -311,6 +313,7 @@ static enum svt_after kid_exited(struct sv_entry *e, struct svt_exit *x, void *a
 	struct kid *k = (struct kid *)e;
 	enum svt_after what = SVT_RESTART;
 
+	daemon_pool_gone(d, k, x->pid);
 	if (restart_exited(d, k, &what)) {
 		sv_retire_figures(&e->sv, &d->retired[k->role]);
 		return what;

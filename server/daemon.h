@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "msg.h"
+#include "poolreq.h"
 
 struct daemon;
 struct elog;
@@ -80,5 +82,35 @@ typedef void (*daemon_restart_fn)(void *arg, const struct daemon_restart_report 
  */
 int daemon_restart_role(struct daemon *d, const char *role, uint32_t timeout_ms,
     daemon_restart_fn done, void *arg, char *err, size_t errlen);
+
+/* ---- the worker pool (daemon_pool.c): requests the manager answers ---- */
+
+/* Called once with the manager's answer, or an error when it exits first. */
+typedef void (*daemon_pool_fn)(void *arg, const struct poolreq_result *r);
+
+struct daemon_bounds {
+	uint32_t min, max;
+};
+
+/*
+ * Set the pool bounds in effect (0: keep that one's value), checked
+ * against 1 <= min <= max <= pool.limit. The daemon holds them (a manager
+ * started later is configured with them) and sends them to the manager
+ * now; old and now say what they were and are. 0: done is called when the
+ * manager has applied them; 1: applied already (no manager running to
+ * tell: its replacement starts with them; done is not called); -1: refused,
+ * nothing changed, the reason in err.
+ */
+int daemon_scale(struct daemon *d, uint32_t min, uint32_t max, struct daemon_bounds *old,
+    struct daemon_bounds *now, daemon_pool_fn done, void *arg, char *err, size_t errlen);
+
+/*
+ * Ask the manager to restart a worker (pid), every worker in turn, or to
+ * drain one (pid), each waiting at most timeout_ms (0:
+ * server.shutdown_timeout) before the old process is killed. 0: done is
+ * called once; -1: not sent, the reason in err.
+ */
+int daemon_pool_op(struct daemon *d, enum msg_op op, uint32_t pid, uint32_t timeout_ms,
+    daemon_pool_fn done, void *arg, char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "eventlog.h"
 #include "msg.h"
+#include "poolreq.h"
 #include "proc.h"
 #include "svtable.h"
 #include "wtable.h"
@@ -70,6 +71,7 @@ struct daemon {
 	 * The manager is configured with these, so a restarted one keeps them.
 	 */
 	uint32_t eff_min, eff_max;
+	struct poolreqs preqs; /* requests to the manager waiting for its reply */
 	enum stop_phase stopping;
 	uint64_t stop_started_ms;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
@@ -100,5 +102,9 @@ void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms);
 void restart_ready(struct daemon *d, struct kid *k);
 /* 1 when k was part of the restart (the caller does what the returned after says). */
 int restart_exited(struct daemon *d, struct kid *k, enum svt_after *after);
+
+/* daemon_pool.c: the manager's replies, and its exit (its pending requests fail). */
+void daemon_pool_reply(struct daemon *d, struct kid *k, const struct msg_reply *r);
+void daemon_pool_gone(struct daemon *d, struct kid *k, pid_t pid);
 
 #endif

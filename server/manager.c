@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "heartbeat.h"
+#include "jsonrpc.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -53,6 +54,23 @@ struct queued {
 	struct msg_conn mc; /* peer address, for the access log */
 };
 
+/*
+ * An operation the daemon asked for (MSG_REQUEST), one at a time, until
+ * its reply: a restart replaces old by next (started first, old drained
+ * at next's READY); a drain retires old alone.
+ */
+struct pool_op {
+	uint32_t id; /* the daemon's request; 0: none */
+	uint32_t op, timeout_ms;
+	struct slot *old, *next; /* next: until READY; old: until reaped */
+	pid_t old_pid, new_pid;
+	uint64_t start_ms, step_ms;
+	int killed;
+	pid_t *todo; /* restart workers: the pids to replace, in order */
+	uint32_t ntodo, itodo, nreplaced;
+	struct event ev_timeout, ev_step;
+};
+
 struct manager {
 	struct event_base *base;
 	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_table;
@@ -75,10 +93,15 @@ struct manager {
 	struct svtable tab;   /* over slots: its end is one past the highest slot ever used */
 	struct queued *queue; /* a ring of qcap on the heap; in a stop it holds the backlog */
 	uint32_t qcap, qhead, qlen;
+	struct pool_op op;
 };
 
 static void dispatch(struct manager *m);
 static void manager_maybe_exit(struct manager *m);
+static void op_ready(struct manager *m, struct slot *s);
+static int op_exited(struct manager *m, struct slot *s, struct svt_exit *x, enum svt_after *after);
+static void op_abort(struct manager *m, const char *why);
+static void manager_event(pid_t pid, const char *role, const char *kind, const char *detail);
 
 /* ---- the wait queue ---- */
 
@@ -279,6 +302,7 @@ static void slot_ready(struct sv_entry *e, void *arg)
 			log_warn("ready to daemon");
 		log_info("pool ready: %u worker%s", m->cfg.pool_min, log_s(m->cfg.pool_min));
 	}
+	op_ready(m, (struct slot *)e);
 	dispatch(m);
 }
 
@@ -511,9 +535,13 @@ static enum svt_after worker_exited(struct sv_entry *e, struct svt_exit *x, void
 	struct manager *m = arg;
 	struct slot *s = (struct slot *)e;
 
+	enum svt_after after;
+
 	slot_reclaim(m, s, x->pid);
 	m->cut += e->sv.figures.cut;
 	sv_retire_figures(&e->sv, &m->retired);
+	if (op_exited(m, s, x, &after))
+		return after;
 	if (x->was == SV_DRAINING)
 		return SVT_FINISHED;
 	snprintf(x->note, sizeof(x->note), " with %u connection%s", s->conns, log_s(s->conns));
@@ -786,6 +814,7 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 	deadline_within(m, grace_ms); /* already draining: only ever closer (the daemon gone) */
 	if (m->draining)
 		return;
+	op_abort(m, "the manager is stopping");
 	log_info("draining %u worker%s%s", pool_size(m), log_s(pool_size(m)),
 	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
@@ -813,6 +842,332 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		log_warn("draining notice to daemon");
 	/* The replacement reads the channel. */
 	manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 0);
+}
+
+/* ---- operations asked by the daemon (scale, restart worker(s), drain) ---- */
+
+static void op_reply(
+    struct manager *m, uint32_t id, int code, int more, const int64_t *v, const char *text)
+{
+	struct msg_reply r = {.id = id, .code = code, .more = (uint32_t)more};
+
+	if (v != NULL)
+		memcpy(r.values, v, sizeof(r.values));
+	snprintf(r.text, sizeof(r.text), "%s", text ? text : "");
+	if (msg_send(FD_PARENT, MSG_REPLY, &r, sizeof(r), NULL, 0) == -1)
+		log_warn("reply %u to the daemon", id);
+}
+
+/* The final reply; the next operation may come. */
+static void op_end(struct manager *m, int code, const int64_t *v, const char *text)
+{
+	struct pool_op *op = &m->op;
+	uint32_t id = op->id;
+
+	evtimer_del(&op->ev_timeout);
+	event_del(&op->ev_step);
+	free(op->todo);
+	memset(op, 0, offsetof(struct pool_op, ev_timeout));
+	op_reply(m, id, code, 0, v, text);
+}
+
+static void op_abort(struct manager *m, const char *why)
+{
+	int64_t v[MSG_REPLY_VALUES] = {m->op.old_pid, (int64_t)(clock_now_ms() - m->op.start_ms)};
+
+	if (m->op.id != 0)
+		op_end(m, RPC_FAILED, v, why);
+}
+
+/* A worker serving now, by its pid: only a pid in our table is ever acted on. */
+static struct slot *op_worker(struct manager *m, uint32_t pid)
+{
+	struct sv_entry *e = pid > 0 ? svt_by_pid(&m->tab, (pid_t)pid) : NULL;
+
+	return e != NULL && e->sv.state == SV_RUNNING ? (struct slot *)e : NULL;
+}
+
+static void op_arm(struct manager *m)
+{
+	struct timeval tv = clock_tv(m->op.timeout_ms);
+
+	m->op.step_ms = clock_now_ms();
+	m->op.killed = 0;
+	evtimer_add(&m->op.ev_timeout, &tv);
+}
+
+/* Start old's replacement; old drains once it is READY. 0, or -1 (replied). */
+static int op_replace(struct manager *m, struct slot *old)
+{
+	struct pool_op *op = &m->op;
+
+	op->old = old;
+	op->old_pid = old->e.sv.pid;
+	if ((op->next = slot_new(m)) == NULL) {
+		op_abort(m, "could not start a replacement (see the log)");
+		return -1;
+	}
+	op->new_pid = op->next->e.sv.pid;
+	op->next->e.sv.restarts = old->e.sv.restarts + 1;
+	log_info("replacing worker %d: worker %d started", (int)op->old_pid, (int)op->new_pid);
+	op_arm(m);
+	return 0;
+}
+
+/* restart workers: the next pid of the snapshot still serving, or the final reply. */
+static void op_next_worker(struct manager *m)
+{
+	struct pool_op *op = &m->op;
+	int64_t v[MSG_REPLY_VALUES] = {op->nreplaced};
+
+	while (op->itodo < op->ntodo) {
+		struct slot *s = op_worker(m, (uint32_t)op->todo[op->itodo++]);
+
+		if (s != NULL) {
+			op_replace(m, s);
+			return;
+		}
+	}
+	v[1] = (int64_t)(clock_now_ms() - op->start_ms);
+	log_info("restarted %u worker%s", op->nreplaced, log_s(op->nreplaced));
+	op_end(m, 0, v, NULL);
+}
+
+/* The replacement is serving: the old one drains (no connection follows MSG_SHUTDOWN). */
+static void op_ready(struct manager *m, struct slot *s)
+{
+	struct pool_op *op = &m->op;
+
+	if (op->id == 0 || s != op->next)
+		return;
+	op->next = NULL;
+	if (op->old == NULL) {
+		event_active(&op->ev_step, EV_TIMEOUT, 1); /* it died meanwhile */
+		return;
+	}
+	log_info("worker %d ready, draining %d", (int)op->new_pid, (int)op->old_pid);
+	svt_stop(&op->old->e);
+}
+
+/*
+ * A worker of the operation was reaped. The replacement before READY:
+ * the operation fails, the old one serves on. The old one: this step is
+ * done once the replacement is ready (outside the table's hook).
+ */
+static int op_exited(struct manager *m, struct slot *s, struct svt_exit *x, enum svt_after *after)
+{
+	struct pool_op *op = &m->op;
+	char why[MSG_REPLY_TEXT];
+
+	if (op->id == 0 || (s != op->next && s != op->old))
+		return 0;
+	if (s == op->next) {
+		snprintf(why, sizeof(why), "the replacement %d exited before it was ready (%s)",
+		    (int)x->pid, s->e.sv.last_exit);
+		op->next = NULL;
+		*after = SVT_FREE;
+		op_abort(m, why);
+		return 1;
+	}
+	op->old = NULL;
+	*after = x->was == SV_DRAINING ? SVT_FINISHED : SVT_FREE; /* replaced either way */
+	if (op->next == NULL)
+		event_active(&op->ev_step, EV_TIMEOUT, 1);
+	return 1;
+}
+
+/* For wsctl events: what the daemon asked for, done. */
+static void op_note(const struct pool_op *op, int64_t ms)
+{
+	char detail[96];
+
+	if (op->op == MSG_OP_DRAIN)
+		snprintf(detail, sizeof(detail), "asked, in %lld ms%s", (long long)ms,
+		    op->killed ? ", killed" : "");
+	else
+		snprintf(detail, sizeof(detail), "replaced %d in %lld ms%s", (int)op->old_pid,
+		    (long long)ms, op->killed ? ", killed" : "");
+	manager_event(op->op == MSG_OP_DRAIN ? op->old_pid : op->new_pid, "worker",
+	    op->op == MSG_OP_DRAIN ? "drained" : "restarted", detail);
+}
+
+/* One worker replaced (or drained): reply, or go on to the next. */
+static void op_step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct manager *m = arg;
+	struct pool_op *op = &m->op;
+	int64_t ms = (int64_t)(clock_now_ms() - op->step_ms);
+	int64_t rv[MSG_REPLY_VALUES] = {op->old_pid, op->new_pid, ms, op->killed};
+	int64_t dv[MSG_REPLY_VALUES] = {op->old_pid, ms, op->killed};
+
+	if (op->id == 0 || op->old != NULL || op->next != NULL)
+		return;
+	evtimer_del(&op->ev_timeout);
+	op_note(op, ms);
+	if (op->op == MSG_OP_DRAIN) {
+		op_end(m, 0, dv, NULL);
+	} else if (op->op == MSG_OP_RESTART_WORKER) {
+		op_end(m, 0, rv, NULL);
+	} else {
+		op->nreplaced++;
+		op_reply(m, op->id, 0, 1, rv, NULL);
+		op_next_worker(m);
+	}
+}
+
+/*
+ * The operation's timeout: a replacement not ready is killed (its exit
+ * fails the operation); an old one still draining is killed, and the
+ * step ends when it has been reaped.
+ */
+static void op_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool_op *op = &((struct manager *)arg)->op;
+
+	if (op->next != NULL) {
+		log_warnx("worker %d not ready in time, killing it; %d serves on", (int)op->new_pid,
+		    (int)op->old_pid);
+		kill(op->new_pid, SIGKILL);
+	} else if (op->old != NULL) {
+		log_warnx("worker %d still draining at the timeout, killing it", (int)op->old_pid);
+		op->killed = 1;
+		kill(op->old_pid, SIGKILL);
+	}
+}
+
+/* The worker to retire first: one waiting to be restarted, else the least busy. */
+static struct slot *retire_pick(struct manager *m)
+{
+	struct slot *best = NULL;
+
+	FOREACH_SLOT (m, s) {
+		enum sv_state st = s->e.sv.state;
+
+		if (st == SV_STOPPED)
+			return s;
+		if (st != SV_RUNNING && st != SV_STARTING)
+			continue;
+		if (best == NULL || s->conns < best->conns)
+			best = s;
+	}
+	return best;
+}
+
+/* New bounds, at once: spawn up to min, drain down to max (a busy worker finishes first). */
+static void op_scale(struct manager *m, const struct msg_request *rq)
+{
+	uint32_t min = rq->args[0], max = rq->args[1];
+	int64_t v[MSG_REPLY_VALUES] = {0};
+	struct slot *s;
+
+	if (min < 1 || min > max || max > m->cfg.pool_limit) {
+		op_reply(m, rq->id, RPC_INVALID_PARAMS, 0, NULL, "bounds out of range");
+		return;
+	}
+	m->cfg.pool_min = min;
+	m->cfg.pool_max = max;
+	pool_fill(m);
+	while (pool_size(m) > max && (s = retire_pick(m)) != NULL) {
+		log_info("pool above its max %u: retiring worker %d (%u connection%s)", max,
+		    (int)s->e.sv.pid, s->conns, log_s(s->conns));
+		if (s->e.sv.state == SV_STOPPED)
+			svt_free(&s->e);
+		else
+			svt_stop(&s->e);
+	}
+	v[0] = pool_size(m);
+	log_info("pool bounds %u..%u: %u worker%s", min, max, pool_size(m), log_s(pool_size(m)));
+	op_reply(m, rq->id, 0, 0, v, NULL);
+	dispatch(m);
+}
+
+/* drain: refused if it would take the pool below min. */
+static void op_drain(struct manager *m, struct slot *s)
+{
+	struct pool_op *op = &m->op;
+	char why[MSG_REPLY_TEXT];
+
+	if (pool_size(m) <= m->cfg.pool_min) {
+		snprintf(why, sizeof(why),
+		    "the pool has %u worker%s, pool min is %u: no worker to spare", pool_size(m),
+		    log_s(pool_size(m)), m->cfg.pool_min);
+		op_abort(m, why);
+		return;
+	}
+	op->old = s;
+	op->old_pid = s->e.sv.pid;
+	log_info("draining worker %d, asked by the daemon", (int)op->old_pid);
+	svt_stop(&s->e);
+	op_arm(m);
+}
+
+static int op_refused(struct manager *m, const struct msg_request *rq, int code, const char *why)
+{
+	op_reply(m, rq->id, code, 0, NULL, why);
+	return -1;
+}
+
+/* Checks common to all but scale; 0, or -1 (replied). */
+static int op_check(struct manager *m, const struct msg_request *rq, struct slot **s)
+{
+	char why[MSG_REPLY_TEXT];
+
+	if (m->op.id != 0)
+		return op_refused(m, rq, RPC_BUSY, "busy: another pool operation is in progress");
+	if (m->draining || !m->configured)
+		return op_refused(m, rq, RPC_FAILED, "the manager is stopping");
+	*s = NULL;
+	if (rq->op == MSG_OP_RESTART_WORKERS)
+		return 0;
+	if ((*s = op_worker(m, rq->args[0])) == NULL) {
+		snprintf(
+		    why, sizeof(why), "pid %u is not a running worker of the pool", rq->args[0]);
+		return op_refused(m, rq, RPC_INVALID_PARAMS, why);
+	}
+	return 0;
+}
+
+/* restart workers: the pids serving now, replaced one at a time. */
+static void op_restart_all(struct manager *m)
+{
+	struct pool_op *op = &m->op;
+
+	if ((op->todo = calloc(m->tab.end + 1, sizeof(*op->todo))) == NULL) {
+		op_abort(m, "out of memory");
+		return;
+	}
+	FOREACH_SLOT (m, s)
+		if (s->e.sv.state == SV_RUNNING)
+			op->todo[op->ntodo++] = s->e.sv.pid;
+	log_info("restarting %u worker%s, one at a time", op->ntodo, log_s(op->ntodo));
+	op_next_worker(m);
+}
+
+static void op_request(struct manager *m, const struct msg_request *rq)
+{
+	struct pool_op *op = &m->op;
+	struct slot *s;
+
+	if (rq->op == MSG_OP_SCALE) {
+		op_scale(m, rq);
+		return;
+	}
+	if (rq->op < MSG_OP_RESTART_WORKER || rq->op > MSG_OP_DRAIN) {
+		op_refused(m, rq, RPC_INVALID_PARAMS, "unknown pool operation");
+		return;
+	}
+	if (op_check(m, rq, &s) == -1)
+		return;
+	op->id = rq->id;
+	op->op = rq->op;
+	op->timeout_ms = rq->args[1] ? rq->args[1] : m->cfg.shutdown_timeout_ms;
+	op->start_ms = clock_now_ms();
+	if (rq->op == MSG_OP_RESTART_WORKER)
+		op_replace(m, s);
+	else if (rq->op == MSG_OP_DRAIN)
+		op_drain(m, s);
+	else
+		op_restart_all(m);
 }
 
 /* ---- the daemon channel ---- */
@@ -937,6 +1292,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 0);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
 			manager_reopen(m, msg.hdr.type, msg.fds[0]);
+		else if (msg.hdr.type == MSG_REQUEST)
+			op_request(m, &msg.u.req);
 		else {
 			log_warnx("unexpected %s message from daemon", msg_type_name(msg.hdr.type));
 			msg_close_fds(&msg);
@@ -968,6 +1325,8 @@ int manager_main(void)
 	evtimer_assign(&m.ev_deadline, m.base, deadline_cb, &m);
 	evsignal_assign(&m.ev_term, m.base, SIGTERM, sigterm_cb, &m);
 	evsignal_add(&m.ev_term, NULL);
+	evtimer_assign(&m.op.ev_timeout, m.base, op_timeout_cb, &m);
+	evtimer_assign(&m.op.ev_step, m.base, op_step_cb, &m);
 	event_base_dispatch(m.base);
 	/* What was taken back from killed workers: closed cleanly, and counted. */
 	m.cut += m.qlen;
@@ -980,5 +1339,6 @@ int manager_main(void)
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
 	free(m.queue);
+	free(m.op.todo);
 	return 0;
 }

@@ -49,6 +49,35 @@ START_TEST(test_roundtrip_config)
 }
 END_TEST
 
+/* A pool request and its reply: fixed sizes, the id carried back, a short one refused. */
+START_TEST(test_request_reply)
+{
+	struct msg_request rq = {.id = 7, .op = MSG_OP_SCALE, .args = {2, 16}};
+	struct msg_reply rp = {.id = 7, .code = -32002, .more = 1, .values = {4103, 4251}};
+	struct msg m;
+
+	ck_assert_int_eq(msg_send(sp[0], MSG_REQUEST, &rq, sizeof(rq), NULL, 0), 0);
+	ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_REQUEST);
+	ck_assert_uint_eq(m.u.req.id, 7);
+	ck_assert_uint_eq(m.u.req.op, MSG_OP_SCALE);
+	ck_assert_uint_eq(m.u.req.args[1], 16);
+	strcpy(rp.text, "no such worker");
+	ck_assert_int_eq(msg_send(sp[1], MSG_REPLY, &rp, sizeof(rp), NULL, 0), 0);
+	ck_assert_int_eq(msg_recv(sp[0], &m), 1);
+	ck_assert_int_eq(m.hdr.type, MSG_REPLY);
+	ck_assert_uint_eq(m.u.reply.id, 7);
+	ck_assert_int_eq(m.u.reply.code, -32002);
+	ck_assert_uint_eq(m.u.reply.more, 1);
+	ck_assert_int_eq(m.u.reply.values[1], 4251);
+	ck_assert_str_eq(m.u.reply.text, "no such worker");
+	ck_assert_str_eq(msg_type_name(MSG_REQUEST), "request");
+	ck_assert_str_eq(msg_type_name(MSG_REPLY), "reply");
+	ck_assert_int_eq(msg_send(sp[0], MSG_REQUEST, &rq, sizeof(rq) - 4, NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 START_TEST(test_fd_passing)
 {
 	struct msg_conn mc = {.peerlen = 16};
@@ -239,6 +268,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip_no_payload);
 	tcase_add_test(tc, test_roundtrip_config);
+	tcase_add_test(tc, test_request_reply);
 	tcase_add_test(tc, test_fd_passing);
 	tcase_add_test(tc, test_send_rejects_wrong_shape);
 	tcase_add_test(tc, test_recv_rejects_malformed);
