@@ -70,6 +70,16 @@ struct daemon {
 	 * The manager is configured with these, so a restarted one keeps them.
 	 */
 	uint32_t eff_min, eff_max;
+	/* Reload (daemon_reload.c): where the configuration came from, and how it went. */
+	struct config_source src; /* points into the copies below */
+	char src_file[PATH_MAX], src_value[3][PATH_MAX];
+	struct wsd_config filecfg; /* the file alone, no flags: to see what a flag overrides */
+	uint32_t generation;       /* of the configuration in effect, in MSG_CONFIG */
+	int64_t reload_time_ms;    /* wall clock of the last reload; 0: none yet */
+	char reload_result[16], reload_message[200];
+	struct daemon_reload_report *reload; /* waiting for a new manager, else NULL */
+	daemon_reload_fn reload_done;
+	void *reload_arg;
 	enum stop_phase stopping;
 	uint64_t stop_started_ms;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
@@ -95,6 +105,11 @@ struct kid *kid_new(struct daemon *d, int role);
 void kid_start(struct kid *k, struct daemon *d);
 void daemon_set_current(struct daemon *d, struct kid *k);
 void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms);
+/* d->mc from d->cfg, the pool bounds in effect and the generation. */
+void daemon_fill_config(struct daemon *d);
+
+/* daemon_reload.c: keep the configuration's source for later reloads. */
+void reload_init(struct daemon *d, const struct config_source *src);
 
 /* daemon_ops.c: the restart in progress, told what happened to its processes. */
 void restart_ready(struct daemon *d, struct kid *k);

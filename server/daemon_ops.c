@@ -111,7 +111,10 @@ void daemon_status(
 	v->listen = d->url;
 	v->root = d->cfg.root;
 	v->config_file = d->cfg.file;
-	v->config_generation = 1;
+	v->config_generation = d->generation;
+	v->reload_time_ms = d->reload_time_ms;
+	v->reload_result = d->reload_time_ms ? d->reload_result : NULL;
+	v->reload_message = d->reload_message;
 	status_totals(d, v);
 	v->cfg_min = d->cfg.pool_min;
 	v->cfg_max = d->cfg.pool_max;

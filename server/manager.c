@@ -894,14 +894,66 @@ static const struct svt_hooks slot_hooks = {
     .release = slot_release,
 };
 
+/* To every worker running or starting (a full channel loses it: logged). */
+static void workers_send(struct manager *m, enum msg_type type, const void *p, size_t len, int fd)
+{
+	FOREACH_SLOT (m, s)
+		if (s->e.sv.pid > 0 &&
+		    msg_send(s->e.chan, type, p, len, fd >= 0 ? &fd : NULL, fd >= 0) == -1)
+			log_warn("%s to worker %d", msg_type_name(type), (int)s->e.sv.pid);
+}
+
+/*
+ * A newer generation (a reload): the pool bounds, workload, timeouts, log
+ * level and heartbeat settings change live; the timers take the new
+ * periods; the workers get it too (new ones get it at start). pool.limit
+ * and the access log stay: the daemon replaces us when they change.
+ */
+static void manager_reconfigure(struct manager *m, const struct msg_config *cfg)
+{
+	struct sv_limits lim = {
+	    cfg->heartbeat_interval_ms, cfg->heartbeat_misses, cfg->startup_timeout_ms};
+	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms);
+	uint32_t limit = m->cfg.pool_limit, has_access_log = m->cfg.has_access_log;
+
+	if (cfg->generation <= m->cfg.generation)
+		return; /* a replacement may find its predecessor's copy queued too */
+	log_info("configuration generation %u: pool %u..%u", cfg->generation, cfg->pool_min,
+	    cfg->pool_max);
+	m->cfg = *cfg;
+	m->cfg.pool_limit = limit;
+	m->cfg.has_access_log = has_access_log;
+	m->cfg.pool_min = cfg->pool_min < limit ? cfg->pool_min : limit;
+	m->cfg.pool_max = cfg->pool_max < limit ? cfg->pool_max : limit;
+	workload_clamp(m);
+	log_setlevel((enum log_level)cfg->log_level);
+	svt_relimit(&m->tab, &lim);
+	heartbeat_interval(&m->hb, cfg->heartbeat_interval_ms);
+	event_add(&m->ev_table, &tv);
+	workers_send(m, MSG_CONFIG, &m->cfg, sizeof(m->cfg), -1);
+	pool_fill(m);
+	dispatch(m);
+}
+
+/* The new document root: ours (new workers inherit it), then every worker's. */
+static void manager_root(struct manager *m, int fd)
+{
+	if (dup2(fd, FD_ROOT) == -1)
+		log_warn("new document root");
+	close(fd);
+	workers_send(m, MSG_ROOT, NULL, 0, FD_ROOT);
+}
+
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	struct sv_limits lim = {
 	    cfg->heartbeat_interval_ms, cfg->heartbeat_misses, cfg->startup_timeout_ms};
 	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms);
 
-	if (m->configured)
-		return; /* a replacement may find its predecessor's copy queued too */
+	if (m->configured) {
+		manager_reconfigure(m, cfg);
+		return;
+	}
 	m->cfg = *cfg;
 	m->configured = 1;
 	workload_clamp(m);
@@ -937,6 +989,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			manager_drain(m, m->cfg.shutdown_timeout_ms + DEADLINE_MARGIN_MS, 0);
 		else if (msg.hdr.type == MSG_LOG_ERROR || msg.hdr.type == MSG_LOG_ACCESS)
 			manager_reopen(m, msg.hdr.type, msg.fds[0]);
+		else if (msg.hdr.type == MSG_ROOT)
+			manager_root(m, msg.fds[0]);
 		else {
 			log_warnx("unexpected %s message from daemon", msg_type_name(msg.hdr.type));
 			msg_close_fds(&msg);
