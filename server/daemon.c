@@ -149,6 +149,7 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 	    {d->rootfd, FD_ROOT},
 	};
 
+	((struct kid *)e)->has_access = d->accessfd >= 0;
 	return ((struct kid *)e)->role == ROLE_LISTENER ?
 	    proc_spawn("listener", lmap, 6, &d->creds) :
 	    proc_spawn("manager", mmap, 6, &d->creds);

@@ -30,6 +30,7 @@ extern const char *const daemon_role_names[NROLES];
 struct kid {
 	struct sv_entry e;
 	int role;
+	int has_access; /* started with the access log on FD_ACCESS (else that number is free) */
 };
 _Static_assert(offsetof(struct kid, e) == 0, "svtable entries come first");
 
@@ -79,6 +80,7 @@ struct daemon {
 	char reload_result[16], reload_message[200];
 	struct daemon_reload_report *reload; /* waiting for a new manager, else NULL */
 	daemon_reload_fn reload_done;
+	char reload_why[64];
 	void *reload_arg;
 	enum stop_phase stopping;
 	uint64_t stop_started_ms;
@@ -110,6 +112,9 @@ void daemon_fill_config(struct daemon *d);
 
 /* daemon_reload.c: keep the configuration's source for later reloads. */
 void reload_init(struct daemon *d, const struct config_source *src);
+
+/* daemon_ops.c: a reopened log to the children that hold that log (MSG_LOG_ERROR / _ACCESS). */
+void daemon_send_log(struct daemon *d, enum msg_type type, int fd);
 
 /* daemon_ops.c: the restart in progress, told what happened to its processes. */
 void restart_ready(struct daemon *d, struct kid *k);

@@ -104,7 +104,7 @@ static int move_log(struct daemon *d, const char *path, int fd, enum msg_type ty
 		return fail_open(why, path);
 	dup2(nfd, fd);
 	close(nfd);
-	svt_send_log(&d->tab, type, fd);
+	daemon_send_log(d, type, fd);
 	return 0;
 }
 
@@ -266,7 +266,7 @@ static void manager_replaced(void *arg, const struct daemon_restart_report *rr)
 			    "failed: %.160s", rr->cause);
 			rep->result = "partial";
 		}
-	reload_end(d, rep, d->reload_done, d->reload_arg, "manager replaced");
+	reload_end(d, rep, d->reload_done, d->reload_arg, d->reload_why);
 	free(rep);
 }
 
@@ -381,6 +381,7 @@ int daemon_reload(struct daemon *d, const char *why, daemon_reload_fn done, void
 		log_warnx("reload (%s): out of memory", why);
 		return -1;
 	}
+	snprintf(d->reload_why, sizeof(d->reload_why), "%s", why);
 	if (reload_run(d, rep, cfgs, done, arg) == 0) {
 		reload_end(d, rep, done, arg, why);
 		free(rep);
