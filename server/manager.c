@@ -39,10 +39,11 @@
 
 /* A worker: its supervision entry (first: the table's), then what dispatch reads. */
 struct slot {
-	struct sv_entry e;      /* state, pid, heartbeats, restarts, the channel */
-	int blocked;            /* channel full: waiting for EV_WRITE or the retry timer */
-	uint32_t conns;         /* given minus reported done */
-	uint64_t idle_since_ms; /* when conns last fell to 0 */
+	struct sv_entry e;          /* state, pid, heartbeats, restarts, the channel */
+	int blocked;                /* channel full: waiting for EV_WRITE or the retry timer */
+	uint32_t conns;             /* given minus reported done */
+	uint64_t idle_since_ms;     /* when conns last fell to 0 */
+	uint32_t cfg_gen, root_gen; /* the configuration and root it has (a reload) */
 	struct event ev_write, ev_retry;
 	struct manager *m;
 };
@@ -57,6 +58,7 @@ struct manager {
 	struct event_base *base;
 	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_table;
 	uint32_t table_gen;           /* generation of the worker table sent to the daemon */
+	uint32_t root_gen;            /* roots the daemon handed us since start (a reload) */
 	struct msg_heartbeat retired; /* figures of workers that have exited */
 	struct heartbeat hb;
 	struct msg_config cfg;
@@ -232,6 +234,8 @@ static pid_t slot_spawn(struct sv_entry *e, void *arg)
 		return -1;
 	s->conns = 0;
 	s->idle_since_ms = clock_now_ms();
+	s->cfg_gen = m->cfg.generation; /* the table sends it m->cfg; the root is inherited */
+	s->root_gen = m->root_gen;
 	s->blocked = 0;
 	return pid;
 }
@@ -611,12 +615,35 @@ static void table_entry(
  * channel drops the rest of this generation; the daemon keeps the last
  * complete one and the next interval sends a new one.
  */
+/*
+ * After a reload: the newest configuration and root to every worker that
+ * has not got them yet. A full channel (the worker is busy) is tried again
+ * at the next call (each heartbeat interval).
+ */
+static void workers_catch_up(struct manager *m)
+{
+	int fd = FD_ROOT;
+
+	FOREACH_SLOT (m, s) {
+		if (s->e.sv.pid <= 0)
+			continue;
+		if (s->cfg_gen != m->cfg.generation &&
+		    msg_send(s->e.chan, MSG_CONFIG, &m->cfg, sizeof(m->cfg), NULL, 0) == 0)
+			s->cfg_gen = m->cfg.generation;
+		if (s->root_gen != m->root_gen &&
+		    msg_send(s->e.chan, MSG_ROOT, NULL, 0, &fd, 1) == 0)
+			s->root_gen = m->root_gen;
+	}
+}
+
 static void table_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
 	uint64_t now = clock_now_ms();
 	uint32_t total = 0;
 	struct msg_worker_page p;
+
+	workers_catch_up(m);
 
 	FOREACH_SLOT (m, s)
 		total += s->e.sv.state != SV_FREE;
@@ -894,15 +921,6 @@ static const struct svt_hooks slot_hooks = {
     .release = slot_release,
 };
 
-/* To every worker running or starting (a full channel loses it: logged). */
-static void workers_send(struct manager *m, enum msg_type type, const void *p, size_t len, int fd)
-{
-	FOREACH_SLOT (m, s)
-		if (s->e.sv.pid > 0 &&
-		    msg_send(s->e.chan, type, p, len, fd >= 0 ? &fd : NULL, fd >= 0) == -1)
-			log_warn("%s to worker %d", msg_type_name(type), (int)s->e.sv.pid);
-}
-
 /*
  * A newer generation (a reload): the pool bounds, workload, timeouts, log
  * level and heartbeat settings change live; the timers take the new
@@ -930,7 +948,7 @@ static void manager_reconfigure(struct manager *m, const struct msg_config *cfg)
 	svt_relimit(&m->tab, &lim);
 	heartbeat_interval(&m->hb, cfg->heartbeat_interval_ms);
 	event_add(&m->ev_table, &tv);
-	workers_send(m, MSG_CONFIG, &m->cfg, sizeof(m->cfg), -1);
+	workers_catch_up(m);
 	pool_fill(m);
 	dispatch(m);
 }
@@ -941,7 +959,8 @@ static void manager_root(struct manager *m, int fd)
 	if (dup2(fd, FD_ROOT) == -1)
 		log_warn("new document root");
 	close(fd);
-	workers_send(m, MSG_ROOT, NULL, 0, FD_ROOT);
+	m->root_gen++;
+	workers_catch_up(m);
 }
 
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
