@@ -866,10 +866,10 @@ static void worker_reconfigure(struct worker *w, const struct msg_config *cfg)
 
 	if (cfg->generation <= w->cfg.generation)
 		return;
-	log_debug("configuration generation %u", cfg->generation);
 	w->cfg = *cfg;
 	w->cfg.has_access_log = has_access_log;
 	log_setlevel((enum log_level)cfg->log_level);
+	log_debug("configuration generation %u", cfg->generation); /* at the new level */
 	heartbeat_interval(&w->hb, cfg->heartbeat_interval_ms);
 }
 

@@ -150,6 +150,11 @@ START_TEST(test_good_file_applied)
 		snprintf(a.log, sizeof(a.log), "%s", alog2);
 		ck_assert(h_wait_log(&a, "GET /b.txt", h_bound_ms(3000)));
 	}
+	/* log.level info: the workers' "exiting" lines at debug are not written. */
+	h_stop_begin(&w);
+	ck_assert(h_wait_log(&w, "stop outcome:", h_bound_ms(10000)));
+	ck_assert(h_log_has(&w, "configuration generation 2"));
+	ck_assert(!h_log_has(&w, " debug worker["));
 	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
@@ -181,16 +186,26 @@ START_TEST(test_listen_needs_restart)
 }
 END_TEST
 
+/* SIGHUP, switching the access log on: a new manager whose workers write it. */
 START_TEST(test_sighup_reloads)
 {
+	char extra[PATH_MAX + 128];
 	int two = 2;
+	struct wsd a;
 
 	h_init(&w);
+	h_write_file(&w, "a.txt", "alpha\n", 6);
 	h_start(&w, "[pool]\nmin = 1\nmax = 4\n");
-	write_conf(w.root, "debug", "[pool]\nmin = 2\nmax = 4\n");
+	a = w;
+	snprintf(a.log, sizeof(a.log), "%s/access.log", w.dir);
+	snprintf(extra, sizeof(extra), "[pool]\nmin = 2\nmax = 4\n[log]\naccess_log = %s\n", a.log);
+	write_conf(w.root, "debug", extra);
 	ck_assert_int_eq(kill(w.pid, SIGHUP), 0);
 	ck_assert(h_wait_log(&w, "reload (SIGHUP) applied, generation 2", h_bound_ms(5000)));
+	ck_assert(h_log_has(&w, "reload: log.access_log off -> "));
 	ck_assert(h_wait_until(workers_are, &two, h_bound_ms(5000)));
+	get_expect("/a.txt", 200, "alpha\n");
+	ck_assert(h_wait_log(&a, "GET /a.txt", h_bound_ms(3000)));
 	ck_assert(status_has("(generation 2); last reload applied"));
 	/* Nothing changed since: unchanged, the generation stays. */
 	ck_assert_int_eq(kill(w.pid, SIGHUP), 0);
