@@ -7,6 +7,7 @@
  * applied is decided by reload.c.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,30 +139,40 @@ static int switch_access(struct daemon *d, const struct wsd_config *next, char *
 	return 0;
 }
 
+/* A failed change: the value in effect stays (n bytes of the field at off). */
+static int keep_old(struct wsd_config *next, const struct wsd_config *cur, size_t off, size_t n)
+{
+	memcpy((char *)next + off, (const char *)cur + off, n);
+	return -1;
+}
+
+#define KEEP(field) keep_old(next, &d->cfg, offsetof(struct wsd_config, field), sizeof(next->field))
+
 /* One change; on failure the old value is put back into next and why says so. */
-static int apply_one(struct daemon *d, enum reload_how how, struct wsd_config *next, char *why)
+static int apply_one(
+    struct daemon *d, enum reload_how how, const char *key, struct wsd_config *next, char *why)
 {
 	switch (how) {
 	case RELOAD_ROOT:
-		if (move_root(d, next->root, why) == -1)
-			return memcpy(next->root, d->cfg.root, sizeof(next->root)), -1;
-		return 0;
+		return move_root(d, next->root, why) == -1 ? KEEP(root) : 0;
 	case RELOAD_LOG:
-		if (move_log(d, next->log_file, d->logfd, MSG_LOG_ERROR, why) == -1)
-			return memcpy(next->log_file, d->cfg.log_file, sizeof(next->log_file)), -1;
-		return 0;
+		return move_log(d, next->log_file, d->logfd, MSG_LOG_ERROR, why) == -1 ?
+		    KEEP(log_file) :
+		    0;
 	case RELOAD_ACCESS:
-		if (move_log(d, next->access_log, d->accessfd, MSG_LOG_ACCESS, why) == -1)
-			return memcpy(
-			           next->access_log, d->cfg.access_log, sizeof(next->access_log)),
-			       -1;
-		return 0;
+		return move_log(d, next->access_log, d->accessfd, MSG_LOG_ACCESS, why) == -1 ?
+		    KEEP(access_log) :
+		    0;
 	case RELOAD_BACKLOG:
 		if (d->listenfd >= 0 && listen(d->listenfd, next->backlog) == -1)
-			return snprintf(why, WHY_LEN, "failed: listen: %s", strerror(errno)), -1;
+			return snprintf(why, WHY_LEN, "failed: listen: %s", strerror(errno)),
+			       KEEP(backlog);
 		return 0;
 	case RELOAD_MANAGER:
-		return 0; /* the access log's descriptor is switched by apply_manager_keys */
+		/* The access log on or off: the descriptor the next manager gets. */
+		if (strcmp(key, "log.access_log") == 0 && switch_access(d, next, why) == -1)
+			return KEEP(access_log_on);
+		return 0;
 	default:
 		return 0;
 	}
@@ -187,13 +198,8 @@ static int apply_all(struct daemon *d, struct daemon_reload_report *rep, int nch
 		struct daemon_reload_change *c = &rep->changes[i];
 
 		snprintf(c->applied, sizeof(c->applied), "%s", reload_how_text(plan->how[i]));
-		if (apply_one(d, plan->how[i], next, c->applied) == -1)
+		if (apply_one(d, plan->how[i], c->c.key, next, c->applied) == -1)
 			failed = 1;
-		else if (strcmp(c->c.key, "log.access_log") == 0 &&
-		    plan->how[i] == RELOAD_MANAGER && switch_access(d, next, c->applied) == -1) {
-			failed = 1;
-			next->access_log_on = d->cfg.access_log_on;
-		}
 	}
 	return failed;
 }
