@@ -244,6 +244,32 @@ START_TEST(test_reload_under_load_loses_nothing)
 }
 END_TEST
 
+#ifdef WSD_FAULTS
+/* The new manager never gets ready: partial, and the old one serves on. */
+START_TEST(test_failed_replacement_is_partial)
+{
+	char out[8192], fault[PATH_MAX + 16];
+
+	h_init(&w);
+	snprintf(fault, sizeof(fault), "%s/fault", w.dir);
+	setenv("WSD_FAULT_FILE", fault, 1); /* the switch is off until the file names a role */
+	h_write_file(&w, "a.txt", "alpha\n", 6);
+	h_start(&w, "[pool]\nmin = 1\nmax = 4\nlimit = 16\n");
+	unsetenv("WSD_FAULT_FILE");
+	h_write_text(fault, "manager\n");
+	write_conf(w.root, "debug", "[pool]\nmin = 1\nmax = 4\nlimit = 32\n");
+	h_expect_lost(&w, 0, 1);
+	wsctl(out, sizeof(out), "reload", NULL);
+	ck_assert_msg(strstr(out, "reload partial (generation 2)") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "failed: the replacement exited before it was ready"));
+	unlink(fault);
+	get_expect("/a.txt", 200, "alpha\n");
+	ck_assert(status_has("last reload partial"));
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+#endif
+
 Suite *reload_suite(void)
 {
 	Suite *s = suite_create("reload");
@@ -255,6 +281,9 @@ Suite *reload_suite(void)
 	tcase_add_test(tc, test_listen_needs_restart);
 	tcase_add_test(tc, test_sighup_reloads);
 	tcase_add_test(tc, test_reload_under_load_loses_nothing);
+#ifdef WSD_FAULTS
+	tcase_add_test(tc, test_failed_replacement_is_partial);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
