@@ -36,8 +36,9 @@ static void usage(FILE *f, int full)
 	    "  -v, --version  print the version\n"
 	    "  -h, --help     this help\n"
 	    "\n"
-	    "Signals to the daemon: TERM or INT stop gracefully, USR1 reopens the log\n"
-	    "files, USR2 logs the supervision table; TERM to one role restarts it.\n"
+	    "Signals to the daemon: TERM or INT stop gracefully, HUP reloads the\n"
+	    "configuration file (with these flags), USR1 reopens the log files, USR2\n"
+	    "logs the supervision table; TERM to one role restarts it.\n"
 	    "Exit codes: 0 ok, 1 configuration error, 2 usage error, 3 cannot bind or start.\n"
 	    "Documentation: docs/configuration.md (keys, flags), docs/operations.md\n"
 	    "(signals, logs, restarts), docs/architecture.md, in the source tree.\n",
