@@ -7,8 +7,8 @@
  * applied is decided by reload.c.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +57,15 @@ static struct daemon_reload_change *add_change(struct daemon_reload_report *rep)
 	return &rep->changes[rep->n++];
 }
 
-/* Keys changed in the file that a flag keeps as they are: reported, not applied. */
+static int listed(const struct daemon_reload_report *rep, const char *key)
+{
+	for (int i = 0; i < rep->n; i++)
+		if (strcmp(rep->changes[i].c.key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Keys changed in the file that a flag keeps as they are (and not listed yet): reported. */
 static void add_overridden(struct daemon_reload_report *rep, const struct wsd_config *next,
     const struct wsd_config *oldfile, const struct wsd_config *newfile)
 {
@@ -71,7 +79,7 @@ static void add_overridden(struct daemon_reload_report *rep, const struct wsd_co
 
 		snprintf(sec, sizeof(sec), "%.*s", (int)(dot - fc[i].key), fc[i].key);
 		if (config_where(next, sec, dot + 1, where, sizeof(where)) != 1 ||
-		    where[0] != '-' || (c = add_change(rep)) == NULL)
+		    where[0] != '-' || listed(rep, fc[i].key) || (c = add_change(rep)) == NULL)
 			continue;
 		c->c = fc[i];
 		snprintf(c->applied, sizeof(c->applied), "no: %.2s overrides it", where);
