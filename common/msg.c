@@ -27,6 +27,7 @@ static const struct msg_spec specs[MSG_TYPE_MAX] = {
     [MSG_LOG_ACCESS] = {"log-access", 0, 1},
     [MSG_STOPPING] = {"stopping", 0, 0},
     [MSG_RETIRE] = {"retire", 0, 0},
+    [MSG_ROOT] = {"root", 0, 1},
     [MSG_HEARTBEAT] = {"heartbeat", sizeof(struct msg_heartbeat), 0},
     [MSG_WORKER_TABLE] = {"worker-table", sizeof(struct msg_worker_page), 0},
     [MSG_EVENT] = {"event", sizeof(struct msg_event), 0},

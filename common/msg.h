@@ -31,6 +31,7 @@ enum msg_type {
 	MSG_STOPPING = 7,   /* daemon -> manager: the server stops; take all the listener sends */
 	MSG_RETIRE = 8,     /* supervisor -> child: your replacement is ready: drain and exit (no
 	                       backlog taken) */
+	MSG_ROOT = 18, /* daemon -> manager -> workers + 1 fd: the new document root (O_PATH) */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20,    /* struct msg_heartbeat */
 	MSG_WORKER_TABLE = 21, /* manager -> daemon: struct msg_worker_page, one page of its pool */
@@ -50,8 +51,14 @@ struct msg_hdr {
 	uint32_t len; /* payload bytes after the header */
 };
 
-/* Settings a role needs, sent by its supervisor right after exec. */
+/*
+ * Settings a role needs, sent by its supervisor right after exec, and
+ * again with a higher generation after a reload: a running role takes a
+ * newer generation (what can change live), ignores an older or equal one.
+ */
 struct msg_config {
+	uint32_t generation; /* 1 at start, one more at each reload that changed something */
+	uint32_t pad;
 	char root[4096];
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
 	uint32_t pool_idle_timeout_ms;

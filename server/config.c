@@ -975,6 +975,31 @@ int config_finish(struct wsd_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+int config_read(struct wsd_config *cfg, const struct config_source *src, char *err, size_t errlen)
+{
+	static const char flags[] = "prw";
+	struct wsd_config tmp;
+	int n;
+
+	config_defaults(&tmp);
+	if (src->file && (n = config_load(&tmp, src->file, err, errlen)) != 0)
+		return n;
+	for (int i = 0; i < 3; i++)
+		if (src->value[i] &&
+		    config_flag(&tmp, flags[i], src->value[i], err, errlen) == -1) {
+			/* One message, without the line end the lists have: add it. */
+			size_t len = strlen(err);
+
+			if (len + 1 < errlen)
+				memcpy(err + len, "\n", 2);
+			return 1;
+		}
+	if ((n = config_finish(&tmp, err, errlen)) != 0)
+		return n;
+	*cfg = tmp;
+	return 0;
+}
+
 int config_parse_duration(const char *s, uint32_t *ms)
 {
 	char why[96];

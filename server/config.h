@@ -120,6 +120,20 @@ int config_finish(struct wsd_config *cfg, char *err, size_t errlen);
 int config_where(
     const struct wsd_config *cfg, const char *section, const char *key, char *buf, size_t len);
 
+/* Where a configuration comes from: the file and the command-line flags. */
+struct config_source {
+	const char *file;     /* NULL: the defaults only */
+	const char *value[3]; /* -p, -r, -w, in this order; NULL: not given */
+};
+
+/*
+ * The whole configuration from src: the defaults, the file, the flags
+ * (each checked as the same key in the file), then config_finish(). The
+ * daemon calls it again on reload with the same src. 0, or the number of
+ * errors, each a line of err; cfg is only written on success.
+ */
+int config_read(struct wsd_config *cfg, const struct config_source *src, char *err, size_t errlen);
+
 /* "200ms", "15s", "2m", "1h" -> milliseconds. A bare number is an error. */
 int config_parse_duration(const char *s, uint32_t *ms);
 

@@ -1,6 +1,7 @@
 /* The daemon's side of the control plane: see ctlops.h. */
 #include "ctlops.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,98 @@ static void do_drain(struct ctlops *c, const cJSON *params, struct control_reply
 		pool_send_op(pc, (uint32_t)cmd_get_int(params, "pid", 0), params);
 }
 
+/* ---- reload ---- */
+
+/* The refusal: -32002 with every error line in data.errors. */
+static void reload_refused(struct control_reply *r, const struct daemon_reload_report *rep)
+{
+	cJSON *data = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(data, "errors");
+	char msg[64];
+
+	for (const char *l = rep->errors, *nl; (nl = strchr(l, '\n')) != NULL; l = nl + 1) {
+		char line[CONFIG_ERRLEN + PATH_MAX];
+
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - l), l);
+		cJSON_AddItemToArray(list, cJSON_CreateString(line));
+	}
+	snprintf(msg, sizeof(msg), "reload refused: %d error%s", rep->nerrors, log_s(rep->nerrors));
+	control_reply_error(r, RPC_FAILED, msg, data);
+}
+
+static void reload_done(void *arg, const struct daemon_reload_report *rep)
+{
+	struct restart_call *rc = arg;
+	cJSON *res, *list;
+
+	end_turn(rc->c);
+	if (rc->r == NULL || strcmp(rep->result, "refused") == 0) {
+		if (rc->r != NULL)
+			reload_refused(rc->r, rep);
+		free(rc);
+		return;
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "result", rep->result);
+	cJSON_AddNumberToObject(res, "generation", rep->generation);
+	list = cJSON_AddArrayToObject(res, "changes");
+	for (int i = 0; i < rep->n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "key", rep->changes[i].c.key);
+		cJSON_AddStringToObject(o, "old", rep->changes[i].c.from);
+		cJSON_AddStringToObject(o, "new", rep->changes[i].c.to);
+		cJSON_AddStringToObject(o, "applied", rep->changes[i].applied);
+		cJSON_AddItemToArray(list, o);
+	}
+	control_reply_result(rc->r, res);
+	free(rc);
+}
+
+/* reload, or SIGHUP (r NULL: the outcome goes to the log only); 0, or -1 when refused now. */
+static int reload_start(struct ctlops *c, const char *why, struct control_reply *r)
+{
+	struct restart_call *rc = malloc(sizeof(*rc));
+
+	if (rc == NULL) {
+		end_turn(c);
+		return -1;
+	}
+	*rc = (struct restart_call){c, r};
+	if (daemon_reload(c->d, why, reload_done, rc) == -1) {
+		end_turn(c);
+		free(rc);
+		return -1;
+	}
+	return 0;
+}
+
+static void do_reload(struct ctlops *c, struct control_reply *r)
+{
+	const struct ctl_peer *p = control_reply_peer(r);
+	char why[64];
+
+	if (take_turn(c, "reload", r) == -1)
+		return;
+	snprintf(why, sizeof(why), "asked by uid %d pid %d", (int)p->uid, (int)p->pid);
+	if (reload_start(c, why, r) == -1)
+		control_reply_error(
+		    r, RPC_FAILED, "reload not started: a restart is in progress", NULL);
+}
+
+void ctlops_reload_signal(struct ctlops *c)
+{
+	if (daemon_stopping(c->d))
+		return;
+	if (c->busy != NULL) {
+		log_warnx("SIGHUP: reload not started: busy with %s", c->busy);
+		return;
+	}
+	c->busy = "reload";
+	c->busy_since_ms = wall_ms();
+	if (reload_start(c, "SIGHUP", NULL) == -1)
+		log_warnx("SIGHUP: reload not started: a restart is in progress");
+}
+
 /* ---- dispatch ---- */
 
 static int call(void *ctx, const struct cmd *cmd, const cJSON *params, struct control_reply *r)
@@ -423,6 +516,8 @@ static int call(void *ctx, const struct cmd *cmd, const cJSON *params, struct co
 		do_scale(c, params, r);
 	else if (strcmp(cmd->name, "drain") == 0)
 		do_drain(c, params, r);
+	else if (strcmp(cmd->name, "reload") == 0)
+		do_reload(c, r);
 	else
 		return -1; /* not available in this server yet */
 	return 0;

@@ -22,4 +22,7 @@ int ctlops_open(struct daemon *d, struct ctlops **out);
 /* Close every client (pending replies are flushed first) and unlink the socket. */
 void ctlops_free(struct ctlops *c);
 
+/* SIGHUP: a reload that takes its turn like the method; the outcome is logged. */
+void ctlops_reload_signal(struct ctlops *c);
+
 #endif

@@ -96,12 +96,13 @@ static int resolve_user(struct daemon *d)
 	return 0;
 }
 
-static void fill_msg_config(struct daemon *d)
+void daemon_fill_config(struct daemon *d)
 {
 	struct msg_config *mc = &d->mc;
 	const struct wsd_config *c = &d->cfg;
 
 	memset(mc, 0, sizeof(*mc));
+	mc->generation = d->generation;
 	snprintf(mc->root, sizeof(mc->root), "%s", c->root);
 	mc->pool_min = d->eff_min;
 	mc->pool_max = d->eff_max;
@@ -148,6 +149,7 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 	    {d->rootfd, FD_ROOT},
 	};
 
+	((struct kid *)e)->has_access = d->accessfd >= 0;
 	return ((struct kid *)e)->role == ROLE_LISTENER ?
 	    proc_spawn("listener", lmap, 6, &d->creds) :
 	    proc_spawn("manager", mmap, 6, &d->creds);
@@ -512,11 +514,17 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	daemon_stop(arg, sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM", 0);
 }
 
-/* No configuration reload yet: say so rather than die as SIGHUP's default would. */
+/* SIGHUP: reload, as the control method does (and taking its turn when there is a socket). */
 static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_warnx("SIGHUP ignored: configuration reload is not supported; "
-	          "SIGUSR1 reopens the logs, SIGTERM stops");
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	if (d->ctl != NULL)
+		ctlops_reload_signal(d->ctl);
+	else if (daemon_reload(d, "SIGHUP", NULL, NULL) == -1)
+		log_warnx("SIGHUP: reload refused: a restart is in progress");
 }
 
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
@@ -583,7 +591,7 @@ static int daemon_setup(struct daemon *d)
 	}
 	if (bind_listen(d) == -1)
 		return 3;
-	fill_msg_config(d);
+	daemon_fill_config(d);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if ((d->base = event_base_new()) == NULL || event_base_priority_init(d->base, 2) == -1 ||
 	    make_channel(d->lm, "listener-manager") == -1 ||
@@ -631,7 +639,7 @@ static void daemon_free(struct daemon *d)
 	free(d->events);
 }
 
-int daemon_run(const struct wsd_config *cfg)
+int daemon_run(const struct wsd_config *cfg, const struct config_source *src)
 {
 	struct daemon d = {.listenfd = -1};
 	struct sv_limits lim = {
@@ -641,6 +649,7 @@ int daemon_run(const struct wsd_config *cfg)
 	d.cfg = *cfg;
 	d.eff_min = cfg->pool_min;
 	d.eff_max = cfg->pool_max;
+	reload_init(&d, src);
 	d.started_ms = clock_now_ms();
 	log_setrole("daemon");
 	if ((rc = daemon_setup(&d)) != 0) {

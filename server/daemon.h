@@ -18,8 +18,11 @@ struct elog;
 struct status_view;
 struct status_proc;
 
-/* Run until stopped; returns the process exit code (0, or 3: cannot start). */
-int daemon_run(const struct wsd_config *cfg);
+/*
+ * Run until stopped; returns the process exit code (0, or 3: cannot
+ * start). src (the file and the flags cfg was read from) is kept for reload.
+ */
+int daemon_run(const struct wsd_config *cfg, const struct config_source *src);
 
 /* Rows daemon_status() may fill: the daemon's children and the workers. */
 size_t daemon_status_rows(const struct daemon *d);
@@ -112,5 +115,32 @@ int daemon_scale(struct daemon *d, uint32_t min, uint32_t max, struct daemon_bou
  */
 int daemon_pool_op(struct daemon *d, enum msg_op op, uint32_t pid, uint32_t timeout_ms,
     daemon_pool_fn done, void *arg, char *err, size_t errlen);
+/* One changed key, and how a reload applied it (or why not). */
+struct daemon_reload_change {
+	struct config_change c;
+	char applied[192];
+};
+
+/* What a reload did, for its reply and its log lines. */
+struct daemon_reload_report {
+	const char *result; /* "applied", "partial", "unchanged" or "refused" */
+	uint32_t generation;
+	int nerrors;                 /* refused: every error, one a line */
+	char errors[CONFIG_ERRLIST]; /* "FILE:LINE: section.key: reason\n"... */
+	int n;                       /* changes */
+	struct daemon_reload_change changes[CONFIG_MAXKEYS];
+};
+typedef void (*daemon_reload_fn)(void *arg, const struct daemon_reload_report *rep);
+
+/*
+ * Re-read the configuration file (with the command-line flags given at
+ * start) into a copy; on any error nothing changes. Otherwise apply what
+ * changed: live, by replacing the manager gracefully, or not at all (keys
+ * only a restart of wsd changes). done(arg, report) is called once, maybe
+ * before this returns, maybe when a replacement is ready or failed; done
+ * may be NULL (SIGHUP: the outcome is logged either way). -1 (and no
+ * call) when a restart of a role is already in progress.
+ */
+int daemon_reload(struct daemon *d, const char *why, daemon_reload_fn done, void *arg);
 
 #endif

@@ -31,6 +31,7 @@ extern const char *const daemon_role_names[NROLES];
 struct kid {
 	struct sv_entry e;
 	int role;
+	int has_access; /* started with the access log on FD_ACCESS (else that number is free) */
 };
 _Static_assert(offsetof(struct kid, e) == 0, "svtable entries come first");
 
@@ -72,6 +73,17 @@ struct daemon {
 	 */
 	uint32_t eff_min, eff_max;
 	struct poolreqs preqs; /* requests to the manager waiting for its reply */
+	/* Reload (daemon_reload.c): where the configuration came from, and how it went. */
+	struct config_source src; /* points into the copies below */
+	char src_file[PATH_MAX], src_value[3][PATH_MAX];
+	struct wsd_config filecfg; /* the file alone, no flags: to see what a flag overrides */
+	uint32_t generation;       /* of the configuration in effect, in MSG_CONFIG */
+	int64_t reload_time_ms;    /* wall clock of the last reload; 0: none yet */
+	char reload_result[16], reload_message[200];
+	struct daemon_reload_report *reload; /* waiting for a new manager, else NULL */
+	daemon_reload_fn reload_done;
+	char reload_why[64];
+	void *reload_arg;
 	enum stop_phase stopping;
 	uint64_t stop_started_ms;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
@@ -97,6 +109,14 @@ struct kid *kid_new(struct daemon *d, int role);
 void kid_start(struct kid *k, struct daemon *d);
 void daemon_set_current(struct daemon *d, struct kid *k);
 void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms);
+/* d->mc from d->cfg, the pool bounds in effect and the generation. */
+void daemon_fill_config(struct daemon *d);
+
+/* daemon_reload.c: keep the configuration's source for later reloads. */
+void reload_init(struct daemon *d, const struct config_source *src);
+
+/* daemon_ops.c: a reopened log to the children that hold that log (MSG_LOG_ERROR / _ACCESS). */
+void daemon_send_log(struct daemon *d, enum msg_type type, int fd);
 
 /* daemon_ops.c: the restart in progress, told what happened to its processes. */
 void restart_ready(struct daemon *d, struct kid *k);

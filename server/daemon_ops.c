@@ -111,7 +111,10 @@ void daemon_status(
 	v->listen = d->url;
 	v->root = d->cfg.root;
 	v->config_file = d->cfg.file;
-	v->config_generation = 1;
+	v->config_generation = d->generation;
+	v->reload_time_ms = d->reload_time_ms;
+	v->reload_result = d->reload_time_ms ? d->reload_result : NULL;
+	v->reload_message = d->reload_message;
 	status_totals(d, v);
 	v->cfg_min = d->cfg.pool_min;
 	v->cfg_max = d->cfg.pool_max;
@@ -144,8 +147,20 @@ static int reopen_one(struct daemon *d, const char *path, int fd, enum msg_type 
 	}
 	dup2(nfd, fd);
 	close(nfd);
-	svt_send_log(&d->tab, type, fd);
+	daemon_send_log(d, type, fd);
 	return 1;
+}
+
+/*
+ * A child started while the access log was off has no FD_ACCESS: a dup2
+ * onto that number would replace whatever it opened there since.
+ */
+void daemon_send_log(struct daemon *d, enum msg_type type, int fd)
+{
+	FOREACH_KID (d, k)
+		if (k->e.sv.pid > 0 && (type == MSG_LOG_ERROR || k->has_access) &&
+		    msg_send(k->e.chan, type, NULL, 0, &fd, 1) == -1)
+			log_warn("reopened log to %s %d", k->e.sv.role, (int)k->e.sv.pid);
 }
 
 void daemon_log_reopen(struct daemon *d, const char *reopened[3])

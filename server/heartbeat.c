@@ -27,6 +27,14 @@ void heartbeat_send(struct heartbeat *hb)
 		log_warn("heartbeat");
 }
 
+void heartbeat_interval(struct heartbeat *hb, uint32_t interval_ms)
+{
+	struct timeval tv = clock_tv(interval_ms);
+
+	if (hb->fill != NULL)
+		event_add(&hb->ev, &tv); /* a pending persistent event takes the new period */
+}
+
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) { heartbeat_send(arg); }
 
 void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd, uint32_t interval_ms,

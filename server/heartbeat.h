@@ -27,6 +27,9 @@ void heartbeat_base_init(struct event_base *base);
 void heartbeat_start(struct heartbeat *hb, struct event_base *base, int fd, uint32_t interval_ms,
     heartbeat_fill_fn fill, void *arg);
 
+/* A new interval (a reload): the next one is sent interval_ms from now. */
+void heartbeat_interval(struct heartbeat *hb, uint32_t interval_ms);
+
 /* Send one now, out of turn: a last report before exiting. */
 void heartbeat_send(struct heartbeat *hb);
 

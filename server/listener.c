@@ -261,10 +261,23 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	hb->held = l->pending_fd >= 0;
 }
 
+/* A newer generation (a reload): the log level and the heartbeat period. */
+static void listener_reconfigure(struct listener *l, const struct msg_config *cfg)
+{
+	if (cfg->generation <= l->cfg.generation)
+		return; /* a replacement may find its predecessor's copy queued too */
+	log_info("configuration generation %u", cfg->generation);
+	l->cfg = *cfg;
+	log_setlevel((enum log_level)cfg->log_level);
+	heartbeat_interval(&l->hb, cfg->heartbeat_interval_ms);
+}
+
 static void listener_configure(struct listener *l, const struct msg_config *cfg)
 {
-	if (l->configured)
-		return; /* a replacement may find its predecessor's copy queued too */
+	if (l->configured) {
+		listener_reconfigure(l, cfg);
+		return;
+	}
 	l->configured = 1;
 	l->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);

@@ -36,8 +36,9 @@ static void usage(FILE *f, int full)
 	    "  -v, --version  print the version\n"
 	    "  -h, --help     this help\n"
 	    "\n"
-	    "Signals to the daemon: TERM or INT stop gracefully, USR1 reopens the log\n"
-	    "files, USR2 logs the supervision table; TERM to one role restarts it.\n"
+	    "Signals to the daemon: TERM or INT stop gracefully, HUP reloads the\n"
+	    "configuration file (with these flags), USR1 reopens the log files, USR2\n"
+	    "logs the supervision table; TERM to one role restarts it.\n"
 	    "Exit codes: 0 ok, 1 configuration error, 2 usage error, 3 cannot bind or start.\n"
 	    "Documentation: docs/configuration.md (keys, flags), docs/operations.md\n"
 	    "(signals, logs, restarts), docs/architecture.md, in the source tree.\n",
@@ -58,8 +59,7 @@ static int role_main(const char *role)
 }
 
 struct flags {
-	const char *file;
-	const char *value[3]; /* -p, -r, -w, in this order */
+	struct config_source src; /* the file and -p, -r, -w: kept by the daemon for reload */
 	int test;
 };
 
@@ -90,11 +90,11 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	opterr = 0; /* our own messages, named "wsd:" like the others */
 	while ((ch = getopt_long(argc, argv, ":c:tp:r:w:vh", long_options, NULL)) != -1) {
 		if (ch == 'c')
-			f->file = optarg;
+			f->src.file = optarg;
 		else if (ch == 't')
 			f->test = 1;
 		else if (ch == 'p' || ch == 'r' || ch == 'w')
-			f->value[strchr(setting_flags, ch) - setting_flags] = optarg;
+			f->src.value[strchr(setting_flags, ch) - setting_flags] = optarg;
 		else if (ch == 'v')
 			exit(printf("wsd %s\n", WSD_VERSION) < 0);
 		else if (ch == 'h')
@@ -130,16 +130,7 @@ static int configure(struct wsd_config *cfg, const struct flags *f)
 {
 	char err[CONFIG_ERRLIST];
 
-	config_defaults(cfg);
-	if (f->file && config_load(cfg, f->file, err, sizeof(err)) != 0)
-		return print_errors(err), -1;
-	for (int i = 0; i < 3; i++)
-		if (f->value[i] &&
-		    config_flag(cfg, setting_flags[i], f->value[i], err, sizeof(err)) == -1) {
-			fprintf(stderr, "wsd: %s\n", err);
-			return -1;
-		}
-	if (config_finish(cfg, err, sizeof(err)) != 0)
+	if (config_read(cfg, &f->src, err, sizeof(err)) != 0)
 		return print_errors(err), -1;
 	return 0;
 }
@@ -158,9 +149,10 @@ int main(int argc, char **argv)
 	if (f.test) {
 		if (preflight_run(&cfg) != 0)
 			return EXIT_CONFIG;
-		printf("wsd: configuration %s%s is ok\n", f.file ? f.file : "(defaults)",
-		    f.value[0] || f.value[1] || f.value[2] ? " with the flags given" : "");
+		printf("wsd: configuration %s%s is ok\n", f.src.file ? f.src.file : "(defaults)",
+		    f.src.value[0] || f.src.value[1] || f.src.value[2] ? " with the flags given" :
+		                                                         "");
 		return 0;
 	}
-	return daemon_run(&cfg);
+	return daemon_run(&cfg, &f.src);
 }

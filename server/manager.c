@@ -40,10 +40,11 @@
 
 /* A worker: its supervision entry (first: the table's), then what dispatch reads. */
 struct slot {
-	struct sv_entry e;      /* state, pid, heartbeats, restarts, the channel */
-	int blocked;            /* channel full: waiting for EV_WRITE or the retry timer */
-	uint32_t conns;         /* given minus reported done */
-	uint64_t idle_since_ms; /* when conns last fell to 0 */
+	struct sv_entry e;          /* state, pid, heartbeats, restarts, the channel */
+	int blocked;                /* channel full: waiting for EV_WRITE or the retry timer */
+	uint32_t conns;             /* given minus reported done */
+	uint64_t idle_since_ms;     /* when conns last fell to 0 */
+	uint32_t cfg_gen, root_gen; /* the configuration and root it has (a reload) */
 	struct event ev_write, ev_retry;
 	struct manager *m;
 };
@@ -75,6 +76,7 @@ struct manager {
 	struct event_base *base;
 	struct event ev_parent, ev_listener, ev_chld, ev_term, ev_deadline, ev_table;
 	uint32_t table_gen;           /* generation of the worker table sent to the daemon */
+	uint32_t root_gen;            /* roots the daemon handed us since start (a reload) */
 	struct msg_heartbeat retired; /* figures of workers that have exited */
 	struct heartbeat hb;
 	struct msg_config cfg;
@@ -255,6 +257,8 @@ static pid_t slot_spawn(struct sv_entry *e, void *arg)
 		return -1;
 	s->conns = 0;
 	s->idle_since_ms = clock_now_ms();
+	s->cfg_gen = m->cfg.generation; /* the table sends it m->cfg; the root is inherited */
+	s->root_gen = m->root_gen;
 	s->blocked = 0;
 	return pid;
 }
@@ -639,12 +643,35 @@ static void table_entry(
  * channel drops the rest of this generation; the daemon keeps the last
  * complete one and the next interval sends a new one.
  */
+/*
+ * After a reload: the newest configuration and root to every worker that
+ * has not got them yet. A full channel (the worker is busy) is tried again
+ * at the next call (each heartbeat interval).
+ */
+static void workers_catch_up(struct manager *m)
+{
+	int fd = FD_ROOT;
+
+	FOREACH_SLOT (m, s) {
+		if (s->e.sv.pid <= 0)
+			continue;
+		if (s->cfg_gen != m->cfg.generation &&
+		    msg_send(s->e.chan, MSG_CONFIG, &m->cfg, sizeof(m->cfg), NULL, 0) == 0)
+			s->cfg_gen = m->cfg.generation;
+		if (s->root_gen != m->root_gen &&
+		    msg_send(s->e.chan, MSG_ROOT, NULL, 0, &fd, 1) == 0)
+			s->root_gen = m->root_gen;
+	}
+}
+
 static void table_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
 	uint64_t now = clock_now_ms();
 	uint32_t total = 0;
 	struct msg_worker_page p;
+
+	workers_catch_up(m);
 
 	FOREACH_SLOT (m, s)
 		total += s->e.sv.state != SV_FREE;
@@ -1249,14 +1276,58 @@ static const struct svt_hooks slot_hooks = {
     .release = slot_release,
 };
 
+/*
+ * A newer generation (a reload): the pool bounds, workload, timeouts, log
+ * level and heartbeat settings change live; the timers take the new
+ * periods; the workers get it too (new ones get it at start). pool.limit
+ * and the access log stay: the daemon replaces us when they change.
+ */
+static void manager_reconfigure(struct manager *m, const struct msg_config *cfg)
+{
+	struct sv_limits lim = {
+	    cfg->heartbeat_interval_ms, cfg->heartbeat_misses, cfg->startup_timeout_ms};
+	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms);
+	uint32_t limit = m->cfg.pool_limit, has_access_log = m->cfg.has_access_log;
+
+	if (cfg->generation <= m->cfg.generation)
+		return; /* a replacement may find its predecessor's copy queued too */
+	log_info("configuration generation %u: pool %u..%u", cfg->generation, cfg->pool_min,
+	    cfg->pool_max);
+	m->cfg = *cfg;
+	m->cfg.pool_limit = limit;
+	m->cfg.has_access_log = has_access_log;
+	m->cfg.pool_min = cfg->pool_min < limit ? cfg->pool_min : limit;
+	m->cfg.pool_max = cfg->pool_max < limit ? cfg->pool_max : limit;
+	workload_clamp(m);
+	log_setlevel((enum log_level)cfg->log_level);
+	svt_relimit(&m->tab, &lim);
+	heartbeat_interval(&m->hb, cfg->heartbeat_interval_ms);
+	event_add(&m->ev_table, &tv);
+	workers_catch_up(m);
+	pool_fill(m);
+	dispatch(m);
+}
+
+/* The new document root: ours (new workers inherit it), then every worker's. */
+static void manager_root(struct manager *m, int fd)
+{
+	if (dup2(fd, FD_ROOT) == -1)
+		log_warn("new document root");
+	close(fd);
+	m->root_gen++;
+	workers_catch_up(m);
+}
+
 static void manager_configure(struct manager *m, const struct msg_config *cfg)
 {
 	struct sv_limits lim = {
 	    cfg->heartbeat_interval_ms, cfg->heartbeat_misses, cfg->startup_timeout_ms};
 	struct timeval tv = clock_tv(cfg->heartbeat_interval_ms);
 
-	if (m->configured)
-		return; /* a replacement may find its predecessor's copy queued too */
+	if (m->configured) {
+		manager_reconfigure(m, cfg);
+		return;
+	}
 	m->cfg = *cfg;
 	m->configured = 1;
 	workload_clamp(m);
@@ -1294,6 +1365,8 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 			manager_reopen(m, msg.hdr.type, msg.fds[0]);
 		else if (msg.hdr.type == MSG_REQUEST)
 			op_request(m, &msg.u.req);
+		else if (msg.hdr.type == MSG_ROOT)
+			manager_root(m, msg.fds[0]);
 		else {
 			log_warnx("unexpected %s message from daemon", msg_type_name(msg.hdr.type));
 			msg_close_fds(&msg);

@@ -259,6 +259,14 @@ void svt_watch(struct svtable *t, const struct sv_limits *lim)
 	event_add(&t->ev_check, &tv);
 }
 
+void svt_relimit(struct svtable *t, const struct sv_limits *lim)
+{
+	struct timeval tv = clock_tv(lim->interval_ms / 2);
+
+	t->lim = *lim;
+	event_add(&t->ev_check, &tv);
+}
+
 /* ---- exits ---- */
 
 static void log_lost(struct sv_entry *e, const struct svt_exit *x)

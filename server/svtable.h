@@ -137,6 +137,8 @@ void svt_unexpected(struct sv_entry *e, struct msg *m);
 
 /* Check every entry twice per lim->interval_ms, at the highest priority. */
 void svt_watch(struct svtable *t, const struct sv_limits *lim);
+/* New limits for a table already watched (a reload): the checks' period follows. */
+void svt_relimit(struct svtable *t, const struct sv_limits *lim);
 /*
  * One check: read what is waiting, forgive a stall of our own, kill what
  * sv_check finds hung or not started, then the checked hook.

@@ -858,10 +858,39 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	memcpy(hb->resp_hist, w->resp_hist, sizeof(hb->resp_hist));
 }
 
+/*
+ * A newer generation (a reload): timeouts, the log level, the heartbeat
+ * period. Connections take the new timeouts at their next wait. Whether
+ * there is an access log stays as at start (the manager is replaced when
+ * that changes).
+ */
+static void worker_reconfigure(struct worker *w, const struct msg_config *cfg)
+{
+	uint32_t has_access_log = w->cfg.has_access_log;
+
+	if (cfg->generation <= w->cfg.generation)
+		return;
+	w->cfg = *cfg;
+	w->cfg.has_access_log = has_access_log;
+	log_setlevel((enum log_level)cfg->log_level);
+	log_debug("configuration generation %u", cfg->generation); /* at the new level */
+	heartbeat_interval(&w->hb, cfg->heartbeat_interval_ms);
+}
+
+/* The new document root: requests under way keep the files they opened. */
+static void worker_root(int fd)
+{
+	if (dup2(fd, FD_ROOT) == -1)
+		log_warn("new document root");
+	close(fd);
+}
+
 static void worker_configure(struct worker *w, const struct msg_config *cfg)
 {
-	if (w->configured)
+	if (w->configured) {
+		worker_reconfigure(w, cfg);
 		return;
+	}
 	w->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	w->rootfd = FD_ROOT;
@@ -893,6 +922,9 @@ static void parent_msg(struct worker *w, struct msg *m)
 	case MSG_LOG_ERROR:
 	case MSG_LOG_ACCESS:
 		proc_adopt_log(m->hdr.type, m->fds[0]);
+		break;
+	case MSG_ROOT:
+		worker_root(m->fds[0]);
 		break;
 	case MSG_SHUTDOWN:
 		/* Channel order: no connection follows this message. */

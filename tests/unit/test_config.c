@@ -573,6 +573,33 @@ START_TEST(test_finish_root)
 END_TEST
 
 /* Checks after parsing name the file and line the key was set at, or its flag. */
+/* config_read: defaults, file, flags, finish; again the same from the same source (reload). */
+START_TEST(test_read_source)
+{
+	struct wsd_config cfg, again;
+	struct config_source src = {.file = write_ini("[pool]\nmin = 3\nmax = 9\n")};
+
+	src.value[2] = "2:5"; /* -w beats the file */
+	src.value[1] = tmpdir;
+	ck_assert_int_eq(config_read(&cfg, &src, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.pool_min, 2);
+	ck_assert_uint_eq(cfg.pool_max, 5);
+	ck_assert_int_eq(config_read(&again, &src, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_diff(&cfg, &again, NULL, 0), 0);
+	/* Errors: every one of the file's, one line each; cfg untouched. */
+	src.file = write_ini("[pool]\nmin = x\nmax = y\n");
+	ck_assert_int_eq(config_read(&cfg, &src, err, sizeof(err)), 2);
+	ck_assert_ptr_nonnull(strstr(err, ":2: pool.min"));
+	ck_assert_ptr_nonnull(strstr(err, ":3: pool.max"));
+	ck_assert_uint_eq(cfg.pool_min, 2);
+	/* A bad flag: one line, ending in a newline like the others. */
+	src.file = NULL;
+	src.value[2] = "9:x";
+	ck_assert_int_eq(config_read(&cfg, &src, err, sizeof(err)), 1);
+	ck_assert_int_eq(err[strlen(err) - 1], '\n');
+}
+END_TEST
+
 START_TEST(test_finish_names_origin)
 {
 	struct wsd_config cfg, before;
@@ -900,6 +927,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_finish_heartbeat);
 	tcase_add_test(tc, test_finish_root);
 	tcase_add_test(tc, test_finish_names_origin);
+	tcase_add_test(tc, test_read_source);
 	tcase_add_test(tc, test_finish_user);
 	tcase_add_test(tc, test_where);
 	tcase_add_test(tc, test_diff_lists_changed_keys);
