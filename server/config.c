@@ -773,28 +773,36 @@ static int load_key(void *arg, const char *section, const char *name, const char
 }
 
 /* Parsed into a copy: a bad file leaves the caller's config untouched. */
-int config_load(struct wsd_config *cfg, const char *path, char *err, size_t errlen)
+/* The file's keys into cfg, bad lines skipped, every error into e; -1 when it cannot be read. */
+static int load_into(struct wsd_config *cfg, const char *path, struct errs *e)
 {
-	struct wsd_config tmp = *cfg;
-	struct errs e = errs_init(err, errlen);
-	struct load ld = {.cfg = &tmp, .path = path, .errs = &e};
+	struct load ld = {.cfg = cfg, .path = path, .errs = e};
 	int rc;
 
 	if ((ld.fp = fopen(path, "r")) == NULL)
-		return errs_add(&e, "%s: cannot open: %s", path, strerror(errno)), errs_end(&e);
-	if (strlen(path) >= sizeof(tmp.file))
-		errs_add(&e, "%s: the file name is too long", path);
+		return errs_add(e, "%s: cannot open: %s", path, strerror(errno)), -1;
+	if (strlen(path) >= sizeof(cfg->file))
+		errs_add(e, "%s: the file name is too long", path);
 	else
-		memcpy(tmp.file, path, strlen(path) + 1);
+		memcpy(cfg->file, path, strlen(path) + 1);
 	errno = 0;
 	rc = ini_parse_stream(load_read, &ld, load_key, &ld);
 	fclose(ld.fp);
 	if (ld.readerr != 0)
-		errs_add(&e, "%s: cannot read: %s", path, strerror(ld.readerr));
+		errs_add(e, "%s: cannot read: %s", path, strerror(ld.readerr));
 	else if (rc > 0) /* a syntax error that load_line() did not foresee */
-		errs_add(&e, "%s:%d: syntax error", path, rc);
+		errs_add(e, "%s:%d: syntax error", path, rc);
 	else if (rc < 0)
-		errs_add(&e, "%s: cannot parse (out of memory)", path);
+		errs_add(e, "%s: cannot parse (out of memory)", path);
+	return ld.readerr != 0 || rc < 0 ? -1 : 0;
+}
+
+int config_load(struct wsd_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct wsd_config tmp = *cfg;
+	struct errs e = errs_init(err, errlen);
+
+	load_into(&tmp, path, &e);
 	if (e.count > 0)
 		return errs_end(&e);
 	*cfg = tmp;
@@ -955,20 +963,25 @@ static void finish_path(struct wsd_config *cfg, const char *section, const char 
 	memcpy(path, abs, (size_t)n + 1);
 }
 
+static void finish_into(struct wsd_config *tmp, struct errs *e)
+{
+	finish_pool(tmp, e);
+	finish_heartbeat(tmp, e);
+	finish_user(tmp, e);
+	finish_root(tmp, e);
+	finish_path(tmp, "log", "file", tmp->log_file, sizeof(tmp->log_file), e);
+	finish_path(tmp, "log", "access_log", tmp->access_log, sizeof(tmp->access_log), e);
+	finish_path(tmp, "control", "socket", tmp->control_socket, sizeof(tmp->control_socket), e);
+	finish_group(tmp, "group", tmp->control_group, &tmp->control_gid, e);
+	finish_group(tmp, "readonly_group", tmp->control_readonly_group, &tmp->control_ro_gid, e);
+}
+
 int config_finish(struct wsd_config *cfg, char *err, size_t errlen)
 {
 	struct wsd_config tmp = *cfg;
 	struct errs e = errs_init(err, errlen);
 
-	finish_pool(&tmp, &e);
-	finish_heartbeat(&tmp, &e);
-	finish_user(&tmp, &e);
-	finish_root(&tmp, &e);
-	finish_path(&tmp, "log", "file", tmp.log_file, sizeof(tmp.log_file), &e);
-	finish_path(&tmp, "log", "access_log", tmp.access_log, sizeof(tmp.access_log), &e);
-	finish_path(&tmp, "control", "socket", tmp.control_socket, sizeof(tmp.control_socket), &e);
-	finish_group(&tmp, "group", tmp.control_group, &tmp.control_gid, &e);
-	finish_group(&tmp, "readonly_group", tmp.control_readonly_group, &tmp.control_ro_gid, &e);
+	finish_into(&tmp, &e);
 	if (e.count > 0)
 		return errs_end(&e);
 	*cfg = tmp;
@@ -978,24 +991,25 @@ int config_finish(struct wsd_config *cfg, char *err, size_t errlen)
 int config_read(struct wsd_config *cfg, const struct config_source *src, char *err, size_t errlen)
 {
 	static const char flags[] = "prw";
+	struct errs e = errs_init(err, errlen);
+	char one[CONFIG_ERRLEN];
 	struct wsd_config tmp;
-	int n;
 
+	/*
+	 * Every error at once: the file's lines (bad ones skipped), the
+	 * flags, then the checks across keys on what is left, so that one
+	 * try shows all there is to mend.
+	 */
 	config_defaults(&tmp);
-	if (src->file && (n = config_load(&tmp, src->file, err, errlen)) != 0)
-		return n;
+	if (src->file && load_into(&tmp, src->file, &e) == -1)
+		return errs_end(&e); /* nothing read: the checks would only mislead */
 	for (int i = 0; i < 3; i++)
 		if (src->value[i] &&
-		    config_flag(&tmp, flags[i], src->value[i], err, errlen) == -1) {
-			/* One message, without the line end the lists have: add it. */
-			size_t len = strlen(err);
-
-			if (len + 1 < errlen)
-				memcpy(err + len, "\n", 2);
-			return 1;
-		}
-	if ((n = config_finish(&tmp, err, errlen)) != 0)
-		return n;
+		    config_flag(&tmp, flags[i], src->value[i], one, sizeof(one)) == -1)
+			errs_add(&e, "%s", one);
+	finish_into(&tmp, &e);
+	if (e.count > 0)
+		return errs_end(&e);
 	*cfg = tmp;
 	return 0;
 }

@@ -597,6 +597,15 @@ START_TEST(test_read_source)
 	src.value[2] = "9:x";
 	ck_assert_int_eq(config_read(&cfg, &src, err, sizeof(err)), 1);
 	ck_assert_int_eq(err[strlen(err) - 1], '\n');
+	/* A line's error does not hide the checks across keys: all in one go. */
+	src.value[1] = src.value[2] = NULL;
+	src.file = write_ini("[server]\nroot = /nonexistent/wsd\n[pool]\nmin = 9\nmax = 3\n"
+	                     "idle_timeout = 1.5s\n");
+	ck_assert_int_eq(config_read(&cfg, &src, err, sizeof(err)), 3);
+	ck_assert_ptr_nonnull(strstr(err, ":6: pool.idle_timeout: '1.5s' has a fraction"));
+	ck_assert_ptr_nonnull(strstr(err, ":4: pool.min: 9 is greater than pool.max"));
+	ck_assert_ptr_nonnull(strstr(err, ":2: server.root: /nonexistent/wsd"));
+	ck_assert_uint_eq(cfg.pool_min, 2);
 }
 END_TEST
 
