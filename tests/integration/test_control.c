@@ -372,6 +372,31 @@ START_TEST(test_busy_while_restart_runs)
 }
 END_TEST
 
+/* An old manager still draining at the restart's timeout is killed; the reply says so. */
+START_TEST(test_restart_timeout_kills_old)
+{
+	static char big[32 << 20];
+	int slow, small = 4096;
+	pid_t pids[4];
+	char c;
+
+	start(NULL);
+	h_write_file(&w, "big.bin", big, sizeof(big));
+	slow = h_connect(&w);
+	setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ck_assert_int_eq(h_send(slow, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+	ck_assert_int_eq(recv(slow, &c, 1, MSG_PEEK), 1);
+	ck_assert_int_eq(CTL(&plain, "-j", "restart", "manager", "--timeout", "0.5"), 0);
+	HAS("\"killed\":\ttrue");
+	ck_assert(h_log_has(&w, "still draining at the restart's timeout, killing it"));
+	ck_assert_int_eq(h_count_role(&w, "manager", pids, 4), 1);
+	ck_assert_int_eq(pids[0], json_int(out, "new_pid"));
+	close(slow);
+	still_serving();
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 START_TEST(test_stop_replies_and_exits_clean)
 {
 	struct stat st;
@@ -412,6 +437,8 @@ START_TEST(test_refused_uid)
 	ck_assert_int_eq(CTL(&nobody, "-j", "restart", "listener"), 1);
 	ck_assert_int_eq(json_int(out, "code"), -32000);
 	ck_assert(h_wait_log(&w, "control: refused uid 65534", 2000));
+	ck_assert_int_eq(CTL(&plain, "events"), 0); /* the refusal is an event too */
+	HAS("client refused");
 	still_serving();
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -844,6 +871,7 @@ int main(void)
 	tcase_add_test(tc, test_restart_json_and_text_forms);
 	tcase_add_test(tc, test_events_follow_sees_kill9);
 	tcase_add_test(tc, test_busy_while_restart_runs);
+	tcase_add_test(tc, test_restart_timeout_kills_old);
 	tcase_add_test(tc, test_stop_replies_and_exits_clean);
 	tcase_add_test(tc, test_stop_json);
 	tcase_add_test(tc, test_refused_uid);
