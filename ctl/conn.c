@@ -38,6 +38,24 @@ static int connect_path(const char *path)
 	return -1;
 }
 
+/* Why no candidate answered; a permission problem is not "is wsd running?". */
+static void conn_said_why(char paths[][CTLPATH_MAX + 1], const int *errs, int n)
+{
+	int denied = 0;
+
+	for (int i = 0; i < n; i++) {
+		fprintf(stderr, "wsctl: cannot connect to %s: %s\n", paths[i], strerror(errs[i]));
+		denied |= errs[i] == EACCES || errs[i] == EPERM;
+	}
+	if (denied)
+		fprintf(stderr,
+		    "wsctl: this user may not reach the socket (wsd's control.mode and "
+		    "control.group say who may)\n");
+	else
+		fprintf(stderr, "wsctl: is wsd running? (-s or %s names another socket)\n",
+		    CTLPATH_ENV);
+}
+
 /* Connect to the first candidate that answers; exit code on failure. */
 int conn_open(struct conn *c, const struct ctl_opts *o)
 {
@@ -57,9 +75,7 @@ int conn_open(struct conn *c, const struct ctl_opts *o)
 		}
 		errs[i] = errno;
 	}
-	for (int i = 0; i < n; i++)
-		fprintf(stderr, "wsctl: cannot connect to %s: %s\n", paths[i], strerror(errs[i]));
-	fprintf(stderr, "wsctl: is wsd running? (-s or %s names another socket)\n", CTLPATH_ENV);
+	conn_said_why(paths, errs, n);
 	return EXIT_CONNECT;
 }
 

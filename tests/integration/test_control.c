@@ -444,6 +444,22 @@ START_TEST(test_refused_uid)
 }
 END_TEST
 
+/* The socket's mode keeps others out before the daemon sees them: said so, exit 3. */
+START_TEST(test_socket_mode_keeps_out)
+{
+	if (!running_as_root())
+		return;
+	start(NULL); /* control.mode 0660, owned by root */
+	ck_assert_int_eq(CTL(&nobody, "status"), 3);
+	HAS(w.sock);
+	HAS("Permission denied");
+	HAS("may not reach the socket");
+	ck_assert_ptr_null(strstr(out, "is wsd running"));
+	still_serving();
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 START_TEST(test_readonly_group)
 {
 	if (!running_as_root())
@@ -887,6 +903,7 @@ int main(void)
 	tcase_add_test(tc, test_stop_replies_and_exits_clean);
 	tcase_add_test(tc, test_stop_json);
 	tcase_add_test(tc, test_refused_uid);
+	tcase_add_test(tc, test_socket_mode_keeps_out);
 	tcase_add_test(tc, test_readonly_group);
 	tcase_add_test(tc, test_bad_lines);
 	tcase_add_test(tc, test_line_too_long);
