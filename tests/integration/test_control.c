@@ -841,6 +841,9 @@ START_TEST(test_shell_in_a_terminal)
 	pty_expect(&p, "\n", "OLD PID");
 	pty_expect(&p, "ver\n", "control protocol 1");
 	pty_expect(&p, "\033[A\033[A\n", "OLD PID"); /* history: up twice is the restart */
+	pty_expect(&p, "events -f\n", "restarted");  /* following... */
+	pty_expect(&p, "\003", "> ");                /* ...until Ctrl-C, back at the prompt */
+	pty_expect(&p, "version\n", "control protocol 1");
 	ck_assert_int_eq(pty_end(&p), 0);
 	snprintf(hist, sizeof(hist), "%s/.wsctl_history", p.home);
 	ck_assert_ptr_nonnull(text = slurp_text(hist));
@@ -849,7 +852,7 @@ START_TEST(test_shell_in_a_terminal)
 	/* The history comes back in the next shell. */
 	pty_start(&p);
 	pty_expect(&p, NULL, "> ");
-	pty_expect(&p, "\033[A\033[A\033[A\033[A\n", "listening on");
+	pty_expect(&p, "\033[A\033[A\033[A\033[A\033[A\033[A\n", "listening on");
 	ck_assert_int_eq(pty_end(&p), 0);
 	pty_home_rm(&p);
 	ck_assert_int_eq(h_stop(&w), 0);
