@@ -859,6 +859,36 @@ START_TEST(test_shell_in_a_terminal)
 }
 END_TEST
 
+/* Ctrl-C while the shell waits for a long restart: said, back at the prompt. */
+START_TEST(test_shell_interrupted_wait)
+{
+	static char big[32 << 20];
+	int slow, small = 4096;
+	struct pty p;
+	char c;
+
+	start(NULL);
+	h_write_file(&w, "big.bin", big, sizeof(big));
+	slow = h_connect(&w);
+	setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ck_assert_int_eq(h_send(slow, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+	ck_assert_int_eq(recv(slow, &c, 1, MSG_PEEK), 1);
+	pty_home(&p);
+	pty_start(&p);
+	pty_expect(&p, NULL, "> ");
+	pty_expect(&p, "restart manager --timeout 20\n", "restart manager");
+	ck_assert(h_wait_log(&w, "restart {\"target\":\"manager\"", 5000));
+	pty_expect(&p, "\003", "interrupted (the operation may still be running)");
+	pty_expect(&p, "restart listener\n", "busy"); /* the manager's restart goes on */
+	close(slow);
+	ck_assert(h_wait_log(&w, "restart: done", 20000));
+	pty_expect(&p, "status\n", "listening on");
+	ck_assert_int_eq(pty_end(&p), 0);
+	pty_home_rm(&p);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 START_TEST(test_shell_reconnects)
 {
 	char sock[PATH_MAX + 16];
@@ -918,6 +948,7 @@ int main(void)
 	tcase_add_test(tc, test_status_fast_under_load);
 	tcase_add_test(tc, test_shell_from_stdin);
 	tcase_add_test(tc, test_shell_in_a_terminal);
+	tcase_add_test(tc, test_shell_interrupted_wait);
 	tcase_add_test(tc, test_shell_reconnects);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
