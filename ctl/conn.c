@@ -22,6 +22,9 @@
 
 volatile sig_atomic_t ctl_interrupted;
 
+/* conn_reply: the shell's Ctrl-C ended the wait; no reply was read. */
+#define CONN_INTERRUPTED (-1)
+
 static int connect_path(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -36,6 +39,24 @@ static int connect_path(const char *path)
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* Why no candidate answered; a permission problem is not "is wsd running?". */
+static void conn_said_why(char paths[][CTLPATH_MAX + 1], const int *errs, int n)
+{
+	int denied = 0;
+
+	for (int i = 0; i < n; i++) {
+		fprintf(stderr, "wsctl: cannot connect to %s: %s\n", paths[i], strerror(errs[i]));
+		denied |= errs[i] == EACCES || errs[i] == EPERM;
+	}
+	if (denied)
+		fprintf(stderr,
+		    "wsctl: this user may not reach the socket (wsd's control.mode and "
+		    "control.group say who may)\n");
+	else
+		fprintf(stderr, "wsctl: is wsd running? (-s or %s names another socket)\n",
+		    CTLPATH_ENV);
 }
 
 /* Connect to the first candidate that answers; exit code on failure. */
@@ -57,9 +78,7 @@ int conn_open(struct conn *c, const struct ctl_opts *o)
 		}
 		errs[i] = errno;
 	}
-	for (int i = 0; i < n; i++)
-		fprintf(stderr, "wsctl: cannot connect to %s: %s\n", paths[i], strerror(errs[i]));
-	fprintf(stderr, "wsctl: is wsd running? (-s or %s names another socket)\n", CTLPATH_ENV);
+	conn_said_why(paths, errs, n);
 	return EXIT_CONNECT;
 }
 
@@ -110,8 +129,8 @@ static int conn_fill(struct conn *c, uint64_t deadline)
 
 /*
  * No reply: say why, and drop the connection (a late reply must not be
- * taken for the next command's). Interrupted (the shell's Ctrl-C while
- * following) is not a failure.
+ * taken for the next command's). Interrupted (the shell's Ctrl-C) has its
+ * own code: never EXIT_OK, which would say a reply was read.
  */
 static int conn_broken(struct conn *c, int r, double wait_s)
 {
@@ -122,10 +141,10 @@ static int conn_broken(struct conn *c, int r, double wait_s)
 		fprintf(stderr, "wsctl: %s: %s\n", c->path,
 		    r == 0 ? "wsd closed the connection" : strerror(errno));
 	conn_close(c);
-	return r == -2 ? EXIT_TIMEOUT : r == -3 ? EXIT_OK : EXIT_FAILED;
+	return r == -2 ? EXIT_TIMEOUT : r == -3 ? CONN_INTERRUPTED : EXIT_FAILED;
 }
 
-/* The next line (NUL-terminated in place) into rep: 0, or an exit code. */
+/* The next line (NUL-terminated in place) into rep: 0, CONN_INTERRUPTED or an exit code. */
 static int conn_reply(struct conn *c, uint64_t deadline, struct rpc_reply *rep, double wait_s)
 {
 	char *nl, err[RPC_ERRLEN];
@@ -157,7 +176,7 @@ static double wait_for(const struct ctl_opts *o, const struct cmd *c, const cJSO
 	return c->wait_s;
 }
 
-/* events -f: print what the server pushes until it closes. */
+/* events -f: print what the server pushes until it closes, or Ctrl-C in the shell. */
 static int follow(struct conn *c, struct out *out)
 {
 	struct rpc_reply rep;
@@ -165,7 +184,7 @@ static int follow(struct conn *c, struct out *out)
 
 	for (;;) {
 		if ((rc = conn_reply(c, 0, &rep, 0)) != EXIT_OK)
-			return rc;
+			return rc == CONN_INTERRUPTED ? EXIT_OK : rc;
 		if (rep.method != NULL && strcmp(rep.method, "event") == 0)
 			out_event(out, rep.params);
 		rpc_reply_free(&rep);
@@ -199,7 +218,12 @@ int conn_request(
 	}
 	free(line);
 	do {
-		if ((rc = conn_reply(c, deadline, rep, wait_s)) != EXIT_OK)
+		if ((rc = conn_reply(c, deadline, rep, wait_s)) == CONN_INTERRUPTED) {
+			fprintf(
+			    stderr, "wsctl: interrupted (the operation may still be running)\n");
+			return EXIT_FAILED;
+		}
+		if (rc != EXIT_OK)
 			return rc;
 		if (rep->method != NULL)
 			rpc_reply_free(rep); /* a pushed event from an earlier follow */

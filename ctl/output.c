@@ -448,10 +448,13 @@ static void print_drain(struct out *o, const cJSON *res)
 
 static void print_log_reopen(struct out *o, const cJSON *res)
 {
-	const cJSON *f;
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(res, "reopened"), *f;
 
 	fprintf(o->f, "reopened:");
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(res, "reopened"))
+	/* An empty list: wsd has no log file, it logs to standard error. */
+	if (cJSON_GetArraySize(list) == 0)
+		fprintf(o->f, " no log file (logging to standard error)");
+	cJSON_ArrayForEach(f, list)
 	{
 		fprintf(o->f, " %s", cJSON_IsString(f) ? f->valuestring : "?");
 	}

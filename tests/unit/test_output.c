@@ -103,6 +103,13 @@ START_TEST(test_other_printers)
 	    "7    2026-11-27T09:00:00.000Z  worker  42   exited  crash: "
 	    "SIGSEGV"));
 	free(s);
+	s = render("log-reopen", "{\"reopened\":[\"/var/log/a.log\",\"/var/log/b.log\"]}", 0);
+	ck_assert_str_eq(s, "reopened: /var/log/a.log /var/log/b.log\n");
+	free(s);
+	/* Logging to standard error only: say so, not an empty list. */
+	s = render("log-reopen", "{\"reopened\":[]}", 0);
+	ck_assert_str_eq(s, "reopened: no log file (logging to standard error)\n");
+	free(s);
 }
 END_TEST
 
