@@ -230,7 +230,7 @@ int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max)
 
 /* ---- start and stop ---- */
 
-static void write_conf(struct wsd *w, const char *extra)
+void h_write_conf(struct wsd *w, const char *extra)
 {
 	FILE *f = fopen(w->conf, "w");
 
@@ -264,7 +264,7 @@ void h_start(struct wsd *w, const char *extra)
 	char err[PATH_MAX + 32];
 	int fd;
 
-	write_conf(w, extra);
+	h_write_conf(w, extra);
 	snprintf(err, sizeof(err), "%s/stderr.txt", w->dir);
 	if ((w->pid = fork()) == 0) {
 		/* If this test dies, so does its server; its own process group, so

@@ -42,6 +42,8 @@ void h_start(struct wsd *w, const char *extra);
  * "lost child" line the test did not expect (h_expect_lost).
  */
 int h_stop(struct wsd *w);
+/* (Re)write the instance's configuration file: the harness's own settings, then extra. */
+void h_write_conf(struct wsd *w, const char *extra);
 /* Send the SIGTERM only (h_stop then waits without sending another). */
 void h_stop_begin(struct wsd *w);
 /* The test causes between min and max lost children on purpose (default: none). */

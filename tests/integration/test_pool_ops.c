@@ -235,6 +235,41 @@ START_TEST(test_scale_kept_across_manager_restart)
 }
 END_TEST
 
+/*
+ * A reload keeps the bounds of a scale unless the file's own [pool] min or
+ * max changed: then the file's apply.
+ */
+START_TEST(test_scale_kept_across_reload)
+{
+	static const char pool[] = "[pool]\nmin = 1\nmax = 2\nidle_timeout = 1h\n";
+	char out[8192];
+	cJSON *j;
+
+	start(pool);
+	cJSON_Delete(ctl_json("scale", "scale", "--min", "3", "--max", "5", NULL));
+	wait_workers(3);
+	h_write_conf(&w,
+	    "[pool]\nmin = 1\nmax = 2\nidle_timeout = 1h\n"
+	    "[http]\nkeepalive_timeout = 20s\n");
+	ck_assert_int_eq(ctl(out, sizeof(out), 0, "reload", NULL), 0);
+	j = ctl_json("status", "status", NULL);
+	ck_assert_int_eq(num(j, "pool.effective.min"), 3);
+	ck_assert_int_eq(num(j, "pool.effective.max"), 5);
+	cJSON_Delete(j);
+	wait_workers(3);
+	h_write_conf(&w,
+	    "[pool]\nmin = 2\nmax = 4\nidle_timeout = 1h\n"
+	    "[http]\nkeepalive_timeout = 20s\n");
+	ck_assert_int_eq(ctl(out, sizeof(out), 0, "reload", NULL), 0);
+	j = ctl_json("status", "status", NULL);
+	ck_assert_int_eq(num(j, "pool.configured.min"), 2);
+	ck_assert_int_eq(num(j, "pool.effective.min"), 2);
+	ck_assert_int_eq(num(j, "pool.effective.max"), 4);
+	cJSON_Delete(j);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 static void pid_str(char *buf, size_t len, pid_t pid) { snprintf(buf, len, "%d", (int)pid); }
 
 /* restart worker PID, then restart workers, under load: the new pids reported, nothing lost. */
@@ -437,6 +472,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scale_up_and_down);
 	tcase_add_test(tc, test_scale_kept_across_manager_restart);
+	tcase_add_test(tc, test_scale_kept_across_reload);
 	tcase_add_test(tc, test_restarts_under_load_lose_nothing);
 	tcase_add_test(tc, test_drain_and_refusals);
 	tcase_add_test(tc, test_restart_kills_at_timeout);
