@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "output.h"
 #include "shell.h"
+#include "top.h"
 
 static void usage(FILE *f)
 {
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 	    "usage: wsctl [-s SOCKET] [-j|--json] [-t SECONDS] COMMAND [ARGS]\n"
 	    "       wsctl [-s SOCKET] [-j] [shell]      an interactive shell (commands from\n"
 	    "                                         standard input when it is not a terminal)\n"
+	    "       wsctl [-s SOCKET] top                 a live view, refreshed every second\n"
 	    "       wsctl help [COMMAND] | --help | --version\n\n");
 	out_help(f, NULL);
 	fprintf(f,
@@ -83,6 +85,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (first >= argc || (strcmp(argv[first], "shell") == 0 && first + 1 == argc))
 		return shell_main(&o);
+	if (strcmp(argv[first], "top") == 0) { /* wsctl's own: no daemon method */
+		if (first + 1 == argc)
+			return top_main(&o);
+		fprintf(stderr, "wsctl: top takes no arguments\n");
+		return EXIT_USAGE;
+	}
 	rc = ctl_run_words(&c, &o, argc - first, argv + first);
 	conn_free(&c);
 	return rc;
