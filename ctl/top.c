@@ -112,7 +112,7 @@ static void draw_row(const struct top *t, const struct top_row *r, int y, int nc
 	clrtoeol();
 	for (int i = 0; i < ncols; i++) {
 		top_cell(r, i, cell, sizeof(cell));
-		mvprintw(y, x, i < 2 ? "%-*s" : "%*s", top_col_width(i), cell);
+		mvprintw(y, x, top_col_left(i) ? "%-*s" : "%*s", top_col_width(i), cell);
 		x += top_col_width(i) + 1;
 	}
 	if (sel)
@@ -124,8 +124,10 @@ static void draw_table(struct top *t, int y)
 	int ncols = top_cols_fit(COLS), x = 0, room = LINES - y - 2;
 
 	attron(A_BOLD);
-	for (int i = 0; i < ncols; i++, x += top_col_width(i) + 1)
-		mvprintw(y, x, i < 2 ? "%-*s" : "%*s", top_col_width(i), top_col_name(i));
+	for (int i = 0; i < ncols; i++) {
+		mvprintw(y, x, top_col_left(i) ? "%-*s" : "%*s", top_col_width(i), top_col_name(i));
+		x += top_col_width(i) + 1;
+	}
 	attroff(A_BOLD);
 	if (room < 1)
 		return;

@@ -235,6 +235,8 @@ const char *top_col_name(int i) { return cols[i].name; }
 
 int top_col_width(int i) { return cols[i].width; }
 
+int top_col_left(int i) { return i == 0 || i == 2; }
+
 int top_cols_fit(int width)
 {
 	int used = 0, n = 0;

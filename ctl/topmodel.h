@@ -64,6 +64,7 @@ const char *top_sort_name(enum top_sort key);
 #define TOP_NCOLS 8
 const char *top_col_name(int i);
 int top_col_width(int i);
+int top_col_left(int i); /* text, aligned left; numbers right */
 int top_cols_fit(int cols);
 /* Row r's column i as text into buf. */
 void top_cell(const struct top_row *r, int i, char *buf, size_t len);
