@@ -8,6 +8,7 @@
 #include "top.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@ struct top {
 	int confirm; /* 'r' or 'd' while asking y/n, else 0 */
 	char msg[MSGLEN];
 };
+
+/* Ctrl-C or SIGTERM: leave as q does, the terminal restored (ends a wait too). */
+static void on_signal(int sig) { ctl_interrupted = 1; }
 
 /* One status into t->cur, the previous kept for the rates. */
 static void poll_status(struct top *t)
@@ -148,7 +152,9 @@ static void draw(struct top *t)
 		draw_summary(t, &y);
 	else
 		mvprintw(y++, 0, "not connected: %s (retrying every second)",
-		    t->c.path[0] ? t->c.path : "wsd's control socket");
+		    t->c.path[0]     ? t->c.path :
+		        t->o->socket ? t->o->socket :
+		                       "the default socket");
 	mvprintw(y++, 0, "%s", t->msg);
 	if (t->connected)
 		draw_table(t, y);
@@ -185,6 +191,8 @@ static void act(struct top *t, int which)
 	snprintf(t->msg, sizeof(t->msg), "%s worker %ld: waiting for wsd...", what, pid);
 	draw(t);
 	if (conn_request(&t->c, what, params, cmd_find(what)->wait_s, &rep) != EXIT_OK) {
+		if (ctl_interrupted)
+			return;
 		snprintf(
 		    t->msg, sizeof(t->msg), "%s worker %ld: no reply (connection lost)", what, pid);
 		t->connected = 0;
@@ -251,7 +259,7 @@ static void run(struct top *t)
 	uint64_t next = 0, now;
 	int ch;
 
-	while (!t->quit) {
+	while (!t->quit && !ctl_interrupted) {
 		if ((now = clock_now_ms()) >= next) {
 			poll_status(t);
 			next = clock_now_ms() + TICK_MS;
@@ -280,6 +288,7 @@ static int quiet_stderr(void)
 int top_main(const struct ctl_opts *o)
 {
 	struct top t = {.o = o, .c = {.fd = -1}};
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: a wait ends */
 	int saved;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
@@ -293,6 +302,8 @@ int top_main(const struct ctl_opts *o)
 		free(t.prev), free(t.cur);
 		return EXIT_FAILED;
 	}
+	sigaction(SIGINT, &sa, NULL); /* before initscr: ncurses keeps ours */
+	sigaction(SIGTERM, &sa, NULL);
 	setlocale(LC_ALL, "");
 	saved = quiet_stderr();
 	initscr();

@@ -57,7 +57,7 @@ static void top_start(const char *sock)
 	snprintf(tmux_name, sizeof(tmux_name), "wsdtop%d", (int)getpid());
 	snprintf(script, sizeof(script), "%s/top.sh", w.dir);
 	snprintf(text, sizeof(text),
-	    "s=$(stty -g)\n%s -s '%s' top\nrc=$?\n[ \"$(stty -g)\" = \"$s\" ] && echo SANE\n"
+	    "trap true INT\ns=$(stty -g)\n%s -s '%s' top\nrc=$?\n[ \"$(stty -g)\" = \"$s\" ] && echo SANE\n"
 	    "echo EXIT=$rc\nexec sleep 600\n",
 	    WSCTL_BIN, sock);
 	h_write_text(script, text);
@@ -227,6 +227,22 @@ START_TEST(test_top_view_keys_and_quit)
 }
 END_TEST
 
+START_TEST(test_top_ctrl_c_quits_sane)
+{
+	char needle[PATH_MAX + 32];
+
+	h_init(&w);
+	top_start(w.sock);
+	snprintf(needle, sizeof(needle), "not connected: %s", w.sock);
+	ck_assert(screen_has(needle, 5000));
+	keys("C-c");
+	ck_assert(screen_has("EXIT=0", 3000));
+	ck_assert_ptr_nonnull(strstr(screen, "SANE"));
+	top_end();
+	h_cleanup(&w);
+}
+END_TEST
+
 START_TEST(test_top_needs_a_terminal)
 {
 	char out[1024];
@@ -249,6 +265,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_top_view_keys_and_quit);
+	tcase_add_test(tc, test_top_ctrl_c_quits_sane);
 	tcase_add_test(tc, test_top_needs_a_terminal);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
