@@ -165,16 +165,18 @@ static void draw(struct top *t)
 /* The reply to restart or drain, in the message line. */
 static void said(struct top *t, const char *what, long pid, const struct rpc_reply *rep)
 {
+	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(rep->result, "seconds");
+	char took[32];
+
+	out_duration(cJSON_IsNumber(sec) ? sec->valuedouble : 0, took, sizeof(took));
 	if (rep->code != 0)
 		snprintf(t->msg, sizeof(t->msg), "%s worker %ld refused: %s", what, pid,
 		    rep->message ? rep->message : "error");
 	else if (strcmp(what, "restart") == 0)
-		snprintf(t->msg, sizeof(t->msg), "restarted worker %ld: now %ld, in %.2f s", pid,
-		    (long)cJSON_GetNumberValue(cJSON_GetObjectItem(rep->result, "new_pid")),
-		    cJSON_GetNumberValue(cJSON_GetObjectItem(rep->result, "seconds")));
+		snprintf(t->msg, sizeof(t->msg), "restarted worker %ld: now %ld, in %s", pid,
+		    (long)cJSON_GetNumberValue(cJSON_GetObjectItem(rep->result, "new_pid")), took);
 	else
-		snprintf(t->msg, sizeof(t->msg), "drained worker %ld in %.2f s", pid,
-		    cJSON_GetNumberValue(cJSON_GetObjectItem(rep->result, "seconds")));
+		snprintf(t->msg, sizeof(t->msg), "drained worker %ld in %s", pid, took);
 }
 
 /* restart worker PID or drain PID; waits for the reply as wsctl would. */

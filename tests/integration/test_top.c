@@ -215,15 +215,22 @@ START_TEST(test_top_view_keys_and_quit)
 	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 2);
 	ck_assert(is_worker((pid_t)fresh));
 	ck_assert(!h_log_has(&w, ": drain "));
+	/* d y on a pool at its min: the server's refusal in the message line. */
+	keys("d");
+	ck_assert(screen_has("? (y/n)", 2000));
+	keys("y");
+	ck_assert(screen_has("refused: ", h_bound_ms(5000)));
+	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 2);
 	/* A narrower terminal drops columns from the right, keeps the rows. */
 	ck_assert_int_eq(sh(NULL, 0, "tmux -L %s resize-window -t top -x 40 -y 20", tmux_name), 0);
 	ck_assert(h_wait_until(narrow, NULL, 3000));
-	/* q: exit 0 and the terminal as it was. */
+	/* wsd gone: said, and top goes on; q: exit 0 and the terminal as it was. */
+	ck_assert_int_eq(h_stop(&w), 0);
+	ck_assert(screen_has("not connected", 5000));
 	keys("q");
 	ck_assert(screen_has("EXIT=0", 3000));
 	ck_assert_ptr_nonnull(strstr(screen, "SANE"));
 	top_end();
-	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
 
