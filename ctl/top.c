@@ -105,34 +105,22 @@ static void draw_summary(const struct top *t, int *y)
 		mvprintw((*y)++, 0, "scale: %s", s->decisions[i]);
 }
 
-static void draw_row(const struct top *t, const struct top_row *r, int y, int ncols, int sel)
+/* One line of the table, the whole width in the attribute (the selection). */
+static void draw_line(const struct top_row *r, int y, int ncols, attr_t attr)
 {
-	char cell[64];
-	int x = 0;
+	char line[512];
 
-	if (sel)
-		attron(A_REVERSE);
-	move(y, 0);
-	clrtoeol();
-	for (int i = 0; i < ncols; i++) {
-		top_cell(r, i, cell, sizeof(cell));
-		mvprintw(y, x, top_col_left(i) ? "%-*s" : "%*s", top_col_width(i), cell);
-		x += top_col_width(i) + 1;
-	}
-	if (sel)
-		attroff(A_REVERSE);
+	top_line(r, ncols, line, sizeof(line));
+	attron(attr);
+	mvprintw(y, 0, "%-*.*s", COLS, COLS, line);
+	attroff(attr);
 }
 
 static void draw_table(struct top *t, int y)
 {
-	int ncols = top_cols_fit(COLS), x = 0, room = LINES - y - 2;
+	int ncols = top_cols_fit(COLS), room = LINES - y - 2;
 
-	attron(A_BOLD);
-	for (int i = 0; i < ncols; i++) {
-		mvprintw(y, x, top_col_left(i) ? "%-*s" : "%*s", top_col_width(i), top_col_name(i));
-		x += top_col_width(i) + 1;
-	}
-	attroff(A_BOLD);
+	draw_line(NULL, y, ncols, A_BOLD);
 	if (room < 1)
 		return;
 	if (t->sel < t->scroll)
@@ -140,7 +128,8 @@ static void draw_table(struct top *t, int y)
 	if (t->sel >= t->scroll + room)
 		t->scroll = t->sel - room + 1;
 	for (int i = t->scroll; i < t->cur->nrows && i - t->scroll < room; i++)
-		draw_row(t, &t->cur->rows[i], y + 1 + i - t->scroll, ncols, i == t->sel);
+		draw_line(&t->cur->rows[i], y + 1 + i - t->scroll, ncols,
+		    i == t->sel ? A_REVERSE : A_NORMAL);
 }
 
 static void draw(struct top *t)

@@ -283,3 +283,21 @@ void top_cell(const struct top_row *r, int i, char *buf, size_t len)
 		count(r->restarts, 0, "", buf, len);
 	}
 }
+
+void top_line(const struct top_row *r, int ncols, char *buf, size_t len)
+{
+	char cell[64];
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (int i = 0; i < ncols && i < TOP_NCOLS; i++) {
+		if (r != NULL)
+			top_cell(r, i, cell, sizeof(cell));
+		n = snprintf(buf + used, len - used, top_col_left(i) ? "%s%-*s" : "%s%*s",
+		    i ? " " : "", top_col_width(i), r != NULL ? cell : top_col_name(i));
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}

@@ -68,5 +68,7 @@ int top_col_left(int i); /* text, aligned left; numbers right */
 int top_cols_fit(int cols);
 /* Row r's column i as text into buf. */
 void top_cell(const struct top_row *r, int i, char *buf, size_t len);
+/* The first ncols columns of row r (NULL: the header) as one line, aligned. */
+void top_line(const struct top_row *r, int ncols, char *buf, size_t len);
 
 #endif

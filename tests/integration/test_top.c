@@ -153,6 +153,21 @@ static int rate_positive(void *arg)
 	return shown_rate() > 0;
 }
 
+/* The line showing pid is in reverse video (the selection): 1, else 0. */
+static int selected(long pid)
+{
+	char num[32];
+	const char *p, *bol;
+
+	sh(screen, sizeof(screen), "tmux -L %s capture-pane -e -p -t top", tmux_name);
+	snprintf(num, sizeof(num), " %ld", pid);
+	if ((p = strstr(screen, num)) == NULL)
+		return 0;
+	for (bol = p; bol > screen && bol[-1] != '\n'; bol--)
+		;
+	return memmem(bol, (size_t)(p - bol), "\033[7m", 4) != NULL;
+}
+
 /* The header fits 40 columns: UPTIME shown, RESTARTS dropped, rows still there. */
 static int narrow(void *arg)
 {
@@ -192,8 +207,12 @@ START_TEST(test_top_view_keys_and_quit)
 	ck_assert(screen_has("sort: role", 2000));
 	/* j j: the first worker; r y restarts it. */
 	keys("j j");
+	ck_assert(screen_has("sort: role", 1000));
 	old = row_pid(2);
 	ck_assert(is_worker((pid_t)old));
+	for (int i = 0; i < 40 && !selected(old); i++)
+		usleep(50 * 1000);
+	ck_assert_msg(selected(old), "row of %ld not selected:\n%s", old, screen);
 	keys("r");
 	snprintf(needle, sizeof(needle), "restart worker %ld? (y/n)", old);
 	ck_assert(screen_has(needle, 2000));

@@ -182,6 +182,31 @@ START_TEST(test_cells)
 }
 END_TEST
 
+START_TEST(test_lines_align_with_the_header)
+{
+	char head[256], line[256];
+	int all = 0;
+
+	for (int i = 0; i < TOP_NCOLS; i++)
+		all += top_col_width(i) + (i ? 1 : 0);
+	snap(&a, 1000, 100, 1000, 5000, 400, "");
+	top_line(NULL, TOP_NCOLS, head, sizeof(head));
+	top_line(row(&a, 4104), TOP_NCOLS, line, sizeof(line));
+	ck_assert_int_eq((int)strlen(head), all);
+	ck_assert_int_eq((int)strlen(line), all);
+	ck_assert(strncmp(head, "ROLE ", 5) == 0);
+	ck_assert(strncmp(line, "worker ", 7) == 0);
+	/* Each number ends where its header ends: PID right-aligned under PID. */
+	ck_assert(strncmp(head + 10, "     PID ", 9) == 0);
+	ck_assert(strncmp(line + 10, "    4104 ", 9) == 0);
+	top_line(row(&a, 4104), top_cols_fit(40), line, sizeof(line));
+	ck_assert_int_le((int)strlen(line), 40);
+	ck_assert_ptr_null(strstr(line, "210ms"));    /* HB dropped */
+	top_line(row(&a, 4104), TOP_NCOLS, line, 12); /* a short buffer: cut, never overrun */
+	ck_assert_int_le((int)strlen(line), 11);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("topmodel");
@@ -196,6 +221,7 @@ int main(void)
 	tcase_add_test(tc, test_sort_keys);
 	tcase_add_test(tc, test_columns_fit_the_width);
 	tcase_add_test(tc, test_cells);
+	tcase_add_test(tc, test_lines_align_with_the_header);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
