@@ -8,12 +8,11 @@
 #include "top.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curses.h>
