@@ -275,16 +275,35 @@ static int quiet_stderr(void)
 	return saved;
 }
 
+/* The screen, or NULL said on stderr (no terminal, or one curses cannot drive). */
+static SCREEN *screen_open(void)
+{
+	const char *term = getenv("TERM");
+	SCREEN *scr;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "wsctl: top needs a terminal (wsctl status prints one snapshot)\n");
+		return NULL;
+	}
+	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
+		fprintf(stderr, "wsctl: top: cannot drive this terminal (TERM=%s)\n",
+		    term ? term : "unset");
+		return NULL;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	return scr;
+}
+
 int top_main(const struct ctl_opts *o)
 {
 	struct top t = {.o = o, .c = {.fd = -1}};
 	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: a wait ends */
+	SCREEN *scr;
 	int saved;
 
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "wsctl: top needs a terminal (wsctl status prints one snapshot)\n");
-		return EXIT_USAGE;
-	}
 	t.prev = calloc(1, sizeof(*t.prev));
 	t.cur = calloc(1, sizeof(*t.cur));
 	if (t.prev == NULL || t.cur == NULL) {
@@ -292,17 +311,17 @@ int top_main(const struct ctl_opts *o)
 		free(t.prev), free(t.cur);
 		return EXIT_FAILED;
 	}
-	sigaction(SIGINT, &sa, NULL); /* before initscr: ncurses keeps ours */
+	sigaction(SIGINT, &sa, NULL); /* before curses starts: ncurses keeps ours */
 	sigaction(SIGTERM, &sa, NULL);
 	setlocale(LC_ALL, "");
+	if ((scr = screen_open()) == NULL) {
+		free(t.prev), free(t.cur);
+		return EXIT_USAGE;
+	}
 	saved = quiet_stderr();
-	initscr();
-	cbreak();
-	noecho();
-	keypad(stdscr, TRUE);
-	curs_set(0);
 	run(&t);
 	endwin();
+	delscreen(scr);
 	if (saved >= 0)
 		dup2(saved, STDERR_FILENO), close(saved);
 	conn_free(&t.c);

@@ -49,7 +49,7 @@ static int sh(char *out, size_t len, const char *fmt, ...)
 }
 
 /* Start top in a 100x30 tmux window; its exit code and stty check follow it on screen. */
-static void top_start(const char *sock)
+static void top_start_env(const char *env, const char *sock)
 {
 	char script[PATH_MAX + 32];
 	char text[2 * PATH_MAX];
@@ -57,9 +57,9 @@ static void top_start(const char *sock)
 	snprintf(tmux_name, sizeof(tmux_name), "wsdtop%d", (int)getpid());
 	snprintf(script, sizeof(script), "%s/top.sh", w.dir);
 	snprintf(text, sizeof(text),
-	    "trap true INT\ns=$(stty -g)\n%s -s '%s' top\nrc=$?\n[ \"$(stty -g)\" = \"$s\" ] && echo SANE\n"
+	    "trap true INT\ns=$(stty -g)\n%s %s -s '%s' top 2>&1\nrc=$?\n[ \"$(stty -g)\" = \"$s\" ] && echo SANE\n"
 	    "echo EXIT=$rc\nexec sleep 600\n",
-	    WSCTL_BIN, sock);
+	    env, WSCTL_BIN, sock);
 	h_write_text(script, text);
 	ck_assert_int_eq(
 	    sh(NULL, 0,
@@ -68,6 +68,8 @@ static void top_start(const char *sock)
 	        tmux_name, script),
 	    0);
 }
+
+static void top_start(const char *sock) { top_start_env("", sock); }
 
 static void top_end(void) { sh(NULL, 0, "tmux -L %s kill-server 2>/dev/null", tmux_name); }
 
@@ -278,6 +280,12 @@ START_TEST(test_top_needs_a_terminal)
 	    sh(out, sizeof(out), "%s -s %s top </dev/null 2>&1", WSCTL_BIN, w.sock), 2);
 	ck_assert_ptr_nonnull(strstr(out, "top needs a terminal"));
 	ck_assert_int_eq(sh(out, sizeof(out), "%s -s %s top now 2>&1", WSCTL_BIN, w.sock), 2);
+	/* A terminal curses cannot drive: said, exit 2, the terminal untouched. */
+	top_start_env("TERM=nosuchterminal", w.sock);
+	ck_assert(screen_has("EXIT=2", 5000));
+	ck_assert_ptr_nonnull(strstr(screen, "cannot drive this terminal (TERM=nosuchterminal)"));
+	ck_assert_ptr_nonnull(strstr(screen, "SANE"));
+	top_end();
 	h_cleanup(&w);
 }
 END_TEST
