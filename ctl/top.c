@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <curses.h>
+#include <term.h>
 
 #include "clock.h"
 #include "jsonrpc.h"
@@ -275,17 +276,28 @@ static int quiet_stderr(void)
 	return saved;
 }
 
+/* Whether curses knows TERM; asked first, since a newterm that fails leaks. */
+static int term_known(void)
+{
+	int err;
+
+	if (setupterm(NULL, STDOUT_FILENO, &err) != OK)
+		return 0;
+	del_curterm(cur_term);
+	return 1;
+}
+
 /* The screen, or NULL said on stderr (no terminal, or one curses cannot drive). */
 static SCREEN *screen_open(void)
 {
 	const char *term = getenv("TERM");
-	SCREEN *scr;
+	SCREEN *scr = NULL;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "wsctl: top needs a terminal (wsctl status prints one snapshot)\n");
 		return NULL;
 	}
-	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
+	if (!term_known() || (scr = newterm(NULL, stdout, stdin)) == NULL) {
 		fprintf(stderr, "wsctl: top: cannot drive this terminal (TERM=%s)\n",
 		    term ? term : "unset");
 		return NULL;
