@@ -20,6 +20,7 @@
 #include "harness.h"
 
 #define SCREEN 16384
+#define SCREEN_WAIT_MS 10000 /* generous: a wait ends as soon as the screen shows it */
 
 static struct wsd w;
 static char tmux_name[64];
@@ -189,35 +190,35 @@ START_TEST(test_top_view_keys_and_quit)
 	h_write_file(&w, "index.html", "top\n", 4);
 	top_start(w.sock);
 	/* No wsd yet: said, and retried until it comes. */
-	ck_assert(screen_has("not connected", 5000));
+	ck_assert(screen_has("not connected", SCREEN_WAIT_MS));
 	h_start(&w, NULL);
 	ck_assert(screen_has("manager", h_bound_ms(5000)));
-	ck_assert(screen_has("listener", 1000));
-	ck_assert(screen_has("pool 2 (min 2, max", 1000));
-	ck_assert(screen_has("sort: role", 1000));
+	ck_assert(screen_has("listener", SCREEN_WAIT_MS));
+	ck_assert(screen_has("pool 2 (min 2, max", SCREEN_WAIT_MS));
+	ck_assert(screen_has("sort: role", SCREEN_WAIT_MS));
 	/* A rate appears once requests are served between two status results. */
 	ck_assert(h_wait_until(rate_positive, NULL, h_bound_ms(10000)));
 	/* The role sort lists the listener first; the pid sort (largest first) a worker. */
 	ck_assert_int_eq(table_row(0, row, sizeof(row)), 0);
 	ck_assert_ptr_nonnull(strstr(row, "listener"));
 	keys("s");
-	ck_assert(screen_has("sort: pid", 2000));
+	ck_assert(screen_has("sort: pid", SCREEN_WAIT_MS));
 	ck_assert_int_eq(table_row(0, row, sizeof(row)), 0);
 	ck_assert_msg(strstr(row, "worker") != NULL, "first row under the pid sort: %s", row);
 	/* Back to the role sort: s cycles through every key. */
 	keys("s s s s s");
-	ck_assert(screen_has("sort: role", 2000));
+	ck_assert(screen_has("sort: role", SCREEN_WAIT_MS));
 	/* j j: the first worker; r y restarts it. */
 	keys("j j");
-	ck_assert(screen_has("sort: role", 1000));
+	ck_assert(screen_has("sort: role", SCREEN_WAIT_MS));
 	old = row_pid(2);
 	ck_assert(is_worker((pid_t)old));
-	for (int i = 0; i < 40 && !selected(old); i++)
+	for (int i = 0; i < 200 && !selected(old); i++)
 		usleep(50 * 1000);
 	ck_assert_msg(selected(old), "row of %ld not selected:\n%s", old, screen);
 	keys("r");
 	snprintf(needle, sizeof(needle), "restart worker %ld? (y/n)", old);
-	ck_assert(screen_has(needle, 2000));
+	ck_assert(screen_has(needle, SCREEN_WAIT_MS));
 	keys("y");
 	snprintf(needle, sizeof(needle), "restarted worker %ld: now ", old);
 	ck_assert(screen_has(needle, h_bound_ms(20000)));
@@ -225,31 +226,31 @@ START_TEST(test_top_view_keys_and_quit)
 	ck_assert_int_gt(fresh, 0);
 	ck_assert_int_ne(fresh, old);
 	snprintf(needle, sizeof(needle), " %ld ", fresh);
-	ck_assert(screen_has(needle, 3000));
+	ck_assert(screen_has(needle, SCREEN_WAIT_MS));
 	ck_assert(is_worker((pid_t)fresh));
 	ck_assert(!is_worker((pid_t)old));
 	/* d n: asked, cancelled, nothing drained. */
 	keys("d");
-	ck_assert(screen_has("? (y/n)", 2000));
+	ck_assert(screen_has("? (y/n)", SCREEN_WAIT_MS));
 	keys("n");
-	ck_assert(screen_has("cancelled", 2000));
+	ck_assert(screen_has("cancelled", SCREEN_WAIT_MS));
 	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 2);
 	ck_assert(is_worker((pid_t)fresh));
 	ck_assert(!h_log_has(&w, ": drain "));
 	/* d y on a pool at its min: the server's refusal in the message line. */
 	keys("d");
-	ck_assert(screen_has("? (y/n)", 2000));
+	ck_assert(screen_has("? (y/n)", SCREEN_WAIT_MS));
 	keys("y");
 	ck_assert(screen_has("refused: ", h_bound_ms(5000)));
 	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 2);
 	/* A narrower terminal drops columns from the right, keeps the rows. */
 	ck_assert_int_eq(sh(NULL, 0, "tmux -L %s resize-window -t top -x 40 -y 20", tmux_name), 0);
-	ck_assert(h_wait_until(narrow, NULL, 3000));
+	ck_assert(h_wait_until(narrow, NULL, SCREEN_WAIT_MS));
 	/* wsd gone: said, and top goes on; q: exit 0 and the terminal as it was. */
 	ck_assert_int_eq(h_stop(&w), 0);
-	ck_assert(screen_has("not connected", 5000));
+	ck_assert(screen_has("not connected", SCREEN_WAIT_MS));
 	keys("q");
-	ck_assert(screen_has("EXIT=0", 3000));
+	ck_assert(screen_has("EXIT=0", SCREEN_WAIT_MS));
 	ck_assert_ptr_nonnull(strstr(screen, "SANE"));
 	top_end();
 }
@@ -262,9 +263,9 @@ START_TEST(test_top_ctrl_c_quits_sane)
 	h_init(&w);
 	top_start(w.sock);
 	snprintf(needle, sizeof(needle), "not connected: %s", w.sock);
-	ck_assert(screen_has(needle, 5000));
+	ck_assert(screen_has(needle, SCREEN_WAIT_MS));
 	keys("C-c");
-	ck_assert(screen_has("EXIT=0", 3000));
+	ck_assert(screen_has("EXIT=0", SCREEN_WAIT_MS));
 	ck_assert_ptr_nonnull(strstr(screen, "SANE"));
 	top_end();
 	h_cleanup(&w);
@@ -282,7 +283,7 @@ START_TEST(test_top_needs_a_terminal)
 	ck_assert_int_eq(sh(out, sizeof(out), "%s -s %s top now 2>&1", WSCTL_BIN, w.sock), 2);
 	/* A terminal curses cannot drive: said, exit 2, the terminal untouched. */
 	top_start_env("TERM=nosuchterminal", w.sock);
-	ck_assert(screen_has("EXIT=2", 5000));
+	ck_assert(screen_has("EXIT=2", SCREEN_WAIT_MS));
 	ck_assert_ptr_nonnull(strstr(screen, "cannot drive this terminal (TERM=nosuchterminal)"));
 	ck_assert_ptr_nonnull(strstr(screen, "SANE"));
 	top_end();
