@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,28 +82,39 @@ static void fix_selection(struct top *t)
 	t->sel_pid = n > 0 ? t->cur->rows[t->sel].pid : 0;
 }
 
+/* One line at row y, cut at the screen's width (never wrapped onto the next). */
+static void put(int y, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(int y, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	mvaddnstr(y, 0, line, COLS);
+}
+
 static void draw_summary(const struct top *t, int *y)
 {
 	const struct top_snap *s = t->cur;
 	char up[32], b[32], br[32], rate[32], parked[32] = "";
 
 	out_duration(s->uptime, up, sizeof(up));
-	mvprintw((*y)++, 0, "wsd %s  %s  up %s  sort: %s", s->version, s->listen, up,
+	put((*y)++, "wsd %s  %s  up %s  sort: %s", s->version, s->listen, up,
 	    top_sort_name(t->key));
 	out_bytes(s->bytes, b, sizeof(b));
 	out_bytes(s->byte_rate < 0 ? 0 : s->byte_rate, br, sizeof(br));
 	snprintf(rate, sizeof(rate), s->req_rate < 0 ? "-" : "%.1f", s->req_rate);
 	if (s->parked >= 0)
 		snprintf(parked, sizeof(parked), "  parked %.0f", s->parked);
-	mvprintw((*y)++, 0,
-	    "requests %.0f (%s/s)  bytes %s (%s/s)  active %.0f%s  connections %.0f", s->requests,
-	    rate, b, s->byte_rate < 0 ? "-" : br, s->active, parked, s->connections);
-	mvprintw((*y)++, 0,
-	    "pool %.0f (min %.0f, max %.0f, limit %.0f)  workload %.0f/%.0f  queue %.0f",
+	put((*y)++, "requests %.0f (%s/s)  bytes %s (%s/s)  active %.0f%s  connections %.0f",
+	    s->requests, rate, b, s->byte_rate < 0 ? "-" : br, s->active, parked, s->connections);
+	put((*y)++, "pool %.0f (min %.0f, max %.0f, limit %.0f)  workload %.0f/%.0f  queue %.0f",
 	    s->pool_current, s->pool_min, s->pool_max, s->pool_limit, s->workload, s->max_workload,
 	    s->queue);
 	for (int i = 0; i < s->ndecisions; i++)
-		mvprintw((*y)++, 0, "scale: %s", s->decisions[i]);
+		put((*y)++, "scale: %s", s->decisions[i]);
 }
 
 /* One line of the table, the whole width in the attribute (the selection). */
@@ -112,7 +124,7 @@ static void draw_line(const struct top_row *r, int y, int ncols, attr_t attr)
 
 	top_line(r, ncols, line, sizeof(line));
 	attron(attr);
-	mvprintw(y, 0, "%-*.*s", COLS, COLS, line);
+	mvprintw(y, 0, "%-*.*s", COLS, COLS, line); /* the attribute across the width */
 	attroff(attr);
 }
 
@@ -140,14 +152,14 @@ static void draw(struct top *t)
 	if (t->connected)
 		draw_summary(t, &y);
 	else
-		mvprintw(y++, 0, "not connected: %s (retrying every second)",
+		put(y++, "not connected: %s (retrying every second)",
 		    t->c.path[0]     ? t->c.path :
 		        t->o->socket ? t->o->socket :
 		                       "the default socket");
-	mvprintw(y++, 0, "%s", t->msg);
+	put(y++, "%s", t->msg);
 	if (t->connected)
 		draw_table(t, y);
-	mvprintw(LINES - 1, 0, "q quit  j/k select  s sort  r restart  d drain");
+	put(LINES - 1, "q quit  j/k select  s sort  r restart  d drain");
 	refresh();
 }
 
