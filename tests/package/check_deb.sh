@@ -22,6 +22,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+chmod 755 "$work" # the unit tests run wsctl as nobody from the build tree
 mkdir "$work/wsd"
 git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work/wsd"
 
