@@ -48,6 +48,9 @@ for m in wsd.8 wsctl.8 wsd.conf.5; do
 	s=${m##*.}
 	[ -e "/usr/share/man/man$s/$m.gz" ] || fail "man page $m"
 done
+echo "== the upgrade path (prerm upgrade, postinst configure OLD): a reinstall"
+apt-get install -y --reinstall "$deb" >/dev/null || fail "reinstall (the upgrade's scripts)"
+wsd -t -c /etc/wsd/wsd.conf || fail "wsd -t after the reinstall"
 if [ -d /run/systemd/system ]; then
 	systemctl is-active wsd || fail "the service did not start"
 else
