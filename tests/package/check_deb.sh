@@ -39,7 +39,7 @@ echo "== lintian (no errors allowed)"
 lintian --fail-on error --info "$work"/wsd_*.changes || fail "lintian reports errors"
 
 echo "== apt-get install ./$(basename "$deb")"
-apt-get install -y "$deb"
+(cd "$work" && apt-get install -y ./wsd_*.deb)
 [ -x /usr/sbin/wsd ] && [ -x /usr/bin/wsctl ] || fail "binaries not installed"
 dpkg-query -W -f='${Conffiles}\n' wsd | grep -q /etc/wsd/wsd.conf || fail "wsd.conf is no conffile"
 wsd -t -c /etc/wsd/wsd.conf || fail "wsd -t on the packaged configuration"
@@ -49,7 +49,7 @@ for m in wsd.8 wsctl.8 wsd.conf.5; do
 	[ -e "/usr/share/man/man$s/$m.gz" ] || fail "man page $m"
 done
 echo "== the upgrade path (prerm upgrade, postinst configure OLD): a reinstall"
-apt-get install -y --reinstall "$deb" >/dev/null || fail "reinstall (the upgrade's scripts)"
+(cd "$work" && apt-get install -y --reinstall ./wsd_*.deb >/dev/null) || fail "reinstall (the upgrade's scripts)"
 wsd -t -c /etc/wsd/wsd.conf || fail "wsd -t after the reinstall"
 if [ -d /run/systemd/system ]; then
 	systemctl is-active wsd || fail "the service did not start"
