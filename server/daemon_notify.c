@@ -24,7 +24,7 @@ static uint64_t requests_total(const struct daemon *d)
 	return n;
 }
 
-/* "4 workers, 12.5 requests/s, 127.0.0.1:8080": the rate since the last line. */
+/* "4 workers, 12.5 requests/s, serving http://127.0.0.1:8080/": the rate since the last line. */
 static void status_line(struct daemon *d, uint64_t now, char *buf, size_t len)
 {
 	const struct kid *m = d->cur[ROLE_MANAGER];
