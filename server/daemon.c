@@ -27,6 +27,7 @@
 #include "ctlops.h"
 #include "daemon_int.h"
 #include "log.h"
+#include "notify.h"
 #include "supervise.h"
 
 const char *const daemon_role_names[NROLES] = {"listener", "manager"};
@@ -195,6 +196,7 @@ static void kid_ready(struct sv_entry *e, void *arg)
 	    d->cur[ROLE_MANAGER]->e.sv.state == SV_RUNNING) {
 		d->ready = 1;
 		log_info("ready: serving %s at %s", d->cfg.root, d->url);
+		daemon_notify_ready(d);
 	}
 }
 
@@ -339,6 +341,7 @@ static const struct svt_hooks kid_hooks = {
     .draining = kid_draining,
     .msg = kid_msg,
     .exited = kid_exited,
+    .checked = daemon_notify_checked,
 };
 
 /* SIGUSR1, as for nginx: after logrotate moved the files away. */
@@ -496,6 +499,7 @@ void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms)
 	d->stopping = STOP_GRACEFUL;
 	d->stop_started_ms = clock_now_ms();
 	log_info("%s: stopping", why);
+	notify_stopping();
 	elog_add(d->events, "stopping", "daemon", getpid(), "%s", why);
 	FOREACH_KID (d, k) {
 		evtimer_del(&k->e.ev_restart);
@@ -657,6 +661,7 @@ int daemon_run(const struct wsd_config *cfg, const struct config_source *src)
 		return rc;
 	}
 	daemon_signals(&d);
+	daemon_notify_init(&d);
 	log_info("wsd starting: root %s, pool %u..%u", d.cfg.root, d.cfg.pool_min, d.cfg.pool_max);
 	kid_start(d.cur[ROLE_LISTENER], &d);
 	kid_start(d.cur[ROLE_MANAGER], &d);

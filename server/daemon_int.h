@@ -95,6 +95,9 @@ struct daemon {
 	} stop_waiters[STOP_WAITERS_MAX];
 	unsigned nstop_waiters;
 	int ready;
+	/* daemon_notify.c: the last STATUS= line, and the request count at that time. */
+	uint64_t notify_at_ms, notify_requests;
+	char notify_status[200];
 	struct event ev_term, ev_int, ev_quit, ev_hup, ev_chld, ev_usr1, ev_usr2;
 	struct event ev_stop1, ev_stop2;
 	char url[300];
@@ -111,6 +114,11 @@ void daemon_set_current(struct daemon *d, struct kid *k);
 void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms);
 /* d->mc from d->cfg, the pool bounds in effect and the generation. */
 void daemon_fill_config(struct daemon *d);
+
+/* daemon_notify.c: the service manager's READY, STATUS and watchdog (notify.h). */
+void daemon_notify_init(struct daemon *d);
+void daemon_notify_ready(struct daemon *d);
+void daemon_notify_checked(uint64_t now, void *arg);
 
 /* daemon_reload.c: keep the configuration's source for later reloads. */
 void reload_init(struct daemon *d, const struct config_source *src);

@@ -18,6 +18,7 @@
 
 #include "daemon_int.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 
 static void keep_string(char *dst, size_t len, const char **ptr)
@@ -263,6 +264,8 @@ static void reload_end(struct daemon *d, struct daemon_reload_report *rep, daemo
 			log_warnx("reload refused: %.*s", (int)(nl - l), l);
 	elog_add(d->events, refused ? "reload refused" : "reload applied", "daemon", getpid(),
 	    "%s, generation %u: %s", rep->result, d->generation, d->reload_message);
+	if (d->ready) /* the end of RELOADING=1 (none was said before the first READY) */
+		daemon_notify_ready(d);
 	if (done)
 		done(arg, rep);
 }
@@ -396,6 +399,8 @@ int daemon_reload(struct daemon *d, const char *why, daemon_reload_fn done, void
 		return -1;
 	}
 	snprintf(d->reload_why, sizeof(d->reload_why), "%s", why);
+	if (d->ready)
+		notify_reloading();
 	if (reload_run(d, rep, cfgs, done, arg) == 0) {
 		reload_end(d, rep, done, arg, why);
 		free(rep);

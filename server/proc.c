@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "notify.h"
 #include "msg.h"
 
 #define PPID_ENV "WSD_PPID"
@@ -105,6 +106,8 @@ pid_t proc_spawn(
 			signal(s, SIG_DFL);
 	child_place_fds(all_map, nmap + 1);
 	child_drop(creds);
+	for (const char *const *v = notify_env; *v; v++)
+		unsetenv(*v); /* only the daemon speaks to the service manager */
 	setenv(PPID_ENV, ppid, 1);
 	setenv(DAEMON_ENV, dpid, 1);
 	execveat(FD_SELF_EXE, "", argv, environ, AT_EMPTY_PATH);

@@ -212,7 +212,8 @@ static void kill_silent(struct sv_entry *e, enum sv_verdict v)
 	else
 		log_warnx("lost child: pid %d %s (hung: no heartbeat for %u ms), killing it",
 		    (int)e->sv.pid, e->sv.role, e->sv.hung_ms);
-	kill(e->sv.pid, SIGKILL);
+	if (kill(e->sv.pid, SIGKILL) == -1)
+		log_warn("SIGKILL to %s %d", e->sv.role, (int)e->sv.pid);
 }
 
 void svt_check(struct svtable *t)

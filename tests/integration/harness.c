@@ -259,6 +259,24 @@ static int ready_or_dead(void *arg)
 	return parse_port(w) > 0 || waitpid(w->pid, NULL, WNOHANG) == w->pid;
 }
 
+/* In the child: wsd -c conf, behind w->wrap when there is one (it must exec, keeping the pid). */
+static void exec_wsd(struct wsd *w)
+{
+	char *argv[32];
+	int n = 0;
+
+	for (; w->wrap && w->wrap[n] && n < 28; n++)
+		argv[n] = w->wrap[n];
+	if (n == 0)
+		execl(WSD_BIN, "wsd", "-c", w->conf, (char *)NULL);
+	argv[n++] = WSD_BIN;
+	argv[n++] = "-c";
+	argv[n++] = w->conf;
+	argv[n] = NULL;
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
 void h_start(struct wsd *w, const char *extra)
 {
 	char err[PATH_MAX + 32];
@@ -274,8 +292,7 @@ void h_start(struct wsd *w, const char *extra)
 		fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(WSD_BIN, "wsd", "-c", w->conf, (char *)NULL);
-		_exit(127);
+		exec_wsd(w);
 	}
 	ck_assert_int_gt(w->pid, 0);
 	ck_assert_msg(h_wait_until(ready_or_dead, w, START_TIMEOUT_MS) && parse_port(w) > 0,

@@ -25,6 +25,8 @@ struct wsd {
 	int nseen;
 	int lost_min, lost_max; /* "lost child" lines h_stop accepts (h_expect_lost) */
 	int term_sent;          /* h_stop_begin sent SIGTERM already */
+	/* h_start runs wrap[0] wrap[1]... WSD_BIN -c conf (e.g. setpriv ... --): NULL, none. */
+	char *const *wrap;
 };
 
 /* Make the temp dir and root (0755, so a dropped-privilege worker can read it). */
