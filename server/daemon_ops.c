@@ -126,6 +126,7 @@ void daemon_status(
 	n += status_workers(d, rows + n, max - n, now);
 	v->procs = rows;
 	v->nprocs = n;
+	v->events = d->events;
 }
 
 struct elog *daemon_events(struct daemon *d) { return d->events; }

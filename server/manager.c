@@ -811,7 +811,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	/* Totals never go backwards: workers that exited still count. */
 	sv_figures_add(hb, &m->retired);
 	hb->workers = pool_size(m);
-	hb->queued = m->qlen;
+	hb->queued = m->qlen + channel_queued(FD_FROM_LISTENER); /* all that waits */
 	hb->cut = m->cut;
 	FOREACH_SLOT (m, s) {
 		if (s->e.sv.state == SV_FREE)
