@@ -457,12 +457,14 @@ static void pool_full_soon(struct manager *m)
 {
 	uint64_t now;
 
-	if (m->draining || !m->configured || pool_size(m) >= m->cfg.pool_max)
+	if (m->draining || !m->configured)
 		return;
 	now = clock_now_ms();
-	if (now - m->pool_early_ms < POOL_EARLY_MS || least_loaded(m) != NULL)
+	if (now - m->pool_early_ms < POOL_EARLY_MS)
 		return;
-	m->pool_early_ms = now;
+	m->pool_early_ms = now; /* also when full at pool.max: the walks below, once per 100 ms */
+	if (pool_size(m) >= m->cfg.pool_max || least_loaded(m) != NULL)
+		return;
 	pool_policy(m);
 }
 

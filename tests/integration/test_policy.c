@@ -110,6 +110,22 @@ START_TEST(test_grows_under_load_and_shrinks_after)
 }
 END_TEST
 
+/* One worker with room for all, kept busy: its busy share (heartbeats) grows the pool. */
+START_TEST(test_busy_share_grows)
+{
+	struct count c = {"worker", 2, 1};
+
+	start("[pool]\nmin = 1\nmax = 3\n");
+	load_start(&l, w.port, "/p.txt", (long)strlen(BODY), 16, 0);
+	ck_assert_msg(h_wait_log(&w, ": workers busy (queue 0, busy 0.", h_bound_ms(15000)),
+	    "no growth for the busy share");
+	ck_assert(h_wait_until(count_pred, &c, 5000));
+	load_stop(&l);
+	ck_assert_uint_eq(l.failed, 0);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 /* Connections that sit idle between requests hold room but are no load. */
 START_TEST(test_idle_keepalive_does_not_grow)
 {
@@ -154,6 +170,7 @@ static Suite *policy_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_grows_under_load_and_shrinks_after);
+	tcase_add_test(tc, test_busy_share_grows);
 	tcase_add_test(tc, test_idle_keepalive_does_not_grow);
 	tcase_add_test(tc, test_max_requests_recycles);
 	suite_add_tcase(s, tc);
