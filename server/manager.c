@@ -1529,6 +1529,8 @@ int manager_main(void)
 	    (unsigned long long)m.refs_waits);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
+	free(m.pload);
+	free(m.prun);
 	free(m.queue);
 	free(m.op.todo);
 	return 0;
