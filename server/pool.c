@@ -124,10 +124,12 @@ static int may_shrink(const struct pool_state *st, const struct pool_params *p,
 static void remember(struct pool_state *st, const struct pool_params *p,
     const struct pool_input *in, const struct load *l)
 {
-	int quiet = in->queue == 0 && l->busy < p->scale_down_ppm && l->lag_us < POOL_LAG_BOUND_US;
+	int quiet = in->queue == 0 && l->busy < p->scale_down_ppm;
+	/* Late loops in idle workers: the machine stalled, more workers would not help. */
+	int late = l->lag_us >= POOL_LAG_BOUND_US && l->busy >= p->scale_down_ppm;
 
 	st->last_ms = in->now_ms;
-	st->lag_ticks = l->lag_us >= POOL_LAG_BOUND_US ? st->lag_ticks + 1 : 0;
+	st->lag_ticks = late ? st->lag_ticks + 1 : 0;
 	if (!quiet)
 		st->quiet_since_ms = 0;
 	else if (st->quiet_since_ms == 0)

@@ -12,7 +12,7 @@
 
 #define POOL_TICK_MS 1000        /* a decision at most this often (and when the queue grows) */
 #define POOL_PPM 1000000u        /* busy shares are in parts per million */
-#define POOL_LAG_BOUND_US 50000u /* a loop this late, for two ticks running, is overloaded */
+#define POOL_LAG_BOUND_US 50000u /* a busy loop this late, two ticks running, is overloaded */
 #define POOL_LAG_TICKS 2
 #define POOL_REASON 128
 

@@ -137,6 +137,19 @@ START_TEST(test_lag_must_stay_above_bound)
 }
 END_TEST
 
+/* Idle workers whose loops run late: the machine stalls; neither grow nor keep the pool. */
+START_TEST(test_lag_of_idle_workers_is_the_machine)
+{
+	struct pool_state st = {0};
+	struct pool_decision d;
+	uint64_t t = 1000;
+
+	for (; t < 11000; t += 1000)
+		ck_assert_int_eq(tick(&st, in_of(3, 0, 10000, 200000, 0, t), &d), POOL_KEEP);
+	ck_assert_int_eq(tick(&st, in_of(3, 0, 10000, 200000, 0, t), &d), POOL_SHRINK);
+}
+END_TEST
+
 START_TEST(test_idle_connections_are_not_load)
 {
 	struct pool_state st = {0};
@@ -302,6 +315,7 @@ int main(void)
 	tcase_add_test(tc, test_streak_resets);
 	tcase_add_test(tc, test_spawn_rate_max_caps);
 	tcase_add_test(tc, test_lag_must_stay_above_bound);
+	tcase_add_test(tc, test_lag_of_idle_workers_is_the_machine);
 	tcase_add_test(tc, test_idle_connections_are_not_load);
 	tcase_add_test(tc, test_shrink_after_idle_timeout_one_per_tick);
 	tcase_add_test(tc, test_load_resets_the_quiet);
