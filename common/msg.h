@@ -94,16 +94,17 @@ struct msg_worker_entry {
 	int32_t pid;
 	uint32_t state; /* enum sv_state */
 	uint32_t restarts;
-	uint32_t missed;        /* heartbeat intervals missed now */
-	uint32_t restart_in_ms; /* stopped, restart scheduled this far ahead (back-off) */
-	uint32_t conns;         /* connections given and not yet done */
+	uint32_t missed;           /* heartbeat intervals missed now */
+	uint32_t restart_in_ms;    /* stopped, restart scheduled this far ahead (back-off) */
+	uint32_t conns;            /* connections given and not yet done */
+	uint32_t busy_ppm, lag_us; /* from its last heartbeat: the pool policy's inputs */
 	uint64_t uptime_ms;
 	uint64_t hb_age_ms; /* since its last heartbeat */
 	uint64_t requests, bytes;
 	char last_exit[64];
 };
 
-#define MSG_WORKER_PAGE_N 64
+#define MSG_WORKER_PAGE_N 60
 
 /*
  * The worker table travels as fixed-size pages of one generation; the

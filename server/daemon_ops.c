@@ -68,6 +68,8 @@ static size_t status_workers(
 		    .last_exit = e->last_exit,
 		    .is_worker = 1,
 		    .connections = e->conns,
+		    .busy_ppm = e->busy_ppm,
+		    .lag_us = e->lag_us,
 		    .requests = e->requests,
 		    .bytes = e->bytes};
 	}

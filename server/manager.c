@@ -745,6 +745,8 @@ static void table_entry(
 	if (s->e.sv.state == SV_STOPPED && s->e.sv.restart_at_ms > now)
 		e->restart_in_ms = (uint32_t)(s->e.sv.restart_at_ms - now);
 	e->conns = s->conns;
+	e->busy_ppm = s->e.sv.figures.busy_ppm;
+	e->lag_us = s->e.sv.figures.lag_us;
 	e->uptime_ms = s->e.sv.pid > 0 ? now - s->e.sv.started_ms : 0;
 	e->hb_age_ms = now - s->e.sv.last_hb_ms;
 	e->requests = s->e.sv.figures.requests;

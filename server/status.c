@@ -136,6 +136,8 @@ static cJSON *proc_json(const struct status_proc *p)
 		cJSON_AddNumberToObject(o, "connections", (double)p->connections);
 		cJSON_AddNumberToObject(o, "requests", (double)p->requests);
 		cJSON_AddNumberToObject(o, "bytes", (double)p->bytes);
+		cJSON_AddNumberToObject(o, "busy", (double)p->busy_ppm / 1e6);
+		cJSON_AddNumberToObject(o, "lag_ms", (double)p->lag_us / 1000);
 	}
 	return o;
 }

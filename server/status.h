@@ -26,6 +26,7 @@ struct status_proc {
 	const char *last_exit; /* NULL or "": none yet */
 	int is_worker;         /* then the three figures below are shown */
 	uint64_t connections, requests, bytes;
+	uint32_t busy_ppm, lag_us; /* the pool policy's view of a worker */
 };
 
 struct status_view {

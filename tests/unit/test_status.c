@@ -45,6 +45,8 @@ START_TEST(test_status_shape)
 	        .state = "running",
 	        .is_worker = 1,
 	        .connections = 7,
+	        .busy_ppm = 910000,
+	        .lag_us = 3000,
 	        .requests = 40,
 	        .bytes = 1000},
 	    {.role = "worker", .pid = 0, .state = "stopped", .is_worker = 1, .backoff_ms = 400},
@@ -99,6 +101,10 @@ START_TEST(test_status_shape)
 	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 1), "backoff_ms"), 400);
 	ck_assert_double_eq(
 	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 0), "connections"), 7);
+	ck_assert_double_eq_tol(
+	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 0), "busy"), 0.91, 1e-9);
+	ck_assert_double_eq(
+	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 0), "lag_ms"), 3);
 	/* Only workers carry figures. */
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetArrayItem(at(s, "roles.listener.processes"), 0), "requests"));
