@@ -62,6 +62,7 @@ struct msg_config {
 	char root[4096];
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
 	uint32_t pool_idle_timeout_ms;
+	uint32_t pool_scale_up_ppm, pool_scale_down_ppm, pool_spawn_rate_max, pool_max_requests;
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
 	uint32_t startup_timeout_ms; /* heartbeat.startup_timeout: fork to first heartbeat */
@@ -80,10 +81,12 @@ struct msg_heartbeat {
 	uint64_t bytes;       /* likewise */
 	uint64_t resp_us;     /* summed response time, microseconds */
 	uint64_t resp_hist[MSG_HIST_BUCKETS]; /* responses by time: < 1, 10, 100 ms, 1 s, more */
-	uint64_t cut;     /* connections closed at a drain deadline (worker: its own; manager:
-	                     its workers', including those it killed at its own deadline) */
-	uint32_t workers; /* manager: pool size */
-	uint32_t queued;  /* manager: wait queue length */
+	uint64_t cut;      /* connections closed at a drain deadline (worker: its own; manager:
+	                      its workers', including those it killed at its own deadline) */
+	uint32_t workers;  /* manager: pool size */
+	uint32_t queued;   /* manager: wait queue length */
+	uint32_t busy_ppm; /* worker: share of the last interval spent in callbacks, per million */
+	uint32_t lag_us;   /* worker: how late this heartbeat's timer fired */
 };
 
 /* One worker as the manager sees it, for the daemon's status. */
@@ -91,16 +94,17 @@ struct msg_worker_entry {
 	int32_t pid;
 	uint32_t state; /* enum sv_state */
 	uint32_t restarts;
-	uint32_t missed;        /* heartbeat intervals missed now */
-	uint32_t restart_in_ms; /* stopped, restart scheduled this far ahead (back-off) */
-	uint32_t conns;         /* connections given and not yet done */
+	uint32_t missed;           /* heartbeat intervals missed now */
+	uint32_t restart_in_ms;    /* stopped, restart scheduled this far ahead (back-off) */
+	uint32_t conns;            /* connections given and not yet done */
+	uint32_t busy_ppm, lag_us; /* from its last heartbeat: the pool policy's inputs */
 	uint64_t uptime_ms;
 	uint64_t hb_age_ms; /* since its last heartbeat */
 	uint64_t requests, bytes;
 	char last_exit[64];
 };
 
-#define MSG_WORKER_PAGE_N 64
+#define MSG_WORKER_PAGE_N 60
 
 /*
  * The worker table travels as fixed-size pages of one generation; the

@@ -233,6 +233,24 @@ static void print_totals(struct out *o, const cJSON *t)
 	print_histogram(o, cJSON_GetObjectItemCaseSensitive(t, "histogram"));
 }
 
+/* The pool policy's last decisions, one line each: "  10:41:07 scale up 4→8: ...". */
+static void print_decisions(struct out *o, const cJSON *a)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
+		return;
+	fprintf(o->f, "pool decisions:\n");
+	cJSON_ArrayForEach(e, a)
+	{
+		const char *t = jstr(e, "time") ?: "";
+		size_t tl = strlen(t);
+
+		fprintf(o->f, "  %.8s %s %s\n", tl >= 19 ? t + 11 : t, jstr(e, "event") ?: "?",
+		    jstr(e, "detail") ?: "");
+	}
+}
+
 static void print_pool(struct out *o, const cJSON *p)
 {
 	const cJSON *eff = cJSON_GetObjectItemCaseSensitive(p, "effective");
@@ -244,6 +262,7 @@ static void print_pool(struct out *o, const cJSON *p)
 	    jnum_or(p, "current", 0), jnum_or(eff, "min", 0), jnum_or(eff, "max", 0),
 	    jnum_or(conf, "min", 0), jnum_or(conf, "max", 0), jnum_or(p, "limit", 0),
 	    jnum_or(p, "workload", 0), jnum_or(p, "max_workload", 0), jnum_or(p, "queue", 0));
+	print_decisions(o, cJSON_GetObjectItemCaseSensitive(p, "decisions"));
 }
 
 static const char *const proc_head[] = {"ROLE", "PID", "STATE", "UPTIME", "HEARTBEAT", "MISSED",

@@ -6,6 +6,7 @@
  * exits, the daemon decides what to do with a bad configuration.
  */
 #include "config.h"
+#include "pool.h"
 
 #include <sys/stat.h>
 
@@ -54,6 +55,8 @@ static int set_int(struct wsd_config *, const struct key *, const char *, char *
 static int set_duration(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_ctlsocket(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_mode(struct wsd_config *, const struct key *, const char *, char *, size_t);
+static int set_share(struct wsd_config *, const struct key *, const char *, char *, size_t);
+static void fmt_share(uint32_t ppm, char *buf, size_t len);
 
 #define FIELD(f) offsetof(struct wsd_config, f), sizeof(((struct wsd_config *)0)->f)
 
@@ -69,6 +72,10 @@ static const struct key keys[] = {
     {"pool", "limit", set_u32, FIELD(pool_limit), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_ROLES},
     {"pool", "max_workload", set_u32, FIELD(max_workload), 1, 65536, CONFIG_LIVE},
     {"pool", "idle_timeout", set_duration, FIELD(pool_idle_timeout_ms), 100, MS_HOUR, CONFIG_LIVE},
+    {"pool", "scale_up_at", set_share, FIELD(pool_scale_up_ppm), 0, 0, CONFIG_LIVE},
+    {"pool", "scale_down_at", set_share, FIELD(pool_scale_down_ppm), 0, 0, CONFIG_LIVE},
+    {"pool", "spawn_rate_max", set_u32, FIELD(pool_spawn_rate_max), 1, 64, CONFIG_LIVE},
+    {"pool", "max_requests", set_u32, FIELD(pool_max_requests), 0, UINT32_MAX / 2, CONFIG_LIVE},
     {"http", "keepalive_timeout", set_duration, FIELD(keepalive_timeout_ms), 0, MS_HOUR,
         CONFIG_LIVE},
     {"http", "header_timeout", set_duration, FIELD(header_timeout_ms), 100, 10 * MS_MIN,
@@ -235,6 +242,19 @@ static int check_number(const struct key *k, const char *v, uint32_t *n, char *e
 	if (r == -2 || *n < k->min || *n > k->max)
 		return fail(err, errlen, "%s.%s: %s is out of range (%u..%u)", k->section, k->name,
 		    v, k->min, k->max);
+	return 0;
+}
+
+/* A fraction written 0..1 with at most six decimals ("0.75"), kept as parts per million. */
+static int set_share(
+    struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
+{
+	uint32_t ppm;
+
+	if (pool_parse_share(v, &ppm) == -1)
+		return fail(err, errlen, "%s.%s: '%s' is not a fraction from 0 to 1 (like 0.75)",
+		    k->section, k->name, v);
+	*(uint32_t *)field(cfg, k) = ppm;
 	return 0;
 }
 
@@ -514,7 +534,11 @@ void config_defaults(struct wsd_config *cfg)
 	cfg->pool_max = 16;
 	cfg->pool_limit = 256;
 	cfg->max_workload = 512;
-	cfg->pool_idle_timeout_ms = 30 * MS_SEC;
+	cfg->pool_idle_timeout_ms = 10 * MS_SEC;
+	cfg->pool_scale_up_ppm = 750000;
+	cfg->pool_scale_down_ppm = 250000;
+	cfg->pool_spawn_rate_max = 8;
+	cfg->pool_max_requests = 0;
 	cfg->keepalive_timeout_ms = 15 * MS_SEC;
 	cfg->header_timeout_ms = 10 * MS_SEC;
 	cfg->heartbeat_interval_ms = 200;
@@ -861,6 +885,20 @@ static void pair_error(struct errs *e, const struct wsd_config *cfg, int a, cons
 	    sb ? ", from " : ", the default", lb, tail);
 }
 
+/* The gap between the thresholds is what keeps the pool from flapping. */
+static void finish_shares(const struct wsd_config *cfg, struct errs *e)
+{
+	static const char *const notbelow[2] = {"is not below", "is not above"};
+	char a[16], b[16];
+
+	if (cfg->pool_scale_down_ppm < cfg->pool_scale_up_ppm)
+		return;
+	fmt_share(cfg->pool_scale_down_ppm, a, sizeof(a));
+	fmt_share(cfg->pool_scale_up_ppm, b, sizeof(b));
+	pair_error(
+	    e, cfg, row("pool", "scale_down_at"), a, row("pool", "scale_up_at"), b, notbelow, "");
+}
+
 static void finish_pool(const struct wsd_config *cfg, struct errs *e)
 {
 	static const char *const greater[2] = {"is greater than", "is less than"};
@@ -873,6 +911,7 @@ static void finish_pool(const struct wsd_config *cfg, struct errs *e)
 	snprintf(a, sizeof(a), "%u", cfg->pool_limit);
 	if (cfg->pool_max > cfg->pool_limit)
 		pair_error(e, cfg, row("pool", "max"), b, row("pool", "limit"), a, greater, "");
+	finish_shares(cfg, e);
 }
 
 static void finish_heartbeat(const struct wsd_config *cfg, struct errs *e)
@@ -1048,6 +1087,22 @@ static const void *cfield(const struct wsd_config *cfg, const struct key *k)
 	return (const char *)cfg + k->off;
 }
 
+/* Parts per million as the shortest decimal fraction: 750000 -> "0.75". */
+static void fmt_share(uint32_t ppm, char *buf, size_t len)
+{
+	char d[8];
+	int n = snprintf(d, sizeof(d), "%06u", ppm % 1000000);
+
+	while (n > 1 && d[n - 1] == '0')
+		d[--n] = '\0';
+	if (ppm >= 1000000)
+		snprintf(buf, len, "1");
+	else if (ppm == 0)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "0.%s", d);
+}
+
 static void value_of(const struct wsd_config *cfg, const struct key *k, char *buf, size_t len)
 {
 	const char *s = cfield(cfg, k);
@@ -1059,6 +1114,8 @@ static void value_of(const struct wsd_config *cfg, const struct key *k, char *bu
 		fmt_duration(*(const uint32_t *)s, buf, len);
 	else if (k->set == set_u32)
 		snprintf(buf, len, "%u", *(const uint32_t *)s);
+	else if (k->set == set_share)
+		fmt_share(*(const uint32_t *)s, buf, len);
 	else if (k->set == set_int)
 		snprintf(buf, len, "%d", *(const int *)s);
 	else if (k->set == set_level)

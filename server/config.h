@@ -30,7 +30,10 @@ struct wsd_config {
 	uint32_t shutdown_timeout_ms;
 	/* [pool] */
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
-	uint32_t pool_idle_timeout_ms; /* a worker above min idle this long retires */
+	uint32_t pool_idle_timeout_ms; /* quiet this long before the pool shrinks */
+	uint32_t pool_scale_up_ppm, pool_scale_down_ppm; /* busy shares, parts per million */
+	uint32_t pool_spawn_rate_max;                    /* workers started in one tick at most */
+	uint32_t pool_max_requests; /* recycle a worker after about this many; 0 = never */
 	/* [http] */
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	/* [heartbeat] */

@@ -110,6 +110,10 @@ void daemon_fill_config(struct daemon *d)
 	mc->pool_limit = c->pool_limit;
 	mc->max_workload = c->max_workload;
 	mc->pool_idle_timeout_ms = c->pool_idle_timeout_ms;
+	mc->pool_scale_up_ppm = c->pool_scale_up_ppm;
+	mc->pool_scale_down_ppm = c->pool_scale_down_ppm;
+	mc->pool_spawn_rate_max = c->pool_spawn_rate_max;
+	mc->pool_max_requests = c->pool_max_requests;
 	mc->keepalive_timeout_ms = c->keepalive_timeout_ms;
 	mc->header_timeout_ms = c->header_timeout_ms;
 	mc->heartbeat_interval_ms = c->heartbeat_interval_ms;

@@ -68,6 +68,8 @@ static size_t status_workers(
 		    .last_exit = e->last_exit,
 		    .is_worker = 1,
 		    .connections = e->conns,
+		    .busy_ppm = e->busy_ppm,
+		    .lag_us = e->lag_us,
 		    .requests = e->requests,
 		    .bytes = e->bytes};
 	}
@@ -126,6 +128,7 @@ void daemon_status(
 	n += status_workers(d, rows + n, max - n, now);
 	v->procs = rows;
 	v->nprocs = n;
+	v->events = d->events;
 }
 
 struct elog *daemon_events(struct daemon *d) { return d->events; }

@@ -26,6 +26,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "msg.h"
+#include "pool.h"
 #include "proc.h"
 #include "roles.h"
 #include "supervise.h"
@@ -43,7 +44,6 @@ struct slot {
 	struct sv_entry e;          /* state, pid, heartbeats, restarts, the channel */
 	int blocked;                /* channel full: waiting for EV_WRITE or the retry timer */
 	uint32_t conns;             /* given minus reported done */
-	uint64_t idle_since_ms;     /* when conns last fell to 0 */
 	uint32_t cfg_gen, root_gen; /* the configuration and root it has (a reload) */
 	struct event ev_write, ev_retry;
 	struct manager *m;
@@ -96,6 +96,11 @@ struct manager {
 	struct queued *queue; /* a ring of qcap on the heap; in a stop it holds the backlog */
 	uint32_t qcap, qhead, qlen;
 	struct pool_op op;
+	struct event ev_pool;      /* the policy's tick */
+	struct pool_state pst;     /* what the policy remembers */
+	struct pool_worker *pload; /* pool_limit entries: the running workers' load, */
+	struct slot **prun;        /* and their slots, filled each decision */
+	uint64_t pool_early_ms;    /* the last decision out of turn (the pool was full) */
 };
 
 static void dispatch(struct manager *m);
@@ -256,7 +261,6 @@ static pid_t slot_spawn(struct sv_entry *e, void *arg)
 	if (pid == -1)
 		return -1;
 	s->conns = 0;
-	s->idle_since_ms = clock_now_ms();
 	s->cfg_gen = m->cfg.generation; /* the table sends it m->cfg; the root is inherited */
 	s->root_gen = m->root_gen;
 	s->blocked = 0;
@@ -331,8 +335,7 @@ static void slot_msg(struct sv_entry *e, struct msg *msg, void *arg)
 	}
 	s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
 	if (s->conns == 0)
-		s->idle_since_ms = clock_now_ms();
-	dispatch(arg); /* room for what waits, here or in the listener channel */
+		dispatch(arg); /* room for what waits, here or in the listener channel */
 }
 
 static void slot_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -365,15 +368,6 @@ static struct slot *least_loaded(struct manager *m)
 			best = s;
 	}
 	return best;
-}
-
-/* Every running worker is full: grow the pool, up to pool.max. */
-static void pool_grow(struct manager *m)
-{
-	if (m->draining || pool_count(m, SV_STARTING) > 0 || pool_size(m) >= m->cfg.pool_max)
-		return;
-	if (slot_new(m))
-		log_info("all workers busy, pool grows to %u", pool_size(m));
 }
 
 /*
@@ -450,19 +444,43 @@ static int give(struct manager *m, struct slot *s, const struct queued *head)
 	return -1;
 }
 
+static void pool_policy(struct manager *m);
+
+#define POOL_EARLY_MS 100
+
+/*
+ * We stopped taking from the listener channel: if no worker has room, the
+ * policy decides now rather than at its tick (at most every 100 ms, and
+ * not at pool.max: only a full pool pays the walk over the slots).
+ */
+static void pool_full_soon(struct manager *m)
+{
+	uint64_t now;
+
+	if (m->draining || !m->configured)
+		return;
+	now = clock_now_ms();
+	if (now - m->pool_early_ms < POOL_EARLY_MS)
+		return;
+	m->pool_early_ms = now; /* also when full at pool.max: the walks below, once per 100 ms */
+	if (pool_size(m) >= m->cfg.pool_max || least_loaded(m) != NULL)
+		return;
+	pool_policy(m);
+}
+
 static void dispatch(struct manager *m)
 {
 	struct slot *s;
 
 	while (m->qlen > 0) {
-		if ((s = least_loaded(m)) == NULL) {
-			pool_grow(m);
+		if ((s = least_loaded(m)) == NULL)
 			break;
-		}
 		if (give(m, s, &m->queue[m->qhead]) == 0)
 			queue_drop_head(m);
 	}
 	listener_interest(m);
+	if (!m->listening)
+		pool_full_soon(m);
 	manager_maybe_exit(m);
 }
 
@@ -567,56 +585,152 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 
 #define FULL_WARN_MS 10000
 
-/* Grow if we may; at pool.max, tell the operator (at most every 10 s) why clients wait. */
-static void pool_full(struct manager *m, uint64_t now)
+/* At pool.max with connections waiting: tell the operator (at most every 10 s) why clients wait. */
+static void pool_full_warn(struct manager *m, uint32_t queue, uint64_t now)
 {
-	if (pool_size(m) < m->cfg.pool_max) {
-		pool_grow(m);
-		return;
-	}
-	if (now - m->full_warned_ms < FULL_WARN_MS)
+	if (queue == 0 || pool_size(m) < m->cfg.pool_max || now - m->full_warned_ms < FULL_WARN_MS)
 		return;
 	m->full_warned_ms = now;
 	log_warnx("pool full: %u worker%s with %u connection%s each (pool.max, "
-	          "pool.max_workload); new connections wait in the backlog",
-	    pool_size(m), log_s(pool_size(m)), m->cfg.max_workload, log_s(m->cfg.max_workload));
+	          "pool.max_workload); %u connection%s wait in the listener channel",
+	    pool_size(m), log_s(pool_size(m)), m->cfg.max_workload, log_s(m->cfg.max_workload),
+	    queue, log_s(queue));
 }
 
-static int channel_waiting(int fd)
+/* Connections waiting in the listener channel: its bytes over one MSG_CONN's. */
+static uint32_t channel_queued(int fd)
 {
+	const int size = (int)(sizeof(struct msg_hdr) + sizeof(struct msg_conn));
 	int n = 0;
 
-	return ioctl(fd, SIOCINQ, &n) == 0 && n > 0;
+	if (ioctl(fd, SIOCINQ, &n) == -1 || n <= 0)
+		return 0;
+	return (uint32_t)((n + size - 1) / size);
+}
+
+/* What the policy sees: the running workers' latest heartbeats and counts, and the queue. */
+static void policy_input(struct manager *m, struct pool_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->w = m->pload;
+	FOREACH_SLOT (m, s) {
+		enum sv_state st = s->e.sv.state;
+
+		if (st == SV_STARTING || st == SV_STOPPED)
+			in->nstarting++; /* a restart due counts as starting */
+		if (st != SV_RUNNING)
+			continue;
+		m->prun[in->nrunning] = s;
+		m->pload[in->nrunning++] = (struct pool_worker){
+		    s->conns, s->e.sv.figures.busy_ppm, s->e.sv.figures.lag_us};
+	}
+	in->queue = m->qlen + channel_queued(FD_FROM_LISTENER);
+	in->now_ms = clock_now_ms();
+}
+
+static void policy_params(const struct manager *m, struct pool_params *p)
+{
+	p->min = m->cfg.pool_min;
+	p->max = m->cfg.pool_max;
+	p->max_workload = m->cfg.max_workload;
+	p->scale_up_ppm = m->cfg.pool_scale_up_ppm;
+	p->scale_down_ppm = m->cfg.pool_scale_down_ppm;
+	p->spawn_rate_max = m->cfg.pool_spawn_rate_max;
+	p->idle_timeout_ms = m->cfg.pool_idle_timeout_ms;
+}
+
+/* Log a decision and send it up for `wsctl events` and status. */
+static void policy_say(
+    struct manager *m, const char *kind, uint32_t from, uint32_t to, const char *reason)
+{
+	char detail[sizeof(((struct msg_event *)0)->detail)];
+
+	if (snprintf(detail, sizeof(detail), "%u→%u: %s", from, to, reason) < 0)
+		detail[0] = '\0';
+	log_info("%s %s", kind, detail);
+	manager_event(getpid(), "manager", kind, detail);
+}
+
+static void policy_grow(struct manager *m, const struct pool_decision *d)
+{
+	uint32_t n = 0;
+
+	while (d->from + n < d->to && slot_new(m) != NULL)
+		n++;
+	if (n > 0)
+		policy_say(m, "scale up", d->from, d->from + n, d->reason);
+}
+
+static void policy_shrink(struct manager *m, const struct pool_decision *d)
+{
+	struct slot *s = m->prun[d->victim];
+
+	if (m->op.id != 0)
+		return; /* an operation of the daemon's is replacing or draining workers */
+	svt_stop(&s->e);
+	policy_say(m, "scale down", d->from, d->to, d->reason);
 }
 
 /*
- * The pool shrinks as it grew, one worker at a time: above pool.min, a
- * worker that has held no connection for pool.idle_timeout retires.
+ * pool.max_requests: one worker per tick that has served its share (plus a
+ * jitter from its pid, so workers started together do not retire together)
+ * is replaced: the new one starts, the old one drains.
  */
-static void pool_shrink(struct manager *m, uint64_t now)
+static void pool_recycle(struct manager *m)
 {
-	if (m->draining || m->qlen > 0 || pool_size(m) <= m->cfg.pool_min)
+	uint64_t max = m->cfg.pool_max_requests;
+	char why[96];
+
+	if (max == 0 || m->op.id != 0 || m->draining)
 		return;
 	FOREACH_SLOT (m, s) {
-		if (s->e.sv.state != SV_RUNNING || s->conns > 0 ||
-		    now - s->idle_since_ms < m->cfg.pool_idle_timeout_ms)
+		uint64_t at = max + (uint64_t)s->e.sv.pid * 2654435761u % (max / 8 + 1);
+
+		if (s->e.sv.state != SV_RUNNING || s->e.sv.figures.requests < at)
 			continue;
+		if (slot_new(m) == NULL)
+			return;
 		svt_stop(&s->e);
-		log_info("pool shrinks to %u: worker %d idle for %llu ms", pool_size(m),
-		    (int)s->e.sv.pid, (unsigned long long)(now - s->idle_since_ms));
+		if (snprintf(why, sizeof(why), "worker %d served %llu requests (pool.max_requests)",
+		        (int)s->e.sv.pid, (unsigned long long)s->e.sv.figures.requests) < 0)
+			why[0] = '\0';
+		log_info("recycle: %s", why);
+		manager_event(s->e.sv.pid, "worker", "recycle", why);
 		return;
 	}
 }
 
-/* After each check of the heartbeats (svtable.c). */
-static void slot_checked(uint64_t now, void *arg)
+/* One decision of the policy (pool.c), acted on. */
+static void pool_policy(struct manager *m)
+{
+	struct pool_params p;
+	struct pool_input in;
+	struct pool_decision d;
+
+	if (m->draining || !m->configured)
+		return;
+	policy_params(m, &p);
+	policy_input(m, &in);
+	switch (pool_decide(&m->pst, &p, &in, &d)) {
+	case POOL_GROW:
+		policy_grow(m, &d);
+		break;
+	case POOL_SHRINK:
+		policy_shrink(m, &d);
+		break;
+	case POOL_KEEP:
+		break;
+	}
+	pool_full_warn(m, in.queue, in.now_ms);
+}
+
+static void pool_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
 
-	/* Connections wait in the listener channel and no worker can take one: grow. */
-	if (!m->draining && least_loaded(m) == NULL && channel_waiting(FD_FROM_LISTENER))
-		pool_full(m, now);
-	pool_shrink(m, now);
+	pool_policy(m);
+	pool_recycle(m);
+	dispatch(m);
 }
 
 /* One worker's row for the daemon's table. */
@@ -631,6 +745,8 @@ static void table_entry(
 	if (s->e.sv.state == SV_STOPPED && s->e.sv.restart_at_ms > now)
 		e->restart_in_ms = (uint32_t)(s->e.sv.restart_at_ms - now);
 	e->conns = s->conns;
+	e->busy_ppm = s->e.sv.figures.busy_ppm;
+	e->lag_us = s->e.sv.figures.lag_us;
 	e->uptime_ms = s->e.sv.pid > 0 ? now - s->e.sv.started_ms : 0;
 	e->hb_age_ms = now - s->e.sv.last_hb_ms;
 	e->requests = s->e.sv.figures.requests;
@@ -699,7 +815,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	/* Totals never go backwards: workers that exited still count. */
 	sv_figures_add(hb, &m->retired);
 	hb->workers = pool_size(m);
-	hb->queued = m->qlen;
+	hb->queued = m->qlen + channel_queued(FD_FROM_LISTENER); /* all that waits */
 	hb->cut = m->cut;
 	FOREACH_SLOT (m, s) {
 		if (s->e.sv.state == SV_FREE)
@@ -1272,7 +1388,6 @@ static const struct svt_hooks slot_hooks = {
     .draining = slot_draining,
     .msg = slot_msg,
     .exited = worker_exited,
-    .checked = slot_checked,
     .release = slot_release,
 };
 
@@ -1333,7 +1448,9 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	workload_clamp(m);
 	m->fd_base = fds_open();
 	log_setlevel((enum log_level)cfg->log_level);
-	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL)
+	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL ||
+	    (m->pload = calloc(cfg->pool_limit, sizeof(*m->pload))) == NULL ||
+	    (m->prun = calloc(cfg->pool_limit, sizeof(*m->prun))) == NULL)
 		fatal("worker table");
 	svt_init(&m->tab, m->base, m->slots, sizeof(*m->slots), cfg->pool_limit, &slot_hooks, m,
 	    &m->cfg);
@@ -1342,6 +1459,9 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	svt_watch(&m->tab, &lim);
 	event_assign(&m->ev_table, m->base, -1, EV_PERSIST, table_cb, m);
 	event_add(&m->ev_table, &tv);
+	tv = clock_tv(POOL_TICK_MS);
+	event_assign(&m->ev_pool, m->base, -1, EV_PERSIST, pool_tick_cb, m);
+	event_add(&m->ev_pool, &tv);
 	pool_fill(m);
 	listener_interest(m);
 }
@@ -1411,6 +1531,8 @@ int manager_main(void)
 	    (unsigned long long)m.refs_waits);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
+	free(m.pload);
+	free(m.prun);
 	free(m.queue);
 	free(m.op.todo);
 	return 0;

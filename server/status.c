@@ -82,6 +82,29 @@ static cJSON *bounds_json(uint32_t min, uint32_t max)
 	return b;
 }
 
+int status_is_decision(const struct elog_rec *r)
+{
+	return strcmp(r->kind, "scale up") == 0 || strcmp(r->kind, "scale down") == 0 ||
+	    strcmp(r->kind, "recycle") == 0;
+}
+
+/* The last STATUS_DECISIONS decisions in the event log, oldest first. */
+static cJSON *decisions_json(const struct elog *l)
+{
+	const struct elog_rec *last[STATUS_DECISIONS];
+	cJSON *a = cJSON_CreateArray();
+	size_t n = 0;
+
+	if (l == NULL)
+		return a;
+	for (const struct elog_rec *r = elog_since(l, 0); r != NULL; r = elog_next(l, r))
+		if (status_is_decision(r))
+			last[n++ % STATUS_DECISIONS] = r;
+	for (size_t i = n > STATUS_DECISIONS ? n - STATUS_DECISIONS : 0; i < n; i++)
+		cJSON_AddItemToArray(a, status_event_json(last[i % STATUS_DECISIONS]));
+	return a;
+}
+
 static cJSON *pool_json(const struct status_view *v)
 {
 	cJSON *p = cJSON_CreateObject();
@@ -93,6 +116,7 @@ static cJSON *pool_json(const struct status_view *v)
 	cJSON_AddNumberToObject(p, "max_workload", v->max_workload);
 	cJSON_AddNumberToObject(p, "workload", (double)v->workload);
 	cJSON_AddNumberToObject(p, "queue", (double)v->queue);
+	cJSON_AddItemToObject(p, "decisions", decisions_json(v->events));
 	return p;
 }
 
@@ -112,6 +136,8 @@ static cJSON *proc_json(const struct status_proc *p)
 		cJSON_AddNumberToObject(o, "connections", (double)p->connections);
 		cJSON_AddNumberToObject(o, "requests", (double)p->requests);
 		cJSON_AddNumberToObject(o, "bytes", (double)p->bytes);
+		cJSON_AddNumberToObject(o, "busy", (double)p->busy_ppm / 1e6);
+		cJSON_AddNumberToObject(o, "lag_ms", (double)p->lag_us / 1000);
 	}
 	return o;
 }

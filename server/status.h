@@ -26,6 +26,7 @@ struct status_proc {
 	const char *last_exit; /* NULL or "": none yet */
 	int is_worker;         /* then the three figures below are shown */
 	uint64_t connections, requests, bytes;
+	uint32_t busy_ppm, lag_us; /* the pool policy's view of a worker */
 };
 
 struct status_view {
@@ -45,7 +46,13 @@ struct status_view {
 	uint64_t workload, queue;
 	const struct status_proc *procs;
 	size_t nprocs;
+	const struct elog *events; /* for the pool policy's last decisions; NULL: none */
 };
+
+#define STATUS_DECISIONS 5 /* the pool policy's decisions status shows */
+
+/* Is this event one of the pool policy's decisions ("scale up", "scale down", "recycle")? */
+int status_is_decision(const struct elog_rec *r);
 
 /* The status result. NULL only when out of memory. */
 cJSON *status_json(const struct status_view *v);

@@ -81,6 +81,8 @@ struct worker {
 	struct conn *open, *spare; /* spare: freed conns kept for reuse */
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
+	uint64_t busy_us;                  /* in callbacks that did work, since start */
+	uint64_t hb_at_us, hb_busy_us;     /* at the last heartbeat: the time and busy_us */
 	unsigned done_pending;             /* ended connections not yet reported */
 	uint64_t deadline_at;              /* when draining must end; 0 = not draining */
 	uint64_t cut;                      /* connections closed at the drain deadline */
@@ -701,6 +703,8 @@ static void conn_read(struct conn *c)
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct worker *w = c->w; /* c may be freed below */
+	uint64_t t0 = clock_now_us();
 
 	(void)fd;
 	if (what & EV_TIMEOUT)
@@ -709,6 +713,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_run(c);
 	else
 		conn_read(c);
+	w->busy_us += clock_now_us() - t0;
 }
 
 static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
@@ -845,6 +850,27 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- the manager channel ---- */
 
+/*
+ * The pool policy's load figures: the share of the interval since the last
+ * heartbeat our callbacks took (the clock read around each), and how much
+ * later than its period this heartbeat fired (the loop was busy).
+ */
+static void busy_fill(struct worker *w, struct msg_heartbeat *hb)
+{
+	uint64_t now = clock_now_us(), wall = now - w->hb_at_us;
+	uint64_t period = (uint64_t)w->cfg.heartbeat_interval_ms * 1000;
+	uint64_t busy = w->busy_us - w->hb_busy_us;
+
+	if (w->hb_at_us != 0 && wall > 0) {
+		hb->busy_ppm = busy >= wall ? 1000000 : (uint32_t)(busy * 1000000 / wall);
+		hb->lag_us = wall > period ?
+		    (uint32_t)(wall - period < UINT32_MAX ? wall - period : UINT32_MAX) :
+		    0;
+	}
+	w->hb_at_us = now;
+	w->hb_busy_us = w->busy_us;
+}
+
 static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 {
 	struct worker *w = arg;
@@ -856,6 +882,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	hb->resp_us = w->resp_us;
 	hb->cut = w->cut;
 	memcpy(hb->resp_hist, w->resp_hist, sizeof(hb->resp_hist));
+	busy_fill(w, hb);
 }
 
 /*
@@ -956,8 +983,11 @@ static int parent_read(struct worker *w)
 static void parent_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t t0 = clock_now_us();
+	int rc = parent_read(w);
 
-	if (msg_peer_gone(parent_read(w))) {
+	w->busy_us += clock_now_us() - t0;
+	if (msg_peer_gone(rc)) {
 		event_del(&w->ev_parent);
 		log_warnx("manager channel closed");
 		worker_orphaned(w);

@@ -429,7 +429,7 @@ START_TEST(test_pool_grows_and_shrinks)
 		h_response_free(&r);
 	}
 	ck_assert(h_wait_until(role_count_pred, &rc, 5000));
-	ck_assert(h_log_has(&w, "pool grows to 3"));
+	ck_assert(h_log_has(&w, "→3: connections wait, no worker has room"));
 	/* A fourth waits in the backlog, and the operator is told why. */
 	extra = h_connect(&w);
 	ck_assert_int_eq(h_send(extra, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
@@ -443,7 +443,7 @@ START_TEST(test_pool_grows_and_shrinks)
 		close(fds[i]);
 	rc.want = 1;
 	ck_assert_msg(h_wait_until(role_count_pred, &rc, 10000), "the pool did not shrink back");
-	ck_assert(h_log_has(&w, "pool shrinks to 1"));
+	ck_assert(h_log_has(&w, "scale down 2→1: quiet for pool.idle_timeout"));
 	ck_assert_int_eq(h_get(&w, "GET", "/a.txt", &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	h_response_free(&r);

@@ -30,11 +30,14 @@
 static struct wsd w;
 static struct load l;
 
+/* The pool pinned at its default min of 2: the load must not make the policy grow it. */
+#define POOL_PINNED "[pool]\nmin = 2\nmax = 2\n"
+
 static void start_under_load(const char *extra)
 {
 	h_init(&w);
 	h_write_file(&w, "a.txt", BODY, strlen(BODY));
-	h_start(&w, extra);
+	h_start(&w, extra ? extra : POOL_PINNED);
 	load_start(&l, w.port, "/a.txt", (long)strlen(BODY), NKEEP, NSHORT);
 	ck_assert_msg(load_wait_more(&l, 200, 10000), "no load got through");
 }

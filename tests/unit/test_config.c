@@ -130,7 +130,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.pool_max, 16);
 	ck_assert_uint_eq(cfg.pool_limit, 256);
 	ck_assert_uint_eq(cfg.max_workload, 512);
-	ck_assert_uint_eq(cfg.pool_idle_timeout_ms, 30000);
+	ck_assert_uint_eq(cfg.pool_idle_timeout_ms, 10000);
+	ck_assert_uint_eq(cfg.pool_scale_up_ppm, 750000);
+	ck_assert_uint_eq(cfg.pool_scale_down_ppm, 250000);
+	ck_assert_uint_eq(cfg.pool_spawn_rate_max, 8);
+	ck_assert_uint_eq(cfg.pool_max_requests, 0);
 	ck_assert_uint_eq(cfg.keepalive_timeout_ms, 15000);
 	ck_assert_uint_eq(cfg.header_timeout_ms, 10000);
 	ck_assert_uint_eq(cfg.heartbeat_interval_ms, 200);
@@ -855,6 +859,34 @@ START_TEST(test_diff_sees_past_the_shown_length)
 }
 END_TEST
 
+START_TEST(test_pool_policy_keys)
+{
+	struct wsd_config cfg;
+	char v[CONFIG_VALUELEN];
+
+	ck_assert_int_eq(load(&cfg,
+	                     "[pool]\nscale_up_at = 0.9\nscale_down_at = .1\n"
+	                     "spawn_rate_max = 4\nmax_requests = 10000\n"),
+	    0);
+	ck_assert_uint_eq(cfg.pool_scale_up_ppm, 900000);
+	ck_assert_uint_eq(cfg.pool_scale_down_ppm, 100000);
+	ck_assert_uint_eq(cfg.pool_spawn_rate_max, 4);
+	ck_assert_uint_eq(cfg.pool_max_requests, 10000);
+	ck_assert_int_eq(config_value(&cfg, "pool", "scale_down_at", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "0.1");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+
+	ck_assert_int_eq(load(&cfg, "[pool]\nscale_up_at = 75%\n"), 1);
+	ck_assert_ptr_nonnull(strstr(err, "not a fraction from 0 to 1"));
+	ck_assert_int_eq(load(&cfg, "[pool]\nspawn_rate_max = 0\n"), 1);
+
+	/* No gap between the thresholds: refused, it would flap. */
+	ck_assert_int_eq(load(&cfg, "[pool]\nscale_down_at = 0.8\n"), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	ck_assert_ptr_nonnull(strstr(err, "pool.scale_down_at: 0.8 is not below pool.scale_up_at"));
+}
+END_TEST
+
 START_TEST(test_value_spelling)
 {
 	struct wsd_config c;
@@ -942,6 +974,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_diff_lists_changed_keys);
 	tcase_add_test(tc, test_diff_sees_past_the_shown_length);
 	tcase_add_test(tc, test_value_spelling);
+	tcase_add_test(tc, test_pool_policy_keys);
 	tcase_add_test(tc, test_control_keys);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_finish_relative);

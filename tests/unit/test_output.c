@@ -16,7 +16,10 @@ static const char status_json[] =
     "\"totals\":{\"connections\":12345,\"active\":12,\"requests\":67890,\"bytes\":123456789,"
     "\"avg_response_ms\":0.82},"
     "\"pool\":{\"configured\":{\"min\":2,\"max\":16},\"effective\":{\"min\":4,\"max\":32},"
-    "\"limit\":64,\"current\":2,\"max_workload\":1024,\"workload\":12,\"queue\":0},"
+    "\"limit\":64,\"current\":2,\"max_workload\":1024,\"workload\":12,\"queue\":0,"
+    "\"decisions\":[{\"seq\":40,\"time\":\"2026-11-27T08:59:58.120Z\",\"role\":\"manager\","
+    "\"pid\":4102,\"event\":\"scale up\",\"detail\":\"1→2: workers busy (queue 0, busy 0.91, "
+    "lag 3 ms)\"}]},"
     "\"roles\":{\"listener\":{\"count\":1,\"pids\":[4101],\"processes\":[{\"pid\":4101,"
     "\"state\":\"running\",\"uptime\":3723.4,\"heartbeat_age_ms\":120,\"missed\":0,\"restarts\":0,"
     "\"last_exit\":null,\"backoff_ms\":0}]},"
@@ -54,6 +57,8 @@ START_TEST(test_status_human)
 	    "totals: 12345 connections (12 active), 67890 requests, "
 	    "117.7 MiB, 0.82 ms average"));
 	ck_assert_ptr_nonnull(strstr(s, "pool: 2 workers, min 4 max 32 (configured 2..16)"));
+	ck_assert_ptr_nonnull(strstr(s,
+	    "pool decisions:\n  08:59:58 scale up 1→2: workers busy (queue 0, busy 0.91, lag 3 ms)\n"));
 	hdr = strstr(s, "ROLE      PID   STATE");
 	ck_assert_ptr_nonnull(hdr);
 	/* Aligned: every row's PID starts in the header's PID column. */

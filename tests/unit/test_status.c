@@ -45,6 +45,8 @@ START_TEST(test_status_shape)
 	        .state = "running",
 	        .is_worker = 1,
 	        .connections = 7,
+	        .busy_ppm = 910000,
+	        .lag_us = 3000,
 	        .requests = 40,
 	        .bytes = 1000},
 	    {.role = "worker", .pid = 0, .state = "stopped", .is_worker = 1, .backoff_ms = 400},
@@ -99,6 +101,10 @@ START_TEST(test_status_shape)
 	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 1), "backoff_ms"), 400);
 	ck_assert_double_eq(
 	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 0), "connections"), 7);
+	ck_assert_double_eq_tol(
+	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 0), "busy"), 0.91, 1e-9);
+	ck_assert_double_eq(
+	    num(cJSON_GetArrayItem(at(s, "roles.worker.processes"), 0), "lag_ms"), 3);
 	/* Only workers carry figures. */
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetArrayItem(at(s, "roles.listener.processes"), 0), "requests"));
@@ -145,6 +151,37 @@ START_TEST(test_event_json)
 }
 END_TEST
 
+/* pool.decisions: the policy's last five decisions from the event log, oldest first. */
+START_TEST(test_pool_decisions)
+{
+	static struct elog l;
+	struct status_view v = {.version = "x", .listen = "l", .root = "r", .events = &l};
+	char d[16];
+	cJSON *s;
+	const cJSON *a;
+
+	elog_init(&l);
+	s = status_json(&v);
+	ck_assert_int_eq(cJSON_GetArraySize(at(s, "pool.decisions")), 0);
+	cJSON_Delete(s);
+	for (int i = 0; i < 7; i++) {
+		elog_add_at(&l, 1000 + i, "started", "worker", 100 + i, "");
+		snprintf(d, sizeof(d), "%d", i);
+		elog_add_at(&l, 1000 + i, i % 2 ? "scale down" : "scale up", "manager", 9, d);
+	}
+	elog_add_at(&l, 2000, "recycle", "worker", 42, "worker 42 served 10 requests");
+	s = status_json(&v);
+	a = at(s, "pool.decisions");
+	ck_assert_int_eq(cJSON_GetArraySize(a), STATUS_DECISIONS);
+	for (int i = 0; i < 4; i++) {
+		snprintf(d, sizeof(d), "%d", i + 3);
+		ck_assert_str_eq(at(cJSON_GetArrayItem(a, i), "detail")->valuestring, d);
+	}
+	ck_assert_str_eq(at(cJSON_GetArrayItem(a, 4), "event")->valuestring, "recycle");
+	cJSON_Delete(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -154,6 +191,7 @@ int main(void)
 	tcase_add_test(tc, test_status_shape);
 	tcase_add_test(tc, test_last_reload);
 	tcase_add_test(tc, test_event_json);
+	tcase_add_test(tc, test_pool_decisions);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
