@@ -39,6 +39,7 @@ enum msg_type {
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
 	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
+	MSG_PARK = 42, /* worker -> listener: struct msg_park + 1 fd: an idle keep-alive client */
 	/* 60..79: operations on the pool, daemon <-> manager */
 	MSG_REQUEST = 60, /* daemon -> manager: struct msg_request, answered by MSG_REPLY */
 	MSG_REPLY = 61,   /* manager -> daemon: struct msg_reply, with the request's id */
@@ -68,6 +69,8 @@ struct msg_config {
 	uint32_t shutdown_timeout_ms;
 	uint32_t log_level;
 	uint32_t has_access_log;
+	uint32_t park_after_ms; /* http.park_after: 0 = never park */
+	uint32_t park_max;      /* http.park_max: 0 = the soft fd limit - 256 */
 };
 
 /* Sent every heartbeat.interval from the sender's own event loop, with live figures. */
@@ -154,9 +157,22 @@ struct msg_reply {
 	char text[MSG_REPLY_TEXT];        /* the error's message, NUL-terminated */
 };
 
+#define MSG_CONN_RETURNING 1 /* msg_conn.flags: a parked client spoke again: read at once */
+
 struct msg_conn {
 	struct sockaddr_storage peer;
 	uint32_t peerlen;
+	uint32_t flags; /* MSG_CONN_* */
+};
+
+/*
+ * An idle keep-alive connection handed to the listener to hold. deadline_ms
+ * is absolute CLOCK_MONOTONIC (clock_now_ms), counted from the end of the
+ * last request: parking does not extend the keep-alive timeout.
+ */
+struct msg_park {
+	uint64_t deadline_ms;
+	struct msg_conn conn;
 };
 
 /* Connections that ended since the last report: one message per loop round, not per connection. */
@@ -172,6 +188,7 @@ struct msg {
 		struct msg_worker_page wpage;
 		struct msg_event event;
 		struct msg_conn conn;
+		struct msg_park park;
 		struct msg_conn_done done;
 		struct msg_request req;
 		struct msg_reply reply;

@@ -111,6 +111,8 @@ void daemon_fill_config(struct daemon *d)
 	mc->pool_idle_timeout_ms = c->pool_idle_timeout_ms;
 	mc->keepalive_timeout_ms = c->keepalive_timeout_ms;
 	mc->header_timeout_ms = c->header_timeout_ms;
+	mc->park_after_ms = c->park_after_ms;
+	mc->park_max = c->park_max;
 	mc->heartbeat_interval_ms = c->heartbeat_interval_ms;
 	mc->heartbeat_misses = c->heartbeat_misses;
 	mc->startup_timeout_ms = c->startup_timeout_ms;

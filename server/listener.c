@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "heartbeat.h"
+#include "listener_park.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -43,6 +44,7 @@ struct listener {
 	uint64_t refs_waits;     /* ETOOMANYREFS: retries on the timer */
 	struct msg_config cfg;
 	struct heartbeat hb;
+	struct lpark park; /* idle keep-alive connections the workers handed us */
 	pid_t ppid;
 	int configured;
 };
@@ -112,8 +114,14 @@ static void channel_cb(evutil_socket_t fd, short what, void *arg)
 	if (hand_over(l, cfd, &l->pending) == -1)
 		return;
 	accept_interest(l, 1);
+	lpark_resume(&l->park);
 	listener_maybe_exit(l);
 }
+
+/* A parked connection spoke again: to the manager like a new one (or held, channel full). */
+static void park_give(void *arg, int fd, const struct msg_conn *mc) { hand_over(arg, fd, mc); }
+
+static int park_full(void *arg) { return ((struct listener *)arg)->pending_fd >= 0; }
 
 static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interest(arg, 1); }
 
@@ -240,6 +248,7 @@ static void listener_drain(struct listener *l, int take_backlog)
 	if (l->draining)
 		return;
 	l->draining = 1;
+	lpark_stop(&l->park);
 	if (take_backlog && l->configured) {
 		l->backlog_left = backlog_waiting(FD_LISTEN);
 		evtimer_add(&l->ev_deadline, &tv);
@@ -258,7 +267,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	struct listener *l = arg;
 
 	hb->accepted = l->accepted;
-	hb->held = l->pending_fd >= 0;
+	hb->held = (uint64_t)(l->pending_fd >= 0) + lpark_count(&l->park);
 }
 
 /* A newer generation (a reload): the log level and the heartbeat period. */
@@ -270,6 +279,8 @@ static void listener_reconfigure(struct listener *l, const struct msg_config *cf
 	l->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	heartbeat_interval(&l->hb, cfg->heartbeat_interval_ms);
+	if (!l->draining)
+		lpark_set_max(&l->park, cfg->park_max);
 }
 
 static void listener_configure(struct listener *l, const struct msg_config *cfg)
@@ -282,6 +293,7 @@ static void listener_configure(struct listener *l, const struct msg_config *cfg)
 	l->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	accept_interest(l, 1);
+	lpark_start(&l->park, l->base, cfg->park_max, park_give, park_full, l);
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		log_warn("ready to daemon");
 	heartbeat_start(&l->hb, l->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, l);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +36,7 @@
 #define PARENT_GONE_GRACE_MS 1000
 #define IDLE_GRACE_MS 1000 /* draining: how long an idle keep-alive connection may still send */
 #define FORBIDDEN_LOG_PER_SEC 10 /* 403 lines in the error log, per worker */
+#define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -46,9 +48,10 @@ struct conn {
 	struct event ev;
 	int fd;
 	enum conn_state state;
-	short armed;          /* what c->ev waits for, 0 = not assigned */
-	int keepalive;        /* after this response */
-	uint64_t deadline_ms; /* header timeout of the request being read, or end of linger */
+	short armed;             /* what c->ev waits for, 0 = not assigned */
+	int keepalive;           /* after this response */
+	uint64_t deadline_ms;    /* header timeout of the request being read, or end of linger */
+	uint64_t ka_deadline_ms; /* idle between requests: the keep-alive timeout; 0 = never idle */
 	size_t inlen, consumed;
 	char out[1024];
 	size_t outlen, outoff;
@@ -84,6 +87,7 @@ struct worker {
 	unsigned done_pending;             /* ended connections not yet reported */
 	uint64_t deadline_at;              /* when draining must end; 0 = not draining */
 	uint64_t cut;                      /* connections closed at the drain deadline */
+	uint64_t parked, park_waits;       /* handed to the listener; tries it could not take */
 	time_t forbid_sec;                 /* the 403 log limit: this second, */
 	unsigned forbid_n, forbid_dropped; /* lines in it, lines dropped */
 };
@@ -91,6 +95,9 @@ struct worker {
 static void conn_run(struct conn *c);
 static void conn_account(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static int conn_parkable(const struct conn *c, uint64_t now);
+static void conn_park(struct conn *c);
+static void conn_read(struct conn *c);
 static void worker_maybe_exit(struct worker *w);
 
 /* ---- the workload report to the manager ---- */
@@ -194,14 +201,31 @@ static void conn_arm(struct conn *c, short what, uint64_t ms)
 	event_add(&c->ev, &tv);
 }
 
+/*
+ * Idle between requests: how long to wait before the next step - the
+ * keep-alive timeout, or, with parking on, http.park_after (then
+ * conn_on_timeout parks the connection).
+ */
+static uint64_t conn_idle_wait(const struct conn *c, uint64_t now)
+{
+	const struct worker *w = c->w;
+	uint64_t left = c->ka_deadline_ms > now ? c->ka_deadline_ms - now : 0;
+
+	if (w->draining)
+		return IDLE_GRACE_MS;
+	if (c->ka_deadline_ms == 0)
+		return w->cfg.keepalive_timeout_ms;
+	return w->cfg.park_after_ms > 0 && w->cfg.park_after_ms < left ? w->cfg.park_after_ms :
+	                                                                 left;
+}
+
 /* Wait for the next request: idle keep-alive, or the rest of a head. */
 static void conn_wait_request(struct conn *c)
 {
 	uint64_t now = clock_now_ms();
 
 	if (c->inlen == 0)
-		conn_arm(
-		    c, EV_READ, c->w->draining ? IDLE_GRACE_MS : c->w->cfg.keepalive_timeout_ms);
+		conn_arm(c, EV_READ, conn_idle_wait(c, now));
 	else
 		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
 }
@@ -614,6 +638,8 @@ static void conn_account(struct conn *c)
 /* A response went out: keep the connection for the next request, or end it. */
 static int conn_next_request(struct conn *c)
 {
+	uint64_t now;
+
 	if (c->filefd >= 0) {
 		close(c->filefd);
 		c->filefd = -1;
@@ -633,7 +659,9 @@ static int conn_next_request(struct conn *c)
 	memmove(c->in, c->in + c->consumed, c->inlen);
 	c->consumed = 0;
 	c->state = C_READ;
-	c->deadline_ms = clock_now_ms() + c->w->cfg.header_timeout_ms;
+	now = clock_now_ms();
+	c->deadline_ms = now + c->w->cfg.header_timeout_ms;
+	c->ka_deadline_ms = now + c->w->cfg.keepalive_timeout_ms; /* from the last request */
 	return 1;
 }
 
@@ -659,6 +687,10 @@ static void conn_run(struct conn *c)
 
 static void conn_on_timeout(struct conn *c)
 {
+	if (conn_parkable(c, clock_now_ms())) {
+		conn_park(c);
+		return;
+	}
 	if (c->state == C_READ && c->inlen > 0) {
 		struct http_request req;
 
@@ -698,6 +730,73 @@ static void conn_read(struct conn *c)
 	conn_run(c);
 }
 
+/* ---- parking: idle keep-alive connections to the listener (docs/architecture.md) ---- */
+
+/* Between requests, nothing buffered, no file open, keep-alive on, before its deadline. */
+static int conn_parkable(const struct conn *c, uint64_t now)
+{
+	const struct worker *w = c->w;
+
+	return w->cfg.park_after_ms > 0 && !w->draining && c->state == C_READ && c->inlen == 0 &&
+	    c->filefd < 0 && c->keepalive && c->ka_deadline_ms > now;
+}
+
+static uint32_t peer_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    ss->ss_family == AF_INET6   ? sizeof(struct sockaddr_in6) :
+	                                  0;
+}
+
+/*
+ * Hand an idle connection to the listener. Bytes or an end-of-file that
+ * came meanwhile are read here instead. Ownership passes when sendmsg
+ * succeeds: then our registration goes (epoll interest belongs to the
+ * open file, which lives on in flight), our copy closes and the manager
+ * counts it done. A full channel or too many descriptors in flight: keep
+ * it and try again shortly; never drop it.
+ */
+static void conn_park(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct msg_park mp;
+	uint64_t now;
+	char b;
+
+	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN) {
+		conn_read(c);
+		return;
+	}
+	memset(&mp, 0, sizeof(mp));
+	mp.deadline_ms = c->ka_deadline_ms;
+	mp.conn.peerlen = peer_len(&c->peer);
+	memcpy(&mp.conn.peer, &c->peer, mp.conn.peerlen);
+	if (msg_send(FD_TO_LISTENER, MSG_PARK, &mp, sizeof(mp), &c->fd, 1) == 0) {
+		w->parked++;
+		conn_close(c);
+		return;
+	}
+	if (w->park_waits++ == 0 || !msg_send_again(errno))
+		log_warn("parking a connection, keeping it for now");
+	now = clock_now_ms();
+	conn_arm(c, EV_READ,
+	    c->ka_deadline_ms - now < PARK_RETRY_MS ? c->ka_deadline_ms - now : PARK_RETRY_MS);
+}
+
+/* At max_workload: the connection idle longest goes to the listener, so new ones never queue. */
+static void park_oldest_idle(struct worker *w)
+{
+	struct conn *oldest = NULL;
+	uint64_t now = clock_now_ms();
+
+	for (struct conn *c = w->open; c; c = c->next)
+		if (conn_parkable(c, now) &&
+		    (!oldest || c->ka_deadline_ms < oldest->ka_deadline_ms))
+			oldest = c;
+	if (oldest)
+		conn_park(oldest);
+}
+
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -732,9 +831,15 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	w->nconns++;
 	w->accepted++;
 	c->armed = 0;
+	c->keepalive = 0;
+	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
+	if (mc && (mc->flags & MSG_CONN_RETURNING))
+		conn_read(c); /* a parked client spoke: its bytes are there */
+	else if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
+		park_oldest_idle(w);
 }
 
 /* ---- draining and exit ---- */
@@ -982,7 +1087,8 @@ int worker_main(void)
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);
 	event_base_dispatch(w.base);
-	log_debug("exiting after %llu requests", (unsigned long long)w.requests);
+	log_debug("exiting after %llu requests, %llu connections parked",
+	    (unsigned long long)w.requests, (unsigned long long)w.parked);
 	while (w.open)
 		conn_close(w.open);
 	accesslog_close();
