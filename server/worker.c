@@ -836,10 +836,10 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
+	if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
+		park_oldest_idle(w);
 	if (mc && (mc->flags & MSG_CONN_RETURNING))
 		conn_read(c); /* a parked client spoke: its bytes are there */
-	else if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
-		park_oldest_idle(w);
 }
 
 /* ---- draining and exit ---- */

@@ -1,0 +1,258 @@
+/*
+ * Parking: idle keep-alive connections leave their worker for the listener
+ * and come back when they speak again (docs/architecture.md, "Parking").
+ * What the listener holds is counted in /proc: its sockets.
+ */
+#include <check.h>
+
+#include "check_run.h"
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BODY "parked\n"
+#define MANY 1000
+
+static struct wsd w;
+
+static void setup(const char *extra)
+{
+	h_init(&w);
+	h_write_file(&w, "f", BODY, strlen(BODY));
+	h_start(&w, extra);
+}
+
+/* Sockets a role's process holds now (its channels, and the clients it holds). */
+static int role_sockets(const char *role)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	pid_t pid;
+	int n = 0;
+	DIR *d;
+
+	ck_assert_int_eq(h_count_role(&w, role, &pid, 1), 1);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char fp[320];
+		ssize_t len;
+
+		snprintf(fp, sizeof(fp), "%s/%s", path, de->d_name);
+		if ((len = readlink(fp, link, sizeof(link) - 1)) > 0) {
+			link[len] = '\0';
+			n += strncmp(link, "socket:", 7) == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+struct count_arg {
+	const char *role;
+	int want;
+};
+
+static int sockets_are(void *arg)
+{
+	struct count_arg *a = arg;
+
+	return role_sockets(a->role) == a->want;
+}
+
+/* Wait until the role holds exactly want sockets. */
+static void wait_sockets(const char *role, int want, int timeout_ms)
+{
+	struct count_arg a = {role, want};
+
+	ck_assert_msg(h_wait_until(sockets_are, &a, timeout_ms), "%s holds %d sockets, not %d",
+	    role, role_sockets(role), want);
+}
+
+/* One keep-alive request on fd: answered 200 with the body, connection kept. */
+static void ka_get(int fd)
+{
+	struct h_response r;
+
+	ck_assert_int_eq(h_send(fd, "GET /f HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.closed, 0);
+	ck_assert_uint_eq(r.body_len, strlen(BODY));
+	h_response_free(&r);
+}
+
+/* The server closed fd (end-of-file) within ms: 1, else 0. */
+static int closed_within(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char b;
+
+	return poll(&p, 1, ms) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+}
+
+/* Idle connections go to the listener; each is answered when it speaks again, then parks again. */
+START_TEST(test_parked_answered)
+{
+	int fd[3], base;
+
+	setup("[http]\npark_after = 100ms\nkeepalive_timeout = 30s\n");
+	base = role_sockets("listener");
+	for (int i = 0; i < 3; i++) {
+		fd[i] = h_connect(&w);
+		ka_get(fd[i]);
+	}
+	wait_sockets("listener", base + 3, h_bound_ms(3000));
+	for (int i = 0; i < 3; i++)
+		ka_get(fd[i]);
+	wait_sockets("listener", base + 3, h_bound_ms(3000));
+	ka_get(fd[1]);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	wait_sockets("listener", base, h_bound_ms(3000)); /* EOF while parked: closed there */
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* Parking does not extend the keep-alive timeout: counted from the last request. */
+START_TEST(test_parked_keepalive_timeout)
+{
+	uint64_t t0, dt;
+	int fd, base;
+
+	setup("[http]\npark_after = 100ms\nkeepalive_timeout = 1s\n");
+	base = role_sockets("listener");
+	fd = h_connect(&w);
+	ka_get(fd);
+	t0 = h_now_ms();
+	wait_sockets("listener", base + 1, h_bound_ms(900));
+	ck_assert(closed_within(fd, h_bound_ms(3000)));
+	dt = h_now_ms() - t0;
+	ck_assert_uint_ge(dt, 900);
+	ck_assert_uint_le(dt, (uint64_t)h_bound_ms(1500));
+	close(fd);
+	wait_sockets("listener", base, h_bound_ms(1000));
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/*
+ * The race of a request sent while the connection is in flight, or just
+ * as the worker parks it: every request is answered, nothing is lost.
+ */
+START_TEST(test_speaks_while_parking)
+{
+	int fd;
+
+	setup("[http]\npark_after = 20ms\nkeepalive_timeout = 30s\n");
+	fd = h_connect(&w);
+	for (int i = 0; i < 150; i++) {
+		ka_get(fd);
+		usleep((useconds_t)(15000 + (i % 11) * 1000)); /* around park_after */
+	}
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* At http.park_max the listener closes the parked connection nearest its deadline. */
+START_TEST(test_park_max)
+{
+	int fd[3], base;
+
+	setup("[http]\npark_after = 50ms\npark_max = 2\nkeepalive_timeout = 30s\n");
+	base = role_sockets("listener");
+	for (int i = 0; i < 3; i++) {
+		fd[i] = h_connect(&w);
+		ka_get(fd[i]);
+		wait_sockets("listener", base + (i < 2 ? i + 1 : 2), h_bound_ms(3000));
+	}
+	ck_assert(closed_within(fd[0], h_bound_ms(2000)));
+	ka_get(fd[1]);
+	ka_get(fd[2]);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* Descriptors for MANY clients in this process. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_uint_ge(rl.rlim_cur, MANY + 64);
+}
+
+/* 1,000 idle connections parked: the workers hold none, the pool stays at min, all answered. */
+START_TEST(test_many_parked_pool_at_min)
+{
+	static int fd[MANY];
+	int base, wbase;
+
+	raise_fd_limit();
+	setup("[pool]\nmin = 1\nmax = 4\nmax_workload = 64\n"
+	      "[http]\npark_after = 100ms\nkeepalive_timeout = 60s\n");
+	base = role_sockets("listener");
+	wbase = role_sockets("worker");
+	for (int i = 0; i < MANY; i++) {
+		fd[i] = h_connect(&w);
+		ka_get(fd[i]);
+	}
+	wait_sockets("listener", base + MANY, h_bound_ms(10000));
+	wait_sockets("worker", wbase, h_bound_ms(2000));
+	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 1);
+	for (int i = 0; i < MANY; i++)
+		ka_get(fd[i]);
+	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 1);
+	for (int i = 0; i < MANY; i++)
+		close(fd[i]);
+	wait_sockets("listener", base, h_bound_ms(10000));
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* park_after = 0: nothing is parked; the worker keeps its idle connections. */
+START_TEST(test_park_off)
+{
+	int fd, base;
+
+	setup("[http]\npark_after = 0s\nkeepalive_timeout = 30s\n");
+	base = role_sockets("listener");
+	fd = h_connect(&w);
+	ka_get(fd);
+	usleep(300000); /* what must not happen: given time to happen */
+	ck_assert_int_eq(role_sockets("listener"), base);
+	ka_get(fd);
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("park");
+	TCase *tc = tcase_create("park");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_parked_answered);
+	tcase_add_test(tc, test_parked_keepalive_timeout);
+	tcase_add_test(tc, test_speaks_while_parking);
+	tcase_add_test(tc, test_park_max);
+	tcase_add_test(tc, test_many_parked_pool_at_min);
+	tcase_add_test(tc, test_park_off);
+	suite_add_tcase(s, tc);
+	return check_run(srunner_create(s), CK_NORMAL);
+}
