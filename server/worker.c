@@ -78,6 +78,7 @@ struct worker {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
+	int retiring; /* draining, but parking: keep-alive stays on, no connection is closed */
 	int last_conn_sent; /* the manager promised no more connections */
 	int rootfd;
 	pid_t ppid;
@@ -96,6 +97,7 @@ static void conn_run(struct conn *c);
 static void conn_account(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static int conn_parkable(const struct conn *c, uint64_t now);
+static int parking(const struct worker *w);
 static void conn_park(struct conn *c);
 static void conn_read(struct conn *c);
 static void worker_maybe_exit(struct worker *w);
@@ -212,7 +214,7 @@ static uint64_t conn_idle_wait(const struct conn *c, uint64_t now)
 	uint64_t left = c->ka_deadline_ms > now ? c->ka_deadline_ms - now : 0;
 
 	if (w->draining)
-		return IDLE_GRACE_MS;
+		return parking(w) ? 0 : IDLE_GRACE_MS; /* retiring: park it now */
 	if (c->ka_deadline_ms == 0)
 		return w->cfg.keepalive_timeout_ms;
 	return w->cfg.park_after_ms > 0 && w->cfg.park_after_ms < left ? w->cfg.park_after_ms :
@@ -498,7 +500,8 @@ static void respond_get(struct conn *c, const struct http_request *r)
 
 static void respond(struct conn *c, const struct http_request *r)
 {
-	c->keepalive = r->keepalive && !c->w->draining && c->w->cfg.keepalive_timeout_ms > 0;
+	c->keepalive = r->keepalive && (!c->w->draining || parking(c->w)) &&
+	    c->w->cfg.keepalive_timeout_ms > 0;
 	switch (r->method) {
 	case HTTP_M_GET:
 	case HTTP_M_HEAD:
@@ -732,13 +735,29 @@ static void conn_read(struct conn *c)
 
 /* ---- parking: idle keep-alive connections to the listener (docs/architecture.md) ---- */
 
+/* Parking on (http.park_after > 0), and we serve on or retire (scale down, restarts). */
+static int parking(const struct worker *w)
+{
+	return w->cfg.park_after_ms > 0 && (!w->draining || w->retiring);
+}
+
+/*
+ * The deadline a parked connection keeps: the keep-alive timeout from its
+ * last request; retiring, a connection yet to send its first request
+ * keeps its header timeout. 0: it cannot be parked.
+ */
+static uint64_t conn_park_deadline(const struct conn *c)
+{
+	if (c->ka_deadline_ms != 0)
+		return c->keepalive ? c->ka_deadline_ms : 0;
+	return c->w->retiring ? c->deadline_ms : 0;
+}
+
 /* Between requests, nothing buffered, no file open, keep-alive on, before its deadline. */
 static int conn_parkable(const struct conn *c, uint64_t now)
 {
-	const struct worker *w = c->w;
-
-	return w->cfg.park_after_ms > 0 && !w->draining && c->state == C_READ && c->inlen == 0 &&
-	    c->filefd < 0 && c->keepalive && c->ka_deadline_ms > now;
+	return parking(c->w) && c->state == C_READ && c->inlen == 0 && c->filefd < 0 &&
+	    conn_park_deadline(c) > now;
 }
 
 static uint32_t peer_len(const struct sockaddr_storage *ss)
@@ -768,7 +787,7 @@ static void conn_park(struct conn *c)
 		return;
 	}
 	memset(&mp, 0, sizeof(mp));
-	mp.deadline_ms = c->ka_deadline_ms;
+	mp.deadline_ms = conn_park_deadline(c);
 	mp.conn.peerlen = peer_len(&c->peer);
 	memcpy(&mp.conn.peer, &c->peer, mp.conn.peerlen);
 	if (msg_send(FD_TO_LISTENER, MSG_PARK, &mp, sizeof(mp), &c->fd, 1) == 0) {
@@ -780,7 +799,7 @@ static void conn_park(struct conn *c)
 		log_warn("parking a connection, keeping it for now");
 	now = clock_now_ms();
 	conn_arm(c, EV_READ,
-	    c->ka_deadline_ms - now < PARK_RETRY_MS ? c->ka_deadline_ms - now : PARK_RETRY_MS);
+	    mp.deadline_ms - now < PARK_RETRY_MS ? mp.deadline_ms - now : PARK_RETRY_MS);
 }
 
 /* At max_workload: the connection idle longest goes to the listener, so new ones never queue. */
@@ -835,7 +854,10 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
-	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
+	conn_arm(c, EV_READ,
+	    !w->draining   ? w->cfg.header_timeout_ms :
+	        parking(w) ? 0 :
+	                     IDLE_GRACE_MS);
 	if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
 		park_oldest_idle(w);
 	if (mc && (mc->flags & MSG_CONN_RETURNING))
@@ -894,8 +916,8 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 
 	if (!w->draining) {
 		w->draining = 1;
-		log_info(
-		    "draining %llu connection%s", (unsigned long long)w->nconns, log_s(w->nconns));
+		log_info("%s %llu connection%s", w->retiring ? "retiring, parking" : "draining",
+		    (unsigned long long)w->nconns, log_s(w->nconns));
 		drain_deadline_set(w, deadline_ms);
 	} else if (hurry)
 		drain_deadline_set(w, deadline_ms);
@@ -909,6 +931,19 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 			conn_wait_request(c); /* re-armed with the idle grace */
 	}
 	worker_maybe_exit(w);
+}
+
+/*
+ * Retiring is not stopping (scale down, restarts, recycling, a manager
+ * replaced or gone): answers keep keep-alive, each connection parks in the
+ * listener once idle, and we exit when none is left. With parking off,
+ * the same as a drain.
+ */
+static void worker_retire(struct worker *w)
+{
+	if (!w->draining)
+		w->retiring = 1;
+	worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
 }
 
 static int parent_read(struct worker *w);
@@ -931,6 +966,8 @@ static void worker_orphaned(struct worker *w)
 	log_warnx("%s is gone, finishing in-flight requests within %u ms",
 	    daemon_lives ? "manager" : "daemon", grace);
 	w->last_conn_sent = 1;
+	if (daemon_lives && !w->draining)
+		w->retiring = 1; /* the listener lives on: park what we hold */
 	worker_drain(w, grace, 1);
 }
 
@@ -945,7 +982,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	/* Told to stop by pid: the manager starts our replacement now. */
 	if (!w->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to manager");
-	worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
+	worker_retire(w);
 }
 
 /* ---- the manager channel ---- */
@@ -1035,6 +1072,11 @@ static void parent_msg(struct worker *w, struct msg *m)
 		/* Channel order: no connection follows this message. */
 		w->last_conn_sent = 1;
 		worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
+		break;
+	case MSG_RETIRE:
+		/* Likewise, but the server goes on: our connections park in the listener. */
+		w->last_conn_sent = 1;
+		worker_retire(w);
 		break;
 	default:
 		log_warnx("unexpected %s message from manager", msg_type_name(m->hdr.type));

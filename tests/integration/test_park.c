@@ -16,7 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+#include <sys/wait.h>
+
 #include "harness.h"
+#include "load.h"
 
 #define BODY "parked\n"
 #define MANY 1000
@@ -241,6 +245,104 @@ START_TEST(test_park_off)
 }
 END_TEST
 
+/* wsctl -s SOCK args... to its end: 0 when it succeeded. */
+static int ctl(const char *first, ...)
+{
+	char *argv[16] = {WSCTL_BIN, "-s", w.sock, (char *)first};
+	char out[4096];
+	int n = 4, st;
+	va_list ap;
+
+	va_start(ap, first);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	st = h_run(argv, out, sizeof(out), 60000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wsctl %s: %s", first, out);
+	return 0;
+}
+
+struct role_n {
+	const char *role;
+	int n;
+};
+
+static int role_count_is(void *arg)
+{
+	struct role_n *r = arg;
+
+	return h_count_role(&w, r->role, NULL, 0) == r->n;
+}
+
+static void wait_workers(int n)
+{
+	struct role_n r = {"worker", n};
+
+	ck_assert_msg(h_wait_until(role_count_is, &r, h_bound_ms(10000)), "%d workers, not %d",
+	    h_count_role(&w, "worker", NULL, 0), n);
+}
+
+/* Busy and idle keep-alive clients: 4 of each; idle ones wait 150 ms, parked after 50 ms. */
+static struct load l;
+
+static void load_up(const char *pool)
+{
+	char extra[256];
+
+	snprintf(
+	    extra, sizeof(extra), "%s[http]\npark_after = 50ms\nkeepalive_timeout = 30s\n", pool);
+	setup(extra);
+	load_start_idle(&l, w.port, "/f", (long)strlen(BODY), 4, 4, 150);
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+}
+
+/* Retiring is not stopping: nothing failed, not one connection closed by the server. */
+static void load_done(void)
+{
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+	load_stop(&l);
+	ck_assert_uint_eq(l.failed, 0);
+	ck_assert_uint_eq(l.server_closed, 0);
+	ck_assert_uint_eq(l.refused, 0);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+
+START_TEST(test_scale_down_closes_nothing)
+{
+	load_up("[pool]\nmin = 4\nmax = 4\n");
+	ctl("scale", "--min", "1", "--max", "1", NULL);
+	wait_workers(1);
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+	ctl("scale", "--min", "3", "--max", "3", NULL);
+	wait_workers(3);
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+	ctl("scale", "--min", "2", "--max", "2", NULL);
+	wait_workers(2);
+	load_done();
+}
+END_TEST
+
+START_TEST(test_restart_workers_closes_nothing)
+{
+	load_up("[pool]\nmin = 2\nmax = 2\n");
+	ctl("restart", "workers", NULL);
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+	ctl("restart", "workers", NULL);
+	load_done();
+}
+END_TEST
+
+START_TEST(test_restart_manager_closes_nothing)
+{
+	load_up("[pool]\nmin = 2\nmax = 2\n");
+	ctl("restart", "manager", NULL);
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+	ctl("restart", "manager", NULL);
+	load_done();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("park");
@@ -253,6 +355,9 @@ int main(void)
 	tcase_add_test(tc, test_park_max);
 	tcase_add_test(tc, test_many_parked_pool_at_min);
 	tcase_add_test(tc, test_park_off);
+	tcase_add_test(tc, test_scale_down_closes_nothing);
+	tcase_add_test(tc, test_restart_workers_closes_nothing);
+	tcase_add_test(tc, test_restart_manager_closes_nothing);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
