@@ -141,6 +141,7 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 	    {d->listenfd, FD_LISTEN},
 	    {d->lm[0], FD_MANAGER},
 	    {d->wl[0], FD_WORKERS},
+	    {d->wl[1], FD_PARK_OUT},
 	};
 	struct proc_fdmap mmap[] = {
 	    {d->logfd, FD_LOG},
@@ -153,7 +154,7 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 
 	((struct kid *)e)->has_access = d->accessfd >= 0;
 	return ((struct kid *)e)->role == ROLE_LISTENER ?
-	    proc_spawn("listener", lmap, 6, &d->creds) :
+	    proc_spawn("listener", lmap, 7, &d->creds) :
 	    proc_spawn("manager", mmap, 6, &d->creds);
 }
 

@@ -251,6 +251,9 @@ void lpark_stop(struct lpark *lp)
 		event_del(&lp->ev_chan);
 	lp->reading = 0;
 	event_del(&lp->ev_timer);
+	if (lp->handing)
+		event_del(&lp->ev_out);
+	lp->handing = 0;
 	while ((e = lp->stalled) != NULL) {
 		lp->stalled = e->next_stalled;
 		parked_add(&lp->set, &e->node); /* the heap has room: it held them before */
@@ -264,4 +267,75 @@ void lpark_stop(struct lpark *lp)
 	    (unsigned long long)lp->left, (unsigned long long)lp->expired,
 	    (unsigned long long)lp->capped, n);
 	lp->base = NULL;
+}
+
+int lpark_handing(const struct lpark *lp) { return lp->handing; }
+
+/* Stalled ones were about to be returned; handed on, they show as readable to the next one. */
+static void unstall_all(struct lpark *lp)
+{
+	struct lparked *e;
+
+	while ((e = lp->stalled) != NULL) {
+		lp->stalled = e->next_stalled;
+		parked_add(&lp->set, &e->node); /* the heap has room: it held them before */
+		event_add(&e->ev, NULL);
+	}
+}
+
+/* Send one parked connection on: 0 sent (or closed: no wait would help), -1 wait. */
+static int handoff_one(struct lpark *lp, struct lparked *e)
+{
+	struct msg_park mp;
+	struct timeval tv = clock_tv(MSG_RETRY_MS);
+	int fd = event_get_fd(&e->ev);
+
+	memset(&mp, 0, sizeof(mp));
+	mp.deadline_ms = e->node.deadline_ms;
+	memcpy(&mp.conn.peer, e->peer, e->peerlen);
+	mp.conn.peerlen = e->peerlen;
+	if (msg_send(FD_PARK_OUT, MSG_PARK, &mp, sizeof(mp), &fd, 1) == 0) {
+		lp->handed++;
+		close(entry_take(lp, e));
+		return 0;
+	}
+	if (errno == ETOOMANYREFS)
+		evtimer_add(&lp->ev_out, &tv);
+	else if (msg_send_again(errno))
+		event_add(&lp->ev_out, NULL);
+	else {
+		log_warn("handing a parked connection on, closed");
+		msg_conn_abandon(entry_take(lp, e));
+		return 0;
+	}
+	return -1;
+}
+
+static void handoff_some(struct lpark *lp)
+{
+	struct parked *p;
+
+	unstall_all(lp);
+	while ((p = parked_nearest(&lp->set)) != NULL)
+		if (handoff_one(lp, ENTRY(p)) == -1)
+			return;
+	lp->handing = 0;
+	log_info("handed %llu parked connection%s to our replacement",
+	    (unsigned long long)lp->handed, log_s(lp->handed));
+	lp->handed_all(lp->arg);
+}
+
+static void out_cb(evutil_socket_t fd, short what, void *arg) { handoff_some(arg); }
+
+void lpark_handoff(struct lpark *lp, void (*done)(void *arg))
+{
+	if (lp->base == NULL || lp->handing)
+		return;
+	if (lp->reading)
+		event_del(&lp->ev_chan); /* from now on the replacement reads the channel */
+	lp->reading = 0;
+	lp->handing = 1;
+	lp->handed_all = done;
+	event_assign(&lp->ev_out, lp->base, FD_PARK_OUT, EV_WRITE, out_cb, lp);
+	handoff_some(lp);
 }

@@ -19,16 +19,17 @@ struct lparked;
 
 struct lpark {
 	struct event_base *base;
-	struct event ev_chan, ev_timer;
+	struct event ev_chan, ev_timer, ev_out; /* ev_out: hand-off, room or retry */
 	struct parked_set set;
 	struct lparked *stalled; /* ready while the manager channel was full: out of epoll */
-	int reading, timer_at_set;
+	int reading, timer_at_set, handing;
 	uint64_t timer_at;
 	/* to the manager: 0 given or held by the caller; full: the channel holds one already */
 	void (*give)(void *arg, int fd, const struct msg_conn *mc);
 	int (*full)(void *arg);
 	void *arg;
-	uint64_t parked, returned, expired, left, capped, stalls;
+	uint64_t parked, returned, expired, left, capped, stalls, handed;
+	void (*handed_all)(void *arg); /* the hand-off is over */
 };
 
 void lpark_start(struct lpark *lp, struct event_base *base, size_t max,
@@ -39,6 +40,15 @@ void lpark_set_max(struct lpark *lp, size_t max);
 
 /* The manager channel took what was held: ready connections that waited go on. */
 void lpark_resume(struct lpark *lp);
+
+/*
+ * A graceful restart: stop taking parked connections, and send each one
+ * held back into the workers' channel (FD_PARK_OUT) as MSG_PARK, for our
+ * replacement. Until sent, each is served as before (it may speak). done
+ * is called once none is left; lpark_handing() says it is under way.
+ */
+void lpark_handoff(struct lpark *lp, void (*done)(void *arg));
+int lpark_handing(const struct lpark *lp);
 
 /* Stop taking parked connections and close those held (FIN, not RST). */
 void lpark_stop(struct lpark *lp);

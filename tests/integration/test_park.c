@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,51 @@ START_TEST(test_restart_manager_closes_nothing)
 }
 END_TEST
 
+static int listener_is_not(void *arg)
+{
+	pid_t pid;
+
+	return h_count_role(&w, "listener", &pid, 1) == 1 && pid != *(pid_t *)arg;
+}
+
+/* The listener replaced (how = 0: wsctl restart listener; 1: SIGTERM to its pid). */
+static void replace_listener(int how)
+{
+	pid_t old;
+
+	ck_assert_int_eq(h_count_role(&w, "listener", &old, 1), 1);
+	if (how == 0)
+		ctl("restart", "listener", NULL);
+	else
+		ck_assert_int_eq(kill(old, SIGTERM), 0);
+	ck_assert(h_wait_until(listener_is_not, &old, h_bound_ms(10000)));
+}
+
+/* A graceful listener restart hands the parked connections to its replacement. */
+START_TEST(test_listener_restart_keeps_parked)
+{
+	int fd[5], base;
+
+	setup("[http]\npark_after = 50ms\nkeepalive_timeout = 30s\n");
+	base = role_sockets("listener");
+	for (int i = 0; i < 5; i++) {
+		fd[i] = h_connect(&w);
+		ka_get(fd[i]);
+	}
+	wait_sockets("listener", base + 5, h_bound_ms(3000));
+	for (int how = 0; how < 2; how++) {
+		replace_listener(how);
+		wait_sockets("listener", base + 5, h_bound_ms(5000));
+		for (int i = 0; i < 5; i++)
+			ka_get(fd[i]);
+		wait_sockets("listener", base + 5, h_bound_ms(3000));
+	}
+	for (int i = 0; i < 5; i++)
+		close(fd[i]);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("park");
@@ -358,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, test_scale_down_closes_nothing);
 	tcase_add_test(tc, test_restart_workers_closes_nothing);
 	tcase_add_test(tc, test_restart_manager_closes_nothing);
+	tcase_add_test(tc, test_listener_restart_keeps_parked);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
