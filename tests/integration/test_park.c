@@ -389,6 +389,80 @@ START_TEST(test_listener_restart_keeps_parked)
 }
 END_TEST
 
+/* CPU time (utime + stime, clock ticks) a role's process used so far. */
+static long role_cpu_ticks(const char *role)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	pid_t pid;
+	FILE *f;
+
+	ck_assert_int_eq(h_count_role(&w, role, &pid, 1), 1);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(p);
+	/* after "(comm)": state, then fields 4..13, then utime and stime */
+	ck_assert_int_eq(
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st), 2);
+	return (long)(ut + st);
+}
+
+#define QUEUED 400 /* more than the listener channel holds (about 280 messages) */
+
+/*
+ * A parked connection speaks while the manager channel is full: the
+ * listener takes it out of epoll (no spinning on a level-triggered fd),
+ * puts it back once the channel drains, and it is answered.
+ */
+START_TEST(test_speaks_while_manager_channel_full)
+{
+	static int q[QUEUED];
+	int a, s1, s2, base, wbase;
+	struct h_response r;
+	long cpu;
+
+	raise_fd_limit();
+	setup("[pool]\nmin = 1\nmax = 1\nmax_workload = 2\n"
+	      "[http]\npark_after = 50ms\nkeepalive_timeout = 60s\nheader_timeout = 60s\n");
+	base = role_sockets("listener");
+	wbase = role_sockets("worker");
+	a = h_connect(&w);
+	ka_get(a);
+	wait_sockets("listener", base + 1, h_bound_ms(3000));
+	s1 = h_connect(&w); /* silent: they fill the only worker */
+	s2 = h_connect(&w);
+	wait_sockets("worker", wbase + 2, h_bound_ms(3000));
+	for (int i = 0; i < QUEUED; i++) {
+		q[i] = h_connect(&w);
+		ck_assert_int_eq(
+		    h_send(q[i], "GET /f HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), 0);
+	}
+	/* the channel is full: the listener holds one connection besides the parked one */
+	wait_sockets("listener", base + 2, h_bound_ms(5000));
+	cpu = role_cpu_ticks("listener");
+	ck_assert_int_eq(h_send(a, "GET /f HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	usleep(500000); /* a spinning listener would burn these 500 ms */
+	ck_assert_int_le(role_cpu_ticks("listener") - cpu, 10);
+	close(s1);
+	close(s2);
+	ck_assert_int_eq(h_read_response(a, &r, 0), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.closed, 0);
+	h_response_free(&r);
+	for (int i = 0; i < QUEUED; i++) {
+		ck_assert_int_eq(h_read_response(q[i], &r, 0), 0);
+		ck_assert_int_eq(r.status, 200);
+		h_response_free(&r);
+		close(q[i]);
+	}
+	close(a);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("park");
@@ -405,6 +479,7 @@ int main(void)
 	tcase_add_test(tc, test_restart_workers_closes_nothing);
 	tcase_add_test(tc, test_restart_manager_closes_nothing);
 	tcase_add_test(tc, test_listener_restart_keeps_parked);
+	tcase_add_test(tc, test_speaks_while_manager_channel_full);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
