@@ -463,6 +463,75 @@ START_TEST(test_speaks_while_manager_channel_full)
 }
 END_TEST
 
+static pid_t listener_pid(void)
+{
+	pid_t pid;
+
+	ck_assert_int_eq(h_count_role(&w, "listener", &pid, 1), 1);
+	return pid;
+}
+
+/* Bytes that arrive while the connection is in flight to the listener show at registration. */
+START_TEST(test_speaks_in_flight)
+{
+	int fd, wbase;
+	pid_t lpid;
+
+	setup("[pool]\nmin = 1\nmax = 1\n[http]\npark_after = 50ms\nkeepalive_timeout = 30s\n"
+	      "[heartbeat]\nmisses = 100\n");
+	wbase = role_sockets("worker");
+	lpid = listener_pid();
+	fd = h_connect(&w);
+	ka_get(fd);
+	ck_assert_int_eq(kill(lpid, SIGSTOP), 0);
+	wait_sockets("worker", wbase, h_bound_ms(3000)); /* parked: in the channel, unread */
+	ck_assert_int_eq(h_send(fd, "GET /f HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	ck_assert_int_eq(kill(lpid, SIGCONT), 0);
+	{
+		struct h_response r;
+
+		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+		ck_assert_int_eq(r.status, 200);
+		h_response_free(&r);
+	}
+	ka_get(fd);
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/* Readiness beats expiry: bytes and a passed deadline in the same round: served, not closed. */
+START_TEST(test_speaks_at_deadline)
+{
+	int fd, base;
+	pid_t lpid;
+	uint64_t t0;
+
+	setup("[http]\npark_after = 50ms\nkeepalive_timeout = 1s\n"
+	      "[heartbeat]\nmisses = 100\n");
+	base = role_sockets("listener");
+	lpid = listener_pid();
+	fd = h_connect(&w);
+	ka_get(fd);
+	t0 = h_now_ms();
+	wait_sockets("listener", base + 1, h_bound_ms(900));
+	ck_assert_int_eq(kill(lpid, SIGSTOP), 0);
+	while (h_now_ms() < t0 + 1300) /* the deadline passes while it cannot look */
+		usleep(10000);
+	ck_assert_int_eq(h_send(fd, "GET /f HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	ck_assert_int_eq(kill(lpid, SIGCONT), 0);
+	{
+		struct h_response r;
+
+		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
+		ck_assert_int_eq(r.status, 200);
+		h_response_free(&r);
+	}
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("park");
@@ -480,6 +549,8 @@ int main(void)
 	tcase_add_test(tc, test_restart_manager_closes_nothing);
 	tcase_add_test(tc, test_listener_restart_keeps_parked);
 	tcase_add_test(tc, test_speaks_while_manager_channel_full);
+	tcase_add_test(tc, test_speaks_in_flight);
+	tcase_add_test(tc, test_speaks_at_deadline);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
