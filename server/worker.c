@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@
 #define PARENT_GONE_GRACE_MS 1000
 #define IDLE_GRACE_MS 1000 /* draining: how long an idle keep-alive connection may still send */
 #define FORBIDDEN_LOG_PER_SEC 10 /* 403 lines in the error log, per worker */
+#define SPARE_KEEP 64            /* freed conns kept for reuse while serving; more are unmapped */
+#define SPARE_IDLE 4             /* kept once the worker holds no connection */
 #define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
@@ -83,6 +86,8 @@ struct worker {
 	int rootfd;
 	pid_t ppid;
 	struct conn *open, *spare; /* spare: freed conns kept for reuse */
+	unsigned nspare;
+	int trim; /* conns were freed: give the memory back once we hold none */
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
 	unsigned done_pending;             /* ended connections not yet reported */
@@ -143,9 +148,10 @@ static struct conn *conn_alloc(struct worker *w)
 {
 	struct conn *c = w->spare;
 
-	if (c)
+	if (c) {
 		w->spare = c->next;
-	else if ((c = malloc(sizeof(*c))) == NULL)
+		w->nspare--;
+	} else if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
 	c->w = w;
 	c->inlen = c->consumed = 0;
@@ -159,6 +165,43 @@ static struct conn *conn_alloc(struct worker *w)
 		w->open->prev = c;
 	w->open = c;
 	return c;
+}
+
+/*
+ * Keep some for reuse, free the rest: after a burst, parked connections
+ * leave little behind in the worker. Each conn is a mapping of its own
+ * (M_MMAP_THRESHOLD in worker_main), so a free gives its pages back at
+ * once instead of leaving a fragmented heap.
+ */
+static void conn_free(struct worker *w, struct conn *c)
+{
+	if (w->nspare < SPARE_KEEP) {
+		c->next = w->spare;
+		w->spare = c;
+		w->nspare++;
+		return;
+	}
+	free(c);
+	w->trim = 1;
+}
+
+/* Holding no connection: a few spares are enough, and freed heap pages go back. */
+static void conn_trim(struct worker *w)
+{
+	struct conn *c;
+
+	if (w->nconns != 0)
+		return;
+	while (w->nspare > SPARE_IDLE && (c = w->spare) != NULL) {
+		w->spare = c->next;
+		w->nspare--;
+		free(c);
+		w->trim = 1;
+	}
+	if (w->trim) {
+		w->trim = 0;
+		malloc_trim(0);
+	}
 }
 
 static void conn_close(struct conn *c)
@@ -178,10 +221,10 @@ static void conn_close(struct conn *c)
 		w->open = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	c->next = w->spare;
-	w->spare = c;
+	conn_free(w, c);
 	w->nconns--;
 	report_done(w);
+	conn_trim(w);
 	worker_maybe_exit(w);
 }
 
@@ -1116,6 +1159,8 @@ int worker_main(void)
 	struct worker w = {.rootfd = -1};
 
 	proc_child_init("worker");
+	/* A conn (its buffers) is mapped on its own: freed, it leaves no page behind. */
+	mallopt(M_MMAP_THRESHOLD, (int)sizeof(struct conn));
 	w.ppid = getppid();
 	mime_init("/etc/mime.types");
 	if ((w.base = event_base_new()) == NULL)
