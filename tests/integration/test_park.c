@@ -344,6 +344,20 @@ START_TEST(test_restart_manager_closes_nothing)
 }
 END_TEST
 
+/* A manager killed: its orphaned workers retire too, parking their connections. */
+START_TEST(test_manager_killed_closes_nothing)
+{
+	pid_t m;
+
+	load_up("[pool]\nmin = 2\nmax = 2\n");
+	ck_assert_int_eq(h_count_role(&w, "manager", &m, 1), 1);
+	h_expect_lost(&w, 1, 1);
+	ck_assert_int_eq(kill(m, SIGKILL), 0);
+	ck_assert(load_wait_more(&l, 200, h_bound_ms(10000)));
+	load_done();
+}
+END_TEST
+
 static int listener_is_not(void *arg)
 {
 	pid_t pid;
@@ -547,6 +561,7 @@ int main(void)
 	tcase_add_test(tc, test_scale_down_closes_nothing);
 	tcase_add_test(tc, test_restart_workers_closes_nothing);
 	tcase_add_test(tc, test_restart_manager_closes_nothing);
+	tcase_add_test(tc, test_manager_killed_closes_nothing);
 	tcase_add_test(tc, test_listener_restart_keeps_parked);
 	tcase_add_test(tc, test_speaks_while_manager_channel_full);
 	tcase_add_test(tc, test_speaks_in_flight);
