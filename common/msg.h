@@ -30,7 +30,8 @@ enum msg_type {
 	MSG_LOG_ACCESS = 6, /* supervisor -> child + 1 fd: the reopened access log */
 	MSG_STOPPING = 7,   /* daemon -> manager: the server stops; take all the listener sends */
 	MSG_RETIRE = 8,     /* supervisor -> child: your replacement is ready: drain and exit (no
-	                       backlog taken) */
+	                       backlog taken); manager -> worker: retire, parking every connection
+	                       (no connection follows) */
 	MSG_ROOT = 18, /* daemon -> manager -> workers + 1 fd: the new document root (O_PATH) */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20,    /* struct msg_heartbeat */
