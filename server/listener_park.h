@@ -24,7 +24,7 @@ struct lpark {
 	struct lparked *stalled; /* ready while the manager channel was full: out of epoll */
 	int reading, timer_at_set, handing;
 	uint64_t timer_at;
-	/* to the manager: 0 given or held by the caller; full: the channel holds one already */
+	/* to the manager (sent, or held until the channel has room); full: it holds one already */
 	void (*give)(void *arg, int fd, const struct msg_conn *mc);
 	int (*full)(void *arg);
 	void *arg;
