@@ -33,6 +33,7 @@ static const struct msg_spec specs[MSG_TYPE_MAX] = {
     [MSG_EVENT] = {"event", sizeof(struct msg_event), 0},
     [MSG_CONN] = {"conn", sizeof(struct msg_conn), 1},
     [MSG_CONN_DONE] = {"conn-done", sizeof(struct msg_conn_done), 0},
+    [MSG_PARK] = {"park", sizeof(struct msg_park), 1},
     [MSG_REQUEST] = {"request", sizeof(struct msg_request), 0},
     [MSG_REPLY] = {"reply", sizeof(struct msg_reply), 0},
 };

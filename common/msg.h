@@ -30,7 +30,8 @@ enum msg_type {
 	MSG_LOG_ACCESS = 6, /* supervisor -> child + 1 fd: the reopened access log */
 	MSG_STOPPING = 7,   /* daemon -> manager: the server stops; take all the listener sends */
 	MSG_RETIRE = 8,     /* supervisor -> child: your replacement is ready: drain and exit (no
-	                       backlog taken) */
+	                       backlog taken); manager -> worker: retire, parking every connection
+	                       (no connection follows) */
 	MSG_ROOT = 18, /* daemon -> manager -> workers + 1 fd: the new document root (O_PATH) */
 	/* 20..39: heartbeats and figures */
 	MSG_HEARTBEAT = 20,    /* struct msg_heartbeat */
@@ -39,6 +40,7 @@ enum msg_type {
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
 	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
+	MSG_PARK = 42, /* worker -> listener: struct msg_park + 1 fd: an idle keep-alive client */
 	/* 60..79: operations on the pool, daemon <-> manager */
 	MSG_REQUEST = 60, /* daemon -> manager: struct msg_request, answered by MSG_REPLY */
 	MSG_REPLY = 61,   /* manager -> daemon: struct msg_reply, with the request's id */
@@ -69,6 +71,8 @@ struct msg_config {
 	uint32_t shutdown_timeout_ms;
 	uint32_t log_level;
 	uint32_t has_access_log;
+	uint32_t park_after_ms; /* http.park_after: 0 = never park */
+	uint32_t park_max;      /* http.park_max: 0 = the soft fd limit - 256 */
 };
 
 /* Sent every heartbeat.interval from the sender's own event loop, with live figures. */
@@ -158,9 +162,22 @@ struct msg_reply {
 	char text[MSG_REPLY_TEXT];        /* the error's message, NUL-terminated */
 };
 
+#define MSG_CONN_RETURNING 1 /* msg_conn.flags: a parked client spoke again: read at once */
+
 struct msg_conn {
 	struct sockaddr_storage peer;
 	uint32_t peerlen;
+	uint32_t flags; /* MSG_CONN_* */
+};
+
+/*
+ * An idle keep-alive connection handed to the listener to hold. deadline_ms
+ * is absolute CLOCK_MONOTONIC (clock_now_ms), counted from the end of the
+ * last request: parking does not extend the keep-alive timeout.
+ */
+struct msg_park {
+	uint64_t deadline_ms;
+	struct msg_conn conn;
 };
 
 /* Connections that ended since the last report: one message per loop round, not per connection. */
@@ -176,6 +193,7 @@ struct msg {
 		struct msg_worker_page wpage;
 		struct msg_event event;
 		struct msg_conn conn;
+		struct msg_park park;
 		struct msg_conn_done done;
 		struct msg_request req;
 		struct msg_reply reply;

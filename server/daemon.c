@@ -116,6 +116,8 @@ void daemon_fill_config(struct daemon *d)
 	mc->pool_max_requests = c->pool_max_requests;
 	mc->keepalive_timeout_ms = c->keepalive_timeout_ms;
 	mc->header_timeout_ms = c->header_timeout_ms;
+	mc->park_after_ms = c->park_after_ms;
+	mc->park_max = c->park_max;
 	mc->heartbeat_interval_ms = c->heartbeat_interval_ms;
 	mc->heartbeat_misses = c->heartbeat_misses;
 	mc->startup_timeout_ms = c->startup_timeout_ms;
@@ -144,6 +146,7 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 	    {d->listenfd, FD_LISTEN},
 	    {d->lm[0], FD_MANAGER},
 	    {d->wl[0], FD_WORKERS},
+	    {d->wl[1], FD_PARK_OUT},
 	};
 	struct proc_fdmap mmap[] = {
 	    {d->logfd, FD_LOG},
@@ -156,7 +159,7 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 
 	((struct kid *)e)->has_access = d->accessfd >= 0;
 	return ((struct kid *)e)->role == ROLE_LISTENER ?
-	    proc_spawn("listener", lmap, 6, &d->creds) :
+	    proc_spawn("listener", lmap, 7, &d->creds) :
 	    proc_spawn("manager", mmap, 6, &d->creds);
 }
 

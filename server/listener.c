@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "heartbeat.h"
+#include "listener_park.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -43,6 +44,7 @@ struct listener {
 	uint64_t refs_waits;     /* ETOOMANYREFS: retries on the timer */
 	struct msg_config cfg;
 	struct heartbeat hb;
+	struct lpark park; /* idle keep-alive connections the workers handed us */
 	pid_t ppid;
 	int configured;
 };
@@ -57,12 +59,14 @@ static void accept_interest(struct listener *l, int on)
 	l->accepting = on;
 }
 
-/* Draining: exit once nothing is held and the backlog we took on is empty. */
+/* Draining: exit once nothing is held, the backlog we took on is empty, the parked handed on. */
 static void listener_maybe_exit(struct listener *l)
 {
-	if (l->draining && l->pending_fd < 0 && l->backlog_left == 0)
+	if (l->draining && l->pending_fd < 0 && l->backlog_left == 0 && !lpark_handing(&l->park))
 		event_base_loopexit(l->base, NULL);
 }
+
+static void park_handed(void *arg) { listener_maybe_exit(arg); }
 
 /*
  * Hold the connection until the channel takes it: a full channel wakes
@@ -112,8 +116,14 @@ static void channel_cb(evutil_socket_t fd, short what, void *arg)
 	if (hand_over(l, cfd, &l->pending) == -1)
 		return;
 	accept_interest(l, 1);
+	lpark_resume(&l->park);
 	listener_maybe_exit(l);
 }
+
+/* A parked connection spoke again: to the manager like a new one (or held, channel full). */
+static void park_give(void *arg, int fd, const struct msg_conn *mc) { hand_over(arg, fd, mc); }
+
+static int park_full(void *arg) { return ((struct listener *)arg)->pending_fd >= 0; }
 
 static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interest(arg, 1); }
 
@@ -231,15 +241,21 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
  * what already waits in the kernel backlog - those clients have sent their
  * requests, and closing the socket would reset them - as fast as the
  * manager, which takes everything during a stop, reads them. On a graceful
- * restart the replacement accepts them instead.
+ * restart the replacement accepts them instead, and takes the parked
+ * connections we hand on (handoff); otherwise those are closed.
  */
-static void listener_drain(struct listener *l, int take_backlog)
+static void listener_drain(struct listener *l, int take_backlog, int handoff)
 {
 	struct timeval tv = clock_tv(l->cfg.shutdown_timeout_ms);
 
 	if (l->draining)
 		return;
 	l->draining = 1;
+	if (handoff && l->configured) {
+		evtimer_add(&l->ev_deadline, &tv); /* what is not handed on by then is closed */
+		lpark_handoff(&l->park, park_handed);
+	} else
+		lpark_stop(&l->park);
 	if (take_backlog && l->configured) {
 		l->backlog_left = backlog_waiting(FD_LISTEN);
 		evtimer_add(&l->ev_deadline, &tv);
@@ -258,7 +274,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	struct listener *l = arg;
 
 	hb->accepted = l->accepted;
-	hb->held = l->pending_fd >= 0;
+	hb->held = (uint64_t)(l->pending_fd >= 0) + lpark_count(&l->park);
 }
 
 /* A newer generation (a reload): the log level and the heartbeat period. */
@@ -270,6 +286,8 @@ static void listener_reconfigure(struct listener *l, const struct msg_config *cf
 	l->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	heartbeat_interval(&l->hb, cfg->heartbeat_interval_ms);
+	if (!l->draining)
+		lpark_set_max(&l->park, cfg->park_max);
 }
 
 static void listener_configure(struct listener *l, const struct msg_config *cfg)
@@ -282,6 +300,7 @@ static void listener_configure(struct listener *l, const struct msg_config *cfg)
 	l->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	accept_interest(l, 1);
+	lpark_start(&l->park, l->base, cfg->park_max, park_give, park_full, l);
 	if (msg_send(FD_PARENT, MSG_READY, NULL, 0, NULL, 0) == -1)
 		log_warn("ready to daemon");
 	heartbeat_start(&l->hb, l->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, l);
@@ -297,9 +316,9 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 		if (m.hdr.type == MSG_CONFIG)
 			listener_configure(l, &m.u.config);
 		else if (m.hdr.type == MSG_SHUTDOWN)
-			listener_drain(l, 1);
+			listener_drain(l, 1, 0);
 		else if (m.hdr.type == MSG_RETIRE)
-			listener_drain(l, 0); /* the replacement accepts the backlog */
+			listener_drain(l, 0, 1); /* the replacement accepts the backlog */
 		else if (m.hdr.type == MSG_LOG_ERROR || m.hdr.type == MSG_LOG_ACCESS)
 			proc_adopt_log(m.hdr.type, m.fds[0]);
 		else {
@@ -310,7 +329,7 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 	if (msg_peer_gone(rc)) {
 		event_del(&l->ev_parent);
 		log_warnx("daemon channel closed");
-		listener_drain(l, 0);
+		listener_drain(l, 0, 0);
 	} else if (errno == EBADMSG)
 		log_warnx("malformed message from daemon, dropped");
 }
@@ -319,11 +338,11 @@ static void parent_cb(evutil_socket_t fd, short what, void *arg)
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct listener *l = arg;
+	int ours = getppid() == l->ppid; /* else the daemon is gone: nobody takes over */
 
-	if (!l->draining && getppid() == l->ppid &&
-	    msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
+	if (!l->draining && ours && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to daemon");
-	listener_drain(l, 0);
+	listener_drain(l, 0, ours);
 }
 
 int listener_main(void)
@@ -345,6 +364,7 @@ int listener_main(void)
 	evsignal_assign(&l.ev_term, l.base, SIGTERM, sigterm_cb, &l);
 	evsignal_add(&l.ev_term, NULL);
 	event_base_dispatch(l.base);
+	lpark_stop(&l.park); /* a deadline passed: what was not handed on is closed */
 	log_info("exiting after %llu connection%s; waited %llu time%s for room in the channel, "
 	         "%llu for descriptors in flight",
 	    (unsigned long long)l.accepted, log_s(l.accepted), (unsigned long long)l.full_waits,

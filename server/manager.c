@@ -82,6 +82,7 @@ struct manager {
 	struct msg_config cfg;
 	int configured, ready_sent, draining, listening;
 	int taking;              /* stopping: take all the listener sends, until it is gone */
+	int retire_workers;      /* draining while the server goes on: workers retire (park) */
 	int deadline_passed;     /* the workers left were killed: exit once they are reaped */
 	uint64_t cut;            /* connections closed at a drain deadline, ours and the workers' */
 	uint32_t fd_base;        /* descriptors held at configuration, before any slot or queue */
@@ -314,14 +315,29 @@ static void slot_ready(struct sv_entry *e, void *arg)
 	dispatch(m);
 }
 
-/* A worker told to stop by its pid: it drains, and the pool is refilled now. */
+/*
+ * Retire a worker while the server goes on - scale down, the pool
+ * shrinking, restarts, drain, a manager replaced: MSG_RETIRE, after which
+ * no connection follows; the worker answers what it serves with keep-alive
+ * on, parks each connection in the listener and exits (docs/architecture.md,
+ * "Parking"). SIGTERM when the channel cannot take it: the worker retires
+ * on that too. A full stop of wsd uses svt_stop (MSG_SHUTDOWN) instead.
+ */
+static void slot_retire(struct slot *s)
+{
+	if (msg_send(s->e.chan, MSG_RETIRE, NULL, 0, NULL, 0) == -1)
+		kill(s->e.sv.pid, SIGTERM);
+	s->e.sv.state = SV_DRAINING;
+}
+
+/* A worker told to stop by its pid: it retires, and the pool is refilled now. */
 static void slot_draining(struct sv_entry *e, void *arg)
 {
 	e->sv.state = SV_DRAINING;
 	log_info("worker %d draining, refilling the pool", (int)e->sv.pid);
 	/* Tells the worker nothing more comes after what is already queued. */
-	if (msg_send(e->chan, MSG_SHUTDOWN, NULL, 0, NULL, 0) == -1)
-		log_warn("shutdown to worker %d", (int)e->sv.pid);
+	if (msg_send(e->chan, MSG_RETIRE, NULL, 0, NULL, 0) == -1)
+		log_warn("retire to worker %d", (int)e->sv.pid);
 	pool_fill(arg);
 }
 
@@ -667,7 +683,7 @@ static void policy_shrink(struct manager *m, const struct pool_decision *d)
 
 	if (m->op.id != 0)
 		return; /* an operation of the daemon's is replacing or draining workers */
-	svt_stop(&s->e);
+	slot_retire(s); /* its idle keep-alive connections are parked, not closed */
 	policy_say(m, "scale down", d->from, d->to, d->reason);
 }
 
@@ -690,7 +706,7 @@ static void pool_recycle(struct manager *m)
 			continue;
 		if (slot_new(m) == NULL)
 			return;
-		svt_stop(&s->e);
+		slot_retire(s);
 		if (snprintf(why, sizeof(why), "worker %d served %llu requests (pool.max_requests)",
 		        (int)s->e.sv.pid, (unsigned long long)s->e.sv.figures.requests) < 0)
 			why[0] = '\0';
@@ -849,7 +865,10 @@ static void manager_maybe_exit(struct manager *m)
 			svt_free(&s->e); /* was waiting to be restarted */
 			continue;
 		}
-		if (s->e.sv.state == SV_RUNNING || s->e.sv.state == SV_STARTING)
+		if ((s->e.sv.state == SV_RUNNING || s->e.sv.state == SV_STARTING) &&
+		    m->retire_workers)
+			slot_retire(s);
+		else if (s->e.sv.state == SV_RUNNING || s->e.sv.state == SV_STARTING)
 			svt_stop(&s->e);
 		alive |= s->e.sv.state != SV_FREE;
 	}
@@ -961,6 +980,7 @@ static void manager_drain(struct manager *m, uint32_t grace_ms, int take_channel
 	log_info("draining %u worker%s%s", pool_size(m), log_s(pool_size(m)),
 	    take_channel ? ", taking what waits in the listener channel" : "");
 	m->draining = 1;
+	m->retire_workers = !take_channel && !m->taking; /* the server goes on */
 	/* The whole server stops: serve all the listener left in the channel. */
 	if (m->configured && take_channel) {
 		m->taking = 1;
@@ -1089,7 +1109,7 @@ static void op_ready(struct manager *m, struct slot *s)
 		return;
 	}
 	log_info("worker %d ready, draining %d", (int)op->new_pid, (int)op->old_pid);
-	svt_stop(&op->old->e);
+	slot_retire(op->old);
 }
 
 /*
@@ -1216,7 +1236,7 @@ static void op_scale(struct manager *m, const struct msg_request *rq)
 		if (s->e.sv.state == SV_STOPPED)
 			svt_free(&s->e);
 		else
-			svt_stop(&s->e);
+			slot_retire(s);
 	}
 	v[0] = pool_size(m);
 	log_info("pool bounds %u..%u: %u worker%s", min, max, pool_size(m), log_s(pool_size(m)));
@@ -1240,7 +1260,7 @@ static void op_drain(struct manager *m, struct slot *s)
 	op->old = s;
 	op->old_pid = s->e.sv.pid;
 	log_info("draining worker %d, asked by the daemon", (int)op->old_pid);
-	svt_stop(&s->e);
+	slot_retire(s);
 	op_arm(m);
 }
 

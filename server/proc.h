@@ -13,9 +13,10 @@
 #define FD_ACCESS 4 /* access log, absent when off */
 #define FD_PARENT 5 /* channel to the supervisor */
 /* listener */
-#define FD_LISTEN 6  /* the listening socket */
-#define FD_MANAGER 7 /* listener -> manager */
-#define FD_WORKERS 8 /* workers -> listener */
+#define FD_LISTEN 6    /* the listening socket */
+#define FD_MANAGER 7   /* listener -> manager */
+#define FD_WORKERS 8   /* workers -> listener */
+#define FD_PARK_OUT 11 /* the workers' end of it: parked connections to our replacement */
 /* manager */
 #define FD_FROM_LISTENER 6
 #define FD_WORKER_LINK 7 /* handed on to every worker */

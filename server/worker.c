@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +37,9 @@
 #define PARENT_GONE_GRACE_MS 1000
 #define IDLE_GRACE_MS 1000 /* draining: how long an idle keep-alive connection may still send */
 #define FORBIDDEN_LOG_PER_SEC 10 /* 403 lines in the error log, per worker */
+#define SPARE_KEEP 64            /* freed conns kept for reuse while serving; more are unmapped */
+#define SPARE_IDLE 4             /* kept once the worker holds no connection */
+#define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -46,9 +51,10 @@ struct conn {
 	struct event ev;
 	int fd;
 	enum conn_state state;
-	short armed;          /* what c->ev waits for, 0 = not assigned */
-	int keepalive;        /* after this response */
-	uint64_t deadline_ms; /* header timeout of the request being read, or end of linger */
+	short armed;             /* what c->ev waits for, 0 = not assigned */
+	int keepalive;           /* after this response */
+	uint64_t deadline_ms;    /* header timeout of the request being read, or end of linger */
+	uint64_t ka_deadline_ms; /* idle between requests: the keep-alive timeout; 0 = never idle */
 	size_t inlen, consumed;
 	char out[1024];
 	size_t outlen, outoff;
@@ -75,10 +81,13 @@ struct worker {
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
+	int retiring; /* draining, but parking: keep-alive stays on, no connection is closed */
 	int last_conn_sent; /* the manager promised no more connections */
 	int rootfd;
 	pid_t ppid;
 	struct conn *open, *spare; /* spare: freed conns kept for reuse */
+	unsigned nspare;
+	int trim; /* conns were freed: give the memory back once we hold none */
 	uint64_t nconns, accepted, requests, bytes;
 	uint64_t resp_us, resp_hist[MSG_HIST_BUCKETS];
 	uint64_t busy_us;                  /* in callbacks that did work, since start */
@@ -86,6 +95,7 @@ struct worker {
 	unsigned done_pending;             /* ended connections not yet reported */
 	uint64_t deadline_at;              /* when draining must end; 0 = not draining */
 	uint64_t cut;                      /* connections closed at the drain deadline */
+	uint64_t parked, park_waits;       /* handed to the listener; tries it could not take */
 	time_t forbid_sec;                 /* the 403 log limit: this second, */
 	unsigned forbid_n, forbid_dropped; /* lines in it, lines dropped */
 };
@@ -93,6 +103,10 @@ struct worker {
 static void conn_run(struct conn *c);
 static void conn_account(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static int conn_parkable(const struct conn *c, uint64_t now);
+static int parking(const struct worker *w);
+static void conn_park(struct conn *c);
+static void conn_read(struct conn *c);
 static void worker_maybe_exit(struct worker *w);
 
 /* ---- the workload report to the manager ---- */
@@ -136,9 +150,10 @@ static struct conn *conn_alloc(struct worker *w)
 {
 	struct conn *c = w->spare;
 
-	if (c)
+	if (c) {
 		w->spare = c->next;
-	else if ((c = malloc(sizeof(*c))) == NULL)
+		w->nspare--;
+	} else if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
 	c->w = w;
 	c->inlen = c->consumed = 0;
@@ -152,6 +167,43 @@ static struct conn *conn_alloc(struct worker *w)
 		w->open->prev = c;
 	w->open = c;
 	return c;
+}
+
+/*
+ * Keep some for reuse, free the rest: after a burst, parked connections
+ * leave little behind in the worker. Each conn is a mapping of its own
+ * (M_MMAP_THRESHOLD in worker_main), so a free gives its pages back at
+ * once instead of leaving a fragmented heap.
+ */
+static void conn_free(struct worker *w, struct conn *c)
+{
+	if (w->nspare < SPARE_KEEP) {
+		c->next = w->spare;
+		w->spare = c;
+		w->nspare++;
+		return;
+	}
+	free(c);
+	w->trim = 1;
+}
+
+/* Holding no connection: a few spares are enough, and freed heap pages go back. */
+static void conn_trim(struct worker *w)
+{
+	struct conn *c;
+
+	if (w->nconns != 0)
+		return;
+	while (w->nspare > SPARE_IDLE && (c = w->spare) != NULL) {
+		w->spare = c->next;
+		w->nspare--;
+		free(c);
+		w->trim = 1;
+	}
+	if (w->trim) {
+		w->trim = 0;
+		malloc_trim(0);
+	}
 }
 
 static void conn_close(struct conn *c)
@@ -171,10 +223,10 @@ static void conn_close(struct conn *c)
 		w->open = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	c->next = w->spare;
-	w->spare = c;
+	conn_free(w, c);
 	w->nconns--;
 	report_done(w);
+	conn_trim(w);
 	worker_maybe_exit(w);
 }
 
@@ -196,14 +248,31 @@ static void conn_arm(struct conn *c, short what, uint64_t ms)
 	event_add(&c->ev, &tv);
 }
 
+/*
+ * Idle between requests: how long to wait before the next step - the
+ * keep-alive timeout, or, with parking on, http.park_after (then
+ * conn_on_timeout parks the connection).
+ */
+static uint64_t conn_idle_wait(const struct conn *c, uint64_t now)
+{
+	const struct worker *w = c->w;
+	uint64_t left = c->ka_deadline_ms > now ? c->ka_deadline_ms - now : 0;
+
+	if (w->draining)
+		return parking(w) ? 0 : IDLE_GRACE_MS; /* retiring: park it now */
+	if (c->ka_deadline_ms == 0)
+		return w->cfg.keepalive_timeout_ms;
+	return w->cfg.park_after_ms > 0 && w->cfg.park_after_ms < left ? w->cfg.park_after_ms :
+	                                                                 left;
+}
+
 /* Wait for the next request: idle keep-alive, or the rest of a head. */
 static void conn_wait_request(struct conn *c)
 {
 	uint64_t now = clock_now_ms();
 
 	if (c->inlen == 0)
-		conn_arm(
-		    c, EV_READ, c->w->draining ? IDLE_GRACE_MS : c->w->cfg.keepalive_timeout_ms);
+		conn_arm(c, EV_READ, conn_idle_wait(c, now));
 	else
 		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
 }
@@ -476,7 +545,8 @@ static void respond_get(struct conn *c, const struct http_request *r)
 
 static void respond(struct conn *c, const struct http_request *r)
 {
-	c->keepalive = r->keepalive && !c->w->draining && c->w->cfg.keepalive_timeout_ms > 0;
+	c->keepalive = r->keepalive && (!c->w->draining || parking(c->w)) &&
+	    c->w->cfg.keepalive_timeout_ms > 0;
 	switch (r->method) {
 	case HTTP_M_GET:
 	case HTTP_M_HEAD:
@@ -616,6 +686,8 @@ static void conn_account(struct conn *c)
 /* A response went out: keep the connection for the next request, or end it. */
 static int conn_next_request(struct conn *c)
 {
+	uint64_t now;
+
 	if (c->filefd >= 0) {
 		close(c->filefd);
 		c->filefd = -1;
@@ -635,7 +707,9 @@ static int conn_next_request(struct conn *c)
 	memmove(c->in, c->in + c->consumed, c->inlen);
 	c->consumed = 0;
 	c->state = C_READ;
-	c->deadline_ms = clock_now_ms() + c->w->cfg.header_timeout_ms;
+	now = clock_now_ms();
+	c->deadline_ms = now + c->w->cfg.header_timeout_ms;
+	c->ka_deadline_ms = now + c->w->cfg.keepalive_timeout_ms; /* from the last request */
 	return 1;
 }
 
@@ -661,6 +735,10 @@ static void conn_run(struct conn *c)
 
 static void conn_on_timeout(struct conn *c)
 {
+	if (conn_parkable(c, clock_now_ms())) {
+		conn_park(c);
+		return;
+	}
 	if (c->state == C_READ && c->inlen > 0) {
 		struct http_request req;
 
@@ -700,6 +778,89 @@ static void conn_read(struct conn *c)
 	conn_run(c);
 }
 
+/* ---- parking: idle keep-alive connections to the listener (docs/architecture.md) ---- */
+
+/* Parking on (http.park_after > 0), and we serve on or retire (scale down, restarts). */
+static int parking(const struct worker *w)
+{
+	return w->cfg.park_after_ms > 0 && (!w->draining || w->retiring);
+}
+
+/*
+ * The deadline a parked connection keeps: the keep-alive timeout from its
+ * last request; retiring, a connection yet to send its first request
+ * keeps its header timeout. 0: it cannot be parked.
+ */
+static uint64_t conn_park_deadline(const struct conn *c)
+{
+	if (c->ka_deadline_ms != 0)
+		return c->keepalive ? c->ka_deadline_ms : 0;
+	return c->w->retiring ? c->deadline_ms : 0;
+}
+
+/* Between requests, nothing buffered, no file open, keep-alive on, before its deadline. */
+static int conn_parkable(const struct conn *c, uint64_t now)
+{
+	return parking(c->w) && c->state == C_READ && c->inlen == 0 && c->filefd < 0 &&
+	    conn_park_deadline(c) > now;
+}
+
+static uint32_t peer_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    ss->ss_family == AF_INET6   ? sizeof(struct sockaddr_in6) :
+	                                  0;
+}
+
+/*
+ * Hand an idle connection to the listener. Bytes or an end-of-file that
+ * came meanwhile are read here instead. Ownership passes when sendmsg
+ * succeeds: then our registration goes (epoll interest belongs to the
+ * open file, which lives on in flight), our copy closes and the manager
+ * counts it done. A full channel or too many descriptors in flight: keep
+ * it and try again shortly; never drop it.
+ */
+static void conn_park(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct msg_park mp;
+	uint64_t now;
+	char b;
+
+	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN) {
+		conn_read(c);
+		return;
+	}
+	memset(&mp, 0, sizeof(mp));
+	mp.deadline_ms = conn_park_deadline(c);
+	mp.conn.peerlen = peer_len(&c->peer);
+	memcpy(&mp.conn.peer, &c->peer, mp.conn.peerlen);
+	if (msg_send(FD_TO_LISTENER, MSG_PARK, &mp, sizeof(mp), &c->fd, 1) == 0) {
+		w->parked++;
+		conn_close(c);
+		return;
+	}
+	if (w->park_waits++ == 0 || !msg_send_again(errno))
+		log_warn("parking a connection, keeping it for now");
+	now = clock_now_ms();
+	conn_arm(c, EV_READ,
+	    mp.deadline_ms - now < PARK_RETRY_MS ? mp.deadline_ms - now : PARK_RETRY_MS);
+}
+
+/* At max_workload: the connection idle longest goes to the listener, so new ones never queue. */
+static void park_oldest_idle(struct worker *w)
+{
+	struct conn *oldest = NULL;
+	uint64_t now = clock_now_ms();
+
+	for (struct conn *c = w->open; c; c = c->next)
+		if (conn_parkable(c, now) &&
+		    (!oldest || c->ka_deadline_ms < oldest->ka_deadline_ms))
+			oldest = c;
+	if (oldest)
+		conn_park(oldest);
+}
+
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -737,9 +898,18 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	w->nconns++;
 	w->accepted++;
 	c->armed = 0;
+	c->keepalive = 0;
+	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
-	conn_arm(c, EV_READ, w->draining ? IDLE_GRACE_MS : w->cfg.header_timeout_ms);
+	conn_arm(c, EV_READ,
+	    !w->draining   ? w->cfg.header_timeout_ms :
+	        parking(w) ? 0 :
+	                     IDLE_GRACE_MS);
+	if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
+		park_oldest_idle(w);
+	if (mc && (mc->flags & MSG_CONN_RETURNING))
+		conn_read(c); /* a parked client spoke: its bytes are there */
 }
 
 /* ---- draining and exit ---- */
@@ -794,8 +964,8 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 
 	if (!w->draining) {
 		w->draining = 1;
-		log_info(
-		    "draining %llu connection%s", (unsigned long long)w->nconns, log_s(w->nconns));
+		log_info("%s %llu connection%s", w->retiring ? "retiring, parking" : "draining",
+		    (unsigned long long)w->nconns, log_s(w->nconns));
 		drain_deadline_set(w, deadline_ms);
 	} else if (hurry)
 		drain_deadline_set(w, deadline_ms);
@@ -809,6 +979,19 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 			conn_wait_request(c); /* re-armed with the idle grace */
 	}
 	worker_maybe_exit(w);
+}
+
+/*
+ * Retiring is not stopping (scale down, restarts, recycling, a manager
+ * replaced or gone): answers keep keep-alive, each connection parks in the
+ * listener once idle, and we exit when none is left. With parking off,
+ * the same as a drain.
+ */
+static void worker_retire(struct worker *w)
+{
+	if (!w->draining)
+		w->retiring = 1;
+	worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
 }
 
 static int parent_read(struct worker *w);
@@ -831,6 +1014,8 @@ static void worker_orphaned(struct worker *w)
 	log_warnx("%s is gone, finishing in-flight requests within %u ms",
 	    daemon_lives ? "manager" : "daemon", grace);
 	w->last_conn_sent = 1;
+	if (daemon_lives && !w->draining)
+		w->retiring = 1; /* the listener lives on: park what we hold */
 	worker_drain(w, grace, 1);
 }
 
@@ -845,7 +1030,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	/* Told to stop by pid: the manager starts our replacement now. */
 	if (!w->draining && msg_send(FD_PARENT, MSG_DRAINING, NULL, 0, NULL, 0) == -1)
 		log_warn("draining notice to manager");
-	worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
+	worker_retire(w);
 }
 
 /* ---- the manager channel ---- */
@@ -958,6 +1143,11 @@ static void parent_msg(struct worker *w, struct msg *m)
 		w->last_conn_sent = 1;
 		worker_drain(w, w->cfg.shutdown_timeout_ms, 0);
 		break;
+	case MSG_RETIRE:
+		/* Likewise, but the server goes on: our connections park in the listener. */
+		w->last_conn_sent = 1;
+		worker_retire(w);
+		break;
 	default:
 		log_warnx("unexpected %s message from manager", msg_type_name(m->hdr.type));
 		msg_close_fds(m);
@@ -999,6 +1189,8 @@ int worker_main(void)
 	struct worker w = {.rootfd = -1};
 
 	proc_child_init("worker");
+	/* A conn (its buffers) is mapped on its own: freed, it leaves no page behind. */
+	mallopt(M_MMAP_THRESHOLD, (int)sizeof(struct conn));
 	w.ppid = getppid();
 	mime_init("/etc/mime.types");
 	if ((w.base = event_base_new()) == NULL)
@@ -1012,7 +1204,8 @@ int worker_main(void)
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);
 	event_base_dispatch(w.base);
-	log_debug("exiting after %llu requests", (unsigned long long)w.requests);
+	log_debug("exiting after %llu requests, %llu connections parked",
+	    (unsigned long long)w.requests, (unsigned long long)w.parked);
 	while (w.open)
 		conn_close(w.open);
 	accesslog_close();

@@ -18,6 +18,7 @@
 struct worker_arg {
 	struct load *l;
 	int keepalive;
+	int idle_ms; /* between requests */
 };
 
 static int dial(struct load *l)
@@ -57,6 +58,16 @@ static int one_request(struct load *l, int fd, int keepalive)
 	return rc;
 }
 
+/* Wait idle on a keep-alive connection; the server closing it meanwhile is counted. */
+static void client_idle(struct load *l, int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char b;
+
+	if (poll(&p, 1, ms) == 1 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+		l->server_closed++; /* the next request fails too, and is counted as failed */
+}
+
 static void *client(void *arg)
 {
 	struct worker_arg *a = arg;
@@ -73,10 +84,13 @@ static void *client(void *arg)
 			l->ok++;
 		else
 			l->failed++;
+		if (rc == 0 && a->keepalive)
+			l->server_closed++; /* "Connection: close" we did not ask for */
 		if (rc <= 0 || !a->keepalive) {
 			close(fd);
 			fd = -1;
-		}
+		} else if (a->idle_ms > 0)
+			client_idle(l, fd, a->idle_ms);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -84,24 +98,37 @@ static void *client(void *arg)
 	return NULL;
 }
 
-void load_start(
-    struct load *l, uint16_t port, const char *path, long body_len, int nkeep, int nshort)
+static void load_begin(struct load *l, uint16_t port, const char *path, long body_len, int nkeep,
+    int nshort, int nidle, int idle_ms)
 {
 	memset(l, 0, sizeof(*l));
 	l->port = port;
 	l->path = path;
 	l->body_len = body_len;
-	l->nkeep = nkeep;
-	for (int i = 0; i < nkeep + nshort && i < LOAD_MAXTHREADS; i++) {
+	l->nkeep = nkeep + nidle;
+	for (int i = 0; i < nkeep + nshort + nidle && i < LOAD_MAXTHREADS; i++) {
 		struct worker_arg *a = malloc(sizeof(*a));
 
 		a->l = l;
-		a->keepalive = i < nkeep;
+		a->keepalive = i < nkeep || i >= nkeep + nshort;
+		a->idle_ms = i >= nkeep + nshort ? idle_ms : 0;
 		if (pthread_create(&l->th[l->nthreads], NULL, client, a) == 0)
 			l->nthreads++;
 		else
 			free(a);
 	}
+}
+
+void load_start(
+    struct load *l, uint16_t port, const char *path, long body_len, int nkeep, int nshort)
+{
+	load_begin(l, port, path, body_len, nkeep, nshort, 0, 0);
+}
+
+void load_start_idle(struct load *l, uint16_t port, const char *path, long body_len, int nkeep,
+    int nidle, int idle_ms)
+{
+	load_begin(l, port, path, body_len, nkeep, 0, nidle, idle_ms);
 }
 
 void load_stop(struct load *l)

@@ -418,7 +418,10 @@ START_TEST(test_pool_grows_and_shrinks)
 
 	h_init(&w);
 	h_write_file(&w, "a.txt", "alpha\n", 6);
-	h_start(&w, "[pool]\nmin = 1\nmax = 3\nmax_workload = 1\nidle_timeout = 300ms\n");
+	/* Parking off: an idle keep-alive connection then holds its worker. */
+	h_start(&w,
+	    "[pool]\nmin = 1\nmax = 3\nmax_workload = 1\nidle_timeout = 300ms\n"
+	    "[http]\npark_after = 0s\n");
 	ck_assert_int_eq(h_count_role(&w, "worker", NULL, 0), 1);
 	/* Three keep-alive connections, one a worker: each is answered. */
 	for (int i = 0; i < 3; i++) {

@@ -137,6 +137,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.pool_max_requests, 0);
 	ck_assert_uint_eq(cfg.keepalive_timeout_ms, 15000);
 	ck_assert_uint_eq(cfg.header_timeout_ms, 10000);
+	ck_assert_uint_eq(cfg.park_after_ms, 1000);
+	ck_assert_uint_eq(cfg.park_max, 0);
 	ck_assert_uint_eq(cfg.heartbeat_interval_ms, 200);
 	ck_assert_uint_eq(cfg.heartbeat_misses, 3);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
@@ -325,6 +327,9 @@ START_TEST(test_set_errors)
 	    "http.header_timeout: 11m is out of range (100ms..10m)");
 	assert_set_error("http", "keepalive_timeout", "2h",
 	    "http.keepalive_timeout: 2h is out of range (0s..1h)");
+	assert_set_error(
+	    "http", "park_after", "2h", "http.park_after: 2h is out of range (0s..1h)");
+	assert_set_error("http", "park_max", "-1", "http.park_max: '-1' is not a number");
 	assert_set_error("server", "shutdown_timeout", "15",
 	    "server.shutdown_timeout: '15' needs a unit (ms, s, m, h)");
 	assert_set_error("server", "shutdown_timeout", "0",
