@@ -784,14 +784,45 @@ static void pty_expect(struct pty *p, const char *text, const char *needle)
 	    text ? text : "", p->s.buf);
 }
 
-static int pty_end(struct pty *p)
+/* The shell is back at its prompt: the last thing on the terminal is "> ". */
+static int at_prompt(void *arg)
 {
+	struct stream *s = arg;
+
+	stream_has(s);
+	return s->len >= 2 && memcmp(s->buf + s->len - 2, "> ", 2) == 0;
+}
+
+static int pty_exited(void *arg)
+{
+	struct pty *p = arg;
 	int status;
 
+	if (waitpid(p->pid, &status, WNOHANG) != p->pid)
+		return 0;
+	p->pid = WIFEXITED(status) ? -WEXITSTATUS(status) - 1 : -1000;
+	return 1;
+}
+
+/*
+ * Ctrl-D once readline reads again: typed while the shell still prints,
+ * the end-of-file would reach the terminal in its cooked mode and could be
+ * lost. The shell must then exit; its exit code, or -1.
+ */
+static int pty_end(struct pty *p)
+{
+	int code;
+
+	ck_assert_msg(h_wait_until(at_prompt, &p->s, 10000), "no prompt:\n%s", p->s.buf);
 	ck_assert_int_eq(write(p->fd, "\004", 1), 1); /* Ctrl-D */
-	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	if (!h_wait_until(pty_exited, p, 10000)) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		ck_abort_msg("the shell did not exit on Ctrl-D:\n%s", p->s.buf);
+	}
 	close(p->fd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	code = -p->pid - 1;
+	return code >= 0 && code < 256 ? code : -1;
 }
 
 /* The shell's home and the socket outside the server's temp dir, to outlive it. */
