@@ -4,7 +4,8 @@
 # the same run, alternating which goes first each round:
 #   keep-alive 1 KiB (busy keep-alive connections: they never park)
 #   Connection: close 1 KiB (a worker's conn allocation per connection)
-# Prints the median req/s of each. Nothing leaves 127.0.0.1; everything
+# Prints the median req/s of each and the median of the per-round on/off
+# ratios. Nothing leaves 127.0.0.1; everything
 # lives in one temporary directory, removed on exit.
 #
 #   tests/bench/park_bench.sh [ROUNDS] [SECONDS]      (default 5 rounds of 5 s)
@@ -73,6 +74,8 @@ for profile in keepalive close; do
 	done
 	echo "  $profile, each round: on $(paste -sd' ' "$TMP/on.$profile"); off $(paste -sd' ' "$TMP/off.$profile")"
 	on=$(median <"$TMP/on.$profile"); off=$(median <"$TMP/off.$profile")
-	printf '%-10s parking on %8d req/s   off %8d req/s   on/off %s\n' "$profile" "$on" "$off" \
-		"$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')"
+	# Each round's on/off compares two runs seconds apart: the steadier figure.
+	ratios=$(paste -d' ' "$TMP/on.$profile" "$TMP/off.$profile" | awk '{printf "%.3f\n", $1 / $2}')
+	printf '%-10s parking on %8d req/s   off %8d req/s   median of the per-round on/off %s (rounds: %s)\n' \
+		"$profile" "$on" "$off" "$(median <<<"$ratios")" "$(paste -sd' ' <<<"$ratios")"
 done
