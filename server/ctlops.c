@@ -114,15 +114,36 @@ static void do_events(struct ctlops *c, const cJSON *params, struct control_repl
 }
 
 /* The event log's hook: push each new event to every follower. */
+static int follow_index(const struct ctlops *c, const struct control_reply *r)
+{
+	for (unsigned i = 0; i < c->nfollow; i++)
+		if (c->follow[i] == r)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The event log's hook: push each new event to every follower. A push can
+ * close its client, and with it the client's other followers (gone()
+ * drops them from the array meanwhile): walk a copy, and find each handle
+ * afresh before using it.
+ */
 static void event_added(const struct elog_rec *e, void *arg)
 {
 	struct ctlops *c = arg;
+	struct control_reply *snap[FOLLOWERS_MAX];
+	unsigned n = c->nfollow;
+	int at;
 
-	for (unsigned i = 0; i < c->nfollow;)
-		if (control_push(c->follow[i], "event", status_event_json(e)) == -1)
-			follow_drop(c, i);
-		else
-			i++;
+	memcpy(snap, c->follow, n * sizeof(snap[0]));
+	for (unsigned i = 0; i < n; i++) {
+		if (follow_index(c, snap[i]) < 0)
+			continue; /* its client went away during this walk */
+		if (control_push(snap[i], "event", status_event_json(e)) == 0)
+			continue;
+		if ((at = follow_index(c, snap[i])) >= 0)
+			follow_drop(c, (unsigned)at);
+	}
 }
 
 /* ---- mutating methods ---- */

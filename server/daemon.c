@@ -220,6 +220,11 @@ static void kid_draining(struct sv_entry *e, void *arg)
 	if (d->stopping)
 		return;
 	e->sv.state = SV_DRAINING;
+	if (d->restart.done != NULL && k == d->restart.old) {
+		log_info("%s %d draining; its replacement %d is on its way", e->sv.role,
+		    (int)e->sv.pid, (int)d->restart.new_pid);
+		return;
+	}
 	if (d->cur[k->role] != k || (next = kid_new(d, k->role)) == NULL) {
 		log_info("%s %d draining", e->sv.role, (int)e->sv.pid);
 		return;

@@ -266,10 +266,16 @@ int restart_exited(struct daemon *d, struct kid *k, enum svt_after *after)
 	if (rr->done == NULL || (k != rr->next && k != rr->old))
 		return 0;
 	if (k == rr->next) {
-		/* Never ready: the old one keeps serving. */
-		snprintf(cause, sizeof(cause), "the replacement exited before it was ready (%s)",
-		    k->e.sv.last_exit);
-		*after = SVT_FREE;
+		/*
+		 * Never ready. The old one keeps serving - unless it died first and
+		 * this one was already the role's: then the role is restarted as
+		 * after any loss, never left without a process.
+		 */
+		int serving = d->cur[rr->role] == k;
+
+		snprintf(cause, sizeof(cause), "the replacement exited before it was ready (%s)%s",
+		    k->e.sv.last_exit, serving ? "; the old one had exited too: restarting" : "");
+		*after = serving ? SVT_RESTART : SVT_FREE;
 		rr->next = NULL;
 		restart_finish(d, 1, cause);
 		return 1;

@@ -906,10 +906,11 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	    !w->draining   ? w->cfg.header_timeout_ms :
 	        parking(w) ? 0 :
 	                     IDLE_GRACE_MS);
-	if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
-		park_oldest_idle(w);
+	/* First: the oldest idle one parked below could be this very connection. */
 	if (mc && (mc->flags & MSG_CONN_RETURNING))
 		conn_read(c); /* a parked client spoke: its bytes are there */
+	if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
+		park_oldest_idle(w);
 }
 
 /* ---- draining and exit ---- */
