@@ -44,6 +44,9 @@ void h_start(struct wsd *w, const char *extra);
  * "lost child" line the test did not expect (h_expect_lost).
  */
 int h_stop(struct wsd *w);
+/* Settings every test's file starts with in this build ("" optimised; a looser heartbeat bound
+ * under the sanitizers). */
+const char *h_base_conf(void);
 /* (Re)write the instance's configuration file: the harness's own settings, then extra. */
 void h_write_conf(struct wsd *w, const char *extra);
 /* Send the SIGTERM only (h_stop then waits without sending another). */

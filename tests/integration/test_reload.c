@@ -28,8 +28,8 @@ static void write_conf(const char *root, const char *level, const char *extra)
 
 	ck_assert_int_lt(snprintf(text, sizeof(text),
 	                     "[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
-	                     "[log]\nfile = %s\nlevel = %s\n[control]\nsocket = %s\n%s\n",
-	                     root, w.log, level, w.sock, extra ? extra : ""),
+	                     "[log]\nfile = %s\nlevel = %s\n[control]\nsocket = %s\n%s%s\n",
+	                     root, w.log, level, w.sock, h_base_conf(), extra ? extra : ""),
 	    (int)sizeof(text));
 	h_write_text(w.conf, text);
 }
