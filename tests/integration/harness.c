@@ -249,10 +249,11 @@ void h_write_conf(struct wsd *w, const char *extra)
 	FILE *f = fopen(w->conf, "w");
 
 	ck_assert_ptr_nonnull(f);
+	/* The base first: extra may go on with the [control] section. */
 	fprintf(f,
-	    "[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
-	    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n%s%s\n",
-	    w->root, w->log, w->sock, h_base_conf(), extra ? extra : "");
+	    "%s[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
+	    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n%s\n",
+	    h_base_conf(), w->root, w->log, w->sock, extra ? extra : "");
 	fclose(f);
 }
 

@@ -28,8 +28,8 @@ static void write_conf(const char *root, const char *level, const char *extra)
 
 	ck_assert_int_lt(snprintf(text, sizeof(text),
 	                     "[server]\nlisten = 127.0.0.1:0\nroot = %s\nshutdown_timeout = 5s\n"
-	                     "[log]\nfile = %s\nlevel = %s\n[control]\nsocket = %s\n%s%s\n",
-	                     root, w.log, level, w.sock, h_base_conf(), extra ? extra : ""),
+	                     "[log]\nfile = %s\nlevel = %s\n[control]\nsocket = %s\n%s\n%s",
+	                     root, w.log, level, w.sock, extra ? extra : "", h_base_conf()),
 	    (int)sizeof(text));
 	h_write_text(w.conf, text);
 }
@@ -173,8 +173,8 @@ START_TEST(test_listen_needs_restart)
 
 		snprintf(text, sizeof(text),
 		    "[server]\nlisten = 127.0.0.1:1\nroot = %s\nshutdown_timeout = 5s\n"
-		    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n",
-		    w.root, w.log, w.sock);
+		    "[log]\nfile = %s\nlevel = debug\n[control]\nsocket = %s\n%s",
+		    w.root, w.log, w.sock, h_base_conf());
 		h_write_text(w.conf, text);
 	}
 	ck_assert_int_eq(wsctl(out, sizeof(out), "reload", NULL), 0);
