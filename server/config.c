@@ -58,6 +58,7 @@ static int set_ctlsocket(struct wsd_config *, const struct key *, const char *, 
 static int set_mode(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_share(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static void fmt_share(uint32_t ppm, char *buf, size_t len);
+static void value_of(const struct wsd_config *cfg, const struct key *k, char *buf, size_t len);
 
 #define FIELD(f) offsetof(struct wsd_config, f), sizeof(((struct wsd_config *)0)->f)
 
@@ -955,6 +956,19 @@ static void finish_heartbeat(const struct wsd_config *cfg, struct errs *e)
 	    " is more than 60s");
 }
 
+/* The metrics endpoint cannot share the server's address (port 0 picks two free ones). */
+static void finish_metrics(const struct wsd_config *cfg, struct errs *e)
+{
+	char at[PATH_MAX + 32], v[300];
+
+	if (!cfg->metrics_on || cfg->metrics_port == 0 || cfg->metrics_port != cfg->listen_port ||
+	    strcmp(cfg->metrics_host, cfg->listen_host) != 0)
+		return;
+	where(cfg, row("metrics", "listen"), at, sizeof(at));
+	value_of(cfg, &keys[row("metrics", "listen")], v, sizeof(v));
+	errs_add(e, "%s: %s is server.listen's address too", at, v);
+}
+
 /* Started as root the children switch to this user: it must exist. */
 static void finish_user(const struct wsd_config *cfg, struct errs *e)
 {
@@ -1032,6 +1046,7 @@ static void finish_into(struct wsd_config *tmp, struct errs *e)
 {
 	finish_pool(tmp, e);
 	finish_heartbeat(tmp, e);
+	finish_metrics(tmp, e);
 	finish_user(tmp, e);
 	finish_root(tmp, e);
 	finish_path(tmp, "log", "file", tmp->log_file, sizeof(tmp->log_file), e);

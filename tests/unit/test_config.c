@@ -333,6 +333,14 @@ START_TEST(test_metrics_listen)
 	assert_set_error("metrics", "listen", "example.org:80",
 	    "metrics.listen: 'example.org' is not a numeric IPv4 address, "
 	    "[IPv6] address or localhost");
+	/* Not the server's own address. */
+	ck_assert_int_eq(
+	    config_set(&cfg, "metrics", "listen", "127.0.0.1:8080", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	ck_assert_str_eq(err, "metrics.listen: 127.0.0.1:8080 is server.listen's address too\n");
+	ck_assert_int_eq(
+	    config_set(&cfg, "metrics", "listen", "127.0.0.1:8081", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
 	ck_assert_int_eq(config_set(&cfg, "server", "drain_delay", "5s", err, sizeof(err)), 0);
 	ck_assert_uint_eq(cfg.drain_delay_ms, 5000);
 	assert_set_error(
