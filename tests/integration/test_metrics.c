@@ -155,7 +155,7 @@ static int sh(char *out, size_t len, const char *cmd)
 
 static void promtool_check(const char *text)
 {
-	char path[PATH_MAX + 32], cmd[PATH_MAX + 128], out[4096];
+	char path[PATH_MAX + 32], cmd[2 * PATH_MAX], out[4096];
 
 	if (access(PROMTOOL, X_OK) != 0) {
 		fprintf(stderr,
@@ -192,7 +192,7 @@ static void strip_timing(const char *in, char *out, size_t len)
 static int wsctl_metrics_equal(uint16_t port)
 {
 	static char a[MAXRESP], b[MAXRESP], ctl[MAXRESP];
-	char cmd[PATH_MAX + 64], *body;
+	char cmd[2 * PATH_MAX], *body;
 
 	snprintf(cmd, sizeof(cmd), "%s -s %s metrics", WSCTL_BIN, w.sock);
 	ck_assert_int_eq(sh(ctl, sizeof(ctl), cmd), 0);
@@ -206,7 +206,7 @@ START_TEST(test_scrape_matches_what_was_served)
 {
 	struct h_response r;
 	uint16_t port;
-	char *body, hdr[PATH_MAX + 64];
+	char *body, hdr[2 * PATH_MAX];
 	int equal = 0;
 
 	h_init(&w);
@@ -367,7 +367,7 @@ END_TEST
 START_TEST(test_second_stop_skips_drain_delay)
 {
 	struct ready_want x;
-	char out[4096], cmd[PATH_MAX + 64];
+	char out[4096], cmd[2 * PATH_MAX];
 	uint64_t t0;
 
 	h_init(&w);
@@ -386,7 +386,7 @@ END_TEST
 START_TEST(test_counters_survive_restarts)
 {
 	struct h_response r;
-	char out[8192], cmd[PATH_MAX + 64], *body;
+	char out[8192], cmd[2 * PATH_MAX], *body;
 	pid_t mgr;
 	uint16_t port;
 
