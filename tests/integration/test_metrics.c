@@ -11,11 +11,13 @@
 #include "check_run.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -419,6 +421,61 @@ START_TEST(test_counters_survive_restarts)
 }
 END_TEST
 
+/* wsd as h_start runs it, without waiting for its READY. */
+static void start_unready(const char *extra)
+{
+	char err[PATH_MAX + 32];
+	int fd;
+
+	h_write_conf(&w, extra);
+	snprintf(err, sizeof(err), "%s/stderr.txt", w.dir);
+	if ((w.pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpgid(0, 0);
+		fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(WSD_BIN, "wsd", "-c", w.conf, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(w.pid, 0);
+}
+
+/*
+ * /readyz is 503 "starting" until the daemon is ready (32 workers to start
+ * make that a window of a few hundred ms), then 200. The log line is written
+ * before the loop answers again: a 200 after it, a "starting" before it.
+ */
+START_TEST(test_readyz_while_starting)
+{
+	int starting = 0, st = 0, before, after;
+	uint64_t end;
+	uint16_t port;
+	char *body;
+
+	h_init(&w);
+	start_unready("[pool]\nmin = 32\nmax = 32\n" METRICS_ON);
+	ck_assert(h_wait_log(&w, "metrics at http://", h_bound_ms(10000)));
+	port = mport();
+	end = h_now_ms() + (uint64_t)h_bound_ms(15000);
+	while (st != 200 && h_now_ms() < end) {
+		before = h_log_has(&w, "ready: serving");
+		st = mget(port, "GET", "/readyz", &body);
+		after = h_log_has(&w, "ready: serving");
+		if (st == 503) {
+			ck_assert_str_eq(body, "not ready: starting\n");
+			ck_assert_msg(!before, "503 after the ready line");
+			starting++;
+		} else
+			ck_assert_msg(st == 200 && after, "status %d, ready line %d", st, after);
+		ck_assert_int_eq(mget(port, "GET", "/healthz", NULL), 200);
+	}
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_gt(starting, 0);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 /* wsd -t binds the metrics address too; the daemon will not start without it. */
 START_TEST(test_preflight_and_busy_port)
 {
@@ -465,6 +522,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scrape_matches_what_was_served);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_readyz_while_starting);
 	tcase_add_test(tc, test_readyz_during_drain_delay);
 	tcase_add_test(tc, test_second_stop_skips_drain_delay);
 	tcase_add_test(tc, test_counters_survive_restarts);
