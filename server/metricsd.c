@@ -181,7 +181,7 @@ static void refuse(struct mconn *c, int status, const struct http_request *req)
 	}
 	if (snprintf(text, sizeof(text), "%d %s\n", status, http_reason(status)) < 0)
 		text[0] = '\0';
-	answer_text(c, status, "", text, 0);
+	answer_text(c, status, "", text, req->version.len > 0 && req->method == HTTP_M_HEAD);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
