@@ -220,7 +220,9 @@ START_TEST(test_scrape_matches_what_was_served)
 		ck_assert_int_eq(r.status, 200);
 		h_response_free(&r);
 	}
+	/* The listener's and the manager's heartbeats come apart: wait for both. */
 	wait_value(port, "wsd_http_requests_total", 5);
+	wait_value(port, "wsd_connections_accepted_total", 5);
 	ck_assert_int_eq(mget(port, "GET", "/metrics", &body), 200);
 	ck_assert_ptr_nonnull(strstr(resp_buf(), "Content-Type: text/plain; version=0.0.4"));
 	ck_assert_double_eq(series(body, "wsd_connections_accepted_total"), 5);
@@ -401,6 +403,7 @@ START_TEST(test_counters_survive_restarts)
 		h_response_free(&r);
 	}
 	wait_value(port, "wsd_http_requests_total", 3);
+	wait_value(port, "wsd_connections_accepted_total", 3);
 	snprintf(cmd, sizeof(cmd), "%s -s %s restart manager", WSCTL_BIN, w.sock);
 	ck_assert_int_eq(sh(out, sizeof(out), cmd), 0);
 	wait_value(port, "wsd_restarts_total{role=\"manager\",cause=\"replaced\"}", 1);
