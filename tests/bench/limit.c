@@ -35,6 +35,7 @@ struct conn {
 	size_t len, cap, off;
 	unsigned tail; /* how many bytes of "\r\n\r\n" the last read ended in */
 	int closing;
+	int want_out; /* EPOLLOUT is armed */
 };
 
 static struct conn conns[MAX_FD];
@@ -155,6 +156,9 @@ static void on_data(int ep, int fd)
 		drop(fd);
 		return;
 	}
+	if (c->want_out == !f)
+		return; /* interest unchanged: no epoll_ctl on the common path */
+	c->want_out = !f;
 	struct epoll_event ev = {.events = EPOLLIN | (f ? 0 : EPOLLOUT), .data.fd = fd};
 	epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
 }
