@@ -84,7 +84,7 @@ while [[ $# -gt 0 ]]; do
 	-t | --threads) need_arg "$@"; THREADS=$2; shift ;;
 	-c | --conns) need_arg "$@"; CONNS=$2; shift ;;
 	-b | --big-conns) need_arg "$@"; BIG_CONNS=$2; shift ;;
-	--shapes) SHAPES="1:64:$BIG_CONNS 2:50:$BIG_CONNS" ;;
+	--shapes) SHAPES=both ;;
 	--peers) need_str "$@"; PEERS_WANTED=$2; shift ;;
 	--profiles) need_str "$@"; PROFILES_WANTED=$2; shift ;;
 	--wsd) need_str "$@"; WSD_BIN=$2; shift ;;
@@ -95,7 +95,11 @@ while [[ $# -gt 0 ]]; do
 	esac
 	shift
 done
-[[ -n $SHAPES ]] || SHAPES="$THREADS:$CONNS:$BIG_CONNS"
+if [[ $SHAPES == both ]]; then
+	SHAPES="1:64:$BIG_CONNS 2:50:$BIG_CONNS"
+else
+	SHAPES="$THREADS:$CONNS:$BIG_CONNS"
+fi
 for p in ${PEERS_WANTED//,/ }; do
 	[[ $p =~ ^(nginx|lighttpd|h2o|limit)$ ]] ||
 		{ echo "bench.sh: unknown peer '$p'" >&2; exit 2; }
@@ -658,6 +662,7 @@ print_tables() {
 
 echo
 for shape in $SHAPES; do print_tables "$shape"; done
+((ROUNDS >= 5)) || echo "note: $ROUNDS round(s): a smoke run, not a pass (a pass is the median of >= 5)"
 
 if [[ -s $TMP/stalls ]]; then
 	echo "machine stalls (a sleeper woke > 200 ms late): $(wc -l <"$TMP/stalls")," \
