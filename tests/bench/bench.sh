@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# bench.sh: compare wsd with nginx on loopback, using wrk.
+# shellcheck disable=SC2317  # conf_* and cleanup are called indirectly
+# bench.sh: compare wsd with nginx, lighttpd, h2o and a "limit" server on
+# loopback, using wrk.
 #
-# Both servers serve the same document root (files of 1 KiB, 64 KiB and
-# 1 MiB of random data) with the same number of worker processes. wrk runs
-# four profiles against each server in turn, for several rounds; the order
-# of the two servers alternates from one round to the next so that noise on
-# a shared machine is spread over both. The table gives the median req/s of
-# the rounds and the median of the per-round wsd/nginx ratios.
+# Every server serves the same document root (files of 1 KiB, 64 KiB and
+# 1 MiB of random data) with the same number of worker processes or
+# threads. The limit server (tests/bench/limit.c, built with wsd) answers
+# every request with a canned 1 KiB response and parses nothing: the
+# ceiling for this machine, measured on the 1 KiB profiles only. wrk runs
+# five profiles against each server in turn, for several rounds; the order
+# of the servers rotates from one round to the next so that noise on a
+# shared machine is spread over all. Per profile, the tables give each
+# server's median req/s, and the medians of wsd's per-round ratios to each
+# peer, to the best peer of the round and to the limit server. A peer that
+# is not installed is skipped with a line saying so.
 #
 # Nothing is installed and nothing leaves 127.0.0.1. Everything (document
-# root, configurations, logs, pid files, nginx temp paths) lives in one
-# temporary directory that is removed on exit, and both servers are stopped
-# on exit, error or Ctrl-C. A sleeper notes the machine's own scheduling
-# stalls (> 200 ms), printed with the table, to tell noise from wsd.
+# root, configurations, logs, pid files, temp paths) lives in one temporary
+# directory that is removed on exit, and every server is stopped on exit,
+# error or Ctrl-C. A sleeper notes the machine's own scheduling stalls
+# (> 200 ms), printed with the tables, to tell noise from wsd.
 #
 # Exit status: 0 = done and wsd behaved; 1 = done, but wsd misbehaved
 # (errors, non-2xx responses, a failed probe, log lines, bad exit status);
@@ -20,29 +27,42 @@
 set -euo pipefail
 
 ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_DIR=$ROOT_DIR/tests/bench
 
 usage() {
 	cat <<EOF
 usage: $(basename "$0") [options]
   --quick           smoke run: 1 round of 2 s (same as -r 1 -d 2)
-  -r, --rounds N    rounds per profile and server (default 3)
+  -r, --rounds N    rounds per profile and server (default 5; a pass is >= 5)
   -d, --duration S  seconds per wrk run (default 5)
-  -w, --workers N   worker processes for both servers (default: nproc)
-  -t, --threads N   wrk threads (default 2)
-  -c, --conns N     wrk connections for the 1 KiB and 64 KiB profiles
-                    (default 50; the 1 MiB profile uses N/5, at least 2)
+  -w, --workers N   worker processes/threads for every server (default: nproc)
+  -t, --threads N   wrk threads (default 1)
+  -c, --conns N     wrk connections, all profiles but 1 MiB (default 64)
+  -b, --big-conns N wrk connections for the 1 MiB profile (default 16)
+  --shapes          run both load shapes of issue 11, one after the other:
+                    -t 1 -c 64 and -t 2 -c 50 (1 MiB: 16 connections each);
+                    -t and -c are then ignored
+  --peers LIST      comma-separated subset of nginx,lighttpd,h2o,limit
+                    (default: all of them)
+  --profiles LIST   comma-separated subset of ka-1k,close-1k,ka-64k,ka-1m,pipe-1k
   --wsd PATH        wsd binary (default: \$WSD, else $ROOT_DIR/build/wsd)
+  --limit PATH      limit server (default: next to wsd, tests/limit)
   --keep            keep the temporary directory (raw wrk output, logs)
   -h, --help        this help
 EOF
 }
 
-ROUNDS=3
+ROUNDS=5
 DURATION=5
 WORKERS=$(nproc)
-THREADS=2
-CONNS=50
+THREADS=1
+CONNS=64
+BIG_CONNS=16
+SHAPES=""
+PEERS_WANTED=nginx,lighttpd,h2o,limit
+PROFILES_WANTED=ka-1k,close-1k,ka-64k,ka-1m,pipe-1k
 WSD_BIN=${WSD:-$ROOT_DIR/build/wsd}
+LIMIT_BIN=""
 KEEP=0
 
 need_arg() {
@@ -50,6 +70,9 @@ need_arg() {
 		echo "bench.sh: $1 needs a positive whole number" >&2
 		exit 2
 	fi
+}
+need_str() {
+	[[ $# -ge 2 ]] || { echo "bench.sh: $1 needs a value" >&2; exit 2; }
 }
 
 while [[ $# -gt 0 ]]; do
@@ -60,28 +83,36 @@ while [[ $# -gt 0 ]]; do
 	-w | --workers) need_arg "$@"; WORKERS=$2; shift ;;
 	-t | --threads) need_arg "$@"; THREADS=$2; shift ;;
 	-c | --conns) need_arg "$@"; CONNS=$2; shift ;;
-	--wsd)
-		[[ $# -ge 2 ]] || { echo "bench.sh: --wsd needs a path" >&2; exit 2; }
-		WSD_BIN=$2; shift ;;
+	-b | --big-conns) need_arg "$@"; BIG_CONNS=$2; shift ;;
+	--shapes) SHAPES=both ;;
+	--peers) need_str "$@"; PEERS_WANTED=$2; shift ;;
+	--profiles) need_str "$@"; PROFILES_WANTED=$2; shift ;;
+	--wsd) need_str "$@"; WSD_BIN=$2; shift ;;
+	--limit) need_str "$@"; LIMIT_BIN=$2; shift ;;
 	--keep) KEEP=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
 	shift
 done
-
-BIG_CONNS=$((CONNS / 5))
-((BIG_CONNS >= 2)) || BIG_CONNS=2
-((THREADS <= CONNS)) || THREADS=$CONNS   # wrk wants connections >= threads
-((THREADS <= BIG_CONNS)) || BIG_CONNS=$THREADS
+if [[ $SHAPES == both ]]; then
+	SHAPES="1:64:$BIG_CONNS 2:50:$BIG_CONNS"
+else
+	SHAPES="$THREADS:$CONNS:$BIG_CONNS"
+fi
+for p in ${PEERS_WANTED//,/ }; do
+	[[ $p =~ ^(nginx|lighttpd|h2o|limit)$ ]] ||
+		{ echo "bench.sh: unknown peer '$p'" >&2; exit 2; }
+done
+for p in ${PROFILES_WANTED//,/ }; do
+	[[ $p =~ ^(ka-1k|close-1k|ka-64k|ka-1m|pipe-1k)$ ]] ||
+		{ echo "bench.sh: unknown profile '$p'" >&2; exit 2; }
+done
 
 # --- tools -----------------------------------------------------------------
 
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=("wrk (Debian package: wrk)")
-if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
-	missing+=("nginx (Debian package: nginx-light or nginx)")
-fi
 command -v curl >/dev/null 2>&1 || missing+=("curl (Debian package: curl)")
 for t in setsid timeout; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t (Debian package: util-linux / coreutils)")
@@ -89,10 +120,9 @@ done
 if [[ ${#missing[@]} -gt 0 ]]; then
 	echo "bench.sh: missing tools:" >&2
 	printf '  %s\n' "${missing[@]}" >&2
-	echo "install them with, for example:  sudo apt-get install wrk nginx-light curl" >&2
+	echo "install them with, for example:  sudo apt-get install wrk curl" >&2
 	exit 2
 fi
-NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 if [[ ! -x $WSD_BIN ]]; then
 	echo "bench.sh: no wsd binary at $WSD_BIN" >&2
 	echo "build it:  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build" >&2
@@ -100,14 +130,39 @@ if [[ ! -x $WSD_BIN ]]; then
 	exit 2
 fi
 WSD_BIN=$(cd "$(dirname "$WSD_BIN")" && pwd)/$(basename "$WSD_BIN")
+[[ -n $LIMIT_BIN ]] || LIMIT_BIN=$(dirname "$WSD_BIN")/tests/limit
+
+# find_bin NAME -> its path, from PATH or /usr/sbin (not on a user's PATH)
+find_bin() {
+	command -v "$1" 2>/dev/null || { [[ -x /usr/sbin/$1 ]] && echo "/usr/sbin/$1"; } || true
+}
+declare -A BIN
+PEERS=()
+for p in ${PEERS_WANTED//,/ }; do
+	if [[ $p == limit ]]; then
+		b=$LIMIT_BIN
+		[[ -x $b ]] || b=""
+	else
+		b=$(find_bin "$p")
+	fi
+	if [[ -z $b ]]; then
+		if [[ $p == limit ]]; then
+			echo "bench.sh: skipping limit: no $LIMIT_BIN (cmake --build build --target limit)" >&2
+		else
+			echo "bench.sh: skipping $p: not installed (Debian package: $p)" >&2
+		fi
+		continue
+	fi
+	BIN[$p]=$b
+	PEERS+=("$p")
+done
 
 # --- temporary directory and cleanup ---------------------------------------
 
-WSD_PID=""
-NGINX_PID=""
+declare -A PID PORT VERSION
 STALL_PID=""
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsd-bench.XXXXXX")
-chmod 755 "$TMP"   # wsd and nginx workers run as nobody when we are root
+chmod 755 "$TMP"   # the servers' workers run as nobody when we are root
 
 # Stop one server started with setsid (so its pid is also its process
 # group): SIGTERM, a bounded wait, then SIGKILL to the whole group.
@@ -134,14 +189,15 @@ stop_server() {
 
 # shellcheck disable=SC2317  # invoked from the EXIT trap
 cleanup() {
-	local rc=$?
+	local rc=$? s
 	trap - EXIT INT TERM
 	if [[ -n $STALL_PID ]]; then
 		kill "$STALL_PID" 2>/dev/null || true
 		wait "$STALL_PID" 2>/dev/null || true
 	fi
-	stop_server "$WSD_PID" wsd || true
-	stop_server "$NGINX_PID" nginx || true
+	for s in "${!PID[@]}"; do
+		stop_server "${PID[$s]}" "$s" || true
+	done
 	if ((KEEP)); then
 		echo "bench.sh: kept $TMP" >&2
 	else
@@ -170,6 +226,10 @@ head -c 65536 /dev/urandom >"$DOCROOT/64k.bin"
 head -c 1048576 /dev/urandom >"$DOCROOT/1m.bin"
 chmod 644 "$DOCROOT"/*.bin
 mkdir "$TMP/raw"
+RUN_AS=""   # the unprivileged user the peers switch to when we are root
+if [[ $(id -u) -eq 0 ]]; then
+	RUN_AS=nobody
+fi
 
 # --- wsd ---------------------------------------------------------------------
 
@@ -177,7 +237,8 @@ mkdir "$TMP/raw"
 # nothing per request (only start, stop and pool changes), so info costs
 # the same as warn here. Every line logged after "ready" is reported.
 WSD_LOG=$TMP/wsd.log
-cat >"$TMP/wsd.ini" <<EOF
+mkdir "$TMP/wsd"
+cat >"$TMP/wsd/wsd.ini" <<EOF
 [server]
 listen = 127.0.0.1:0
 root = $DOCROOT
@@ -196,114 +257,190 @@ socket = $TMP/wsd-ctl.sock
 EOF
 
 : >"$WSD_LOG"
-setsid "$WSD_BIN" -c "$TMP/wsd.ini" -w "$WORKERS:$WORKERS" \
+setsid "$WSD_BIN" -c "$TMP/wsd/wsd.ini" -w "$WORKERS:$WORKERS" \
 	</dev/null >"$TMP/wsd.out" 2>&1 &
-WSD_PID=$!
+PID[wsd]=$!
 
-WSD_PORT=""
 for ((i = 0; i < 150; i++)); do   # up to 15 s
 	line=$(grep -m1 ' ready: serving ' "$WSD_LOG" || true)
 	if [[ $line =~ http://127\.0\.0\.1:([0-9]+)/ ]]; then
-		WSD_PORT=${BASH_REMATCH[1]}
+		PORT[wsd]=${BASH_REMATCH[1]}
 		break
 	fi
-	if ! kill -0 "$WSD_PID" 2>/dev/null; then
-		break
-	fi
+	kill -0 "${PID[wsd]}" 2>/dev/null || break
 	sleep 0.1
 done
-if [[ -z $WSD_PORT ]]; then
+if [[ -z ${PORT[wsd]:-} ]]; then
 	log "bench.sh: wsd did not become ready; its output and log:"
 	cat "$TMP/wsd.out" "$WSD_LOG" >&2
 	exit 3
 fi
 WSD_LOG_LINES=$(wc -l <"$WSD_LOG")
+VERSION[wsd]=$("$WSD_BIN" --version 2>&1 | head -n1 || true)
 
-# --- nginx -------------------------------------------------------------------
+# --- peers -------------------------------------------------------------------
 
-port_in_use() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+# A peer's own directory, writable by the user it switches to (some open
+# their logs after dropping privileges).
+peer_dir() {
+	mkdir -p "$1"
+	[[ -z $RUN_AS ]] || chown "$RUN_AS" "$1"
 }
 
-NGX=$TMP/nginx
-mkdir -p "$NGX/tmp"
-NGINX_USER=""
-if [[ $(id -u) -eq 0 ]]; then
-	NGINX_USER="user nobody $(id -gn nobody);"
-fi
-
-start_nginx() {
-	local port=$1
-	cat >"$NGX/nginx.conf" <<EOF
-$NGINX_USER
+# Each peer's configuration, written to $TMP/NAME/ for PORT: the same
+# document root, WORKERS processes or threads, no access log, sendfile,
+# keep-alive without a request limit that a run could reach.
+conf_nginx() {
+	local d=$TMP/nginx
+	peer_dir "$d"
+	mkdir -p "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+${RUN_AS:+user $RUN_AS $(id -gn "$RUN_AS");}
 worker_processes $WORKERS;
 daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-
+pid $d/nginx.pid;
+error_log $d/error.log warn;
 events {
     worker_connections 4096;
 }
-
 http {
     access_log off;
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_timeout 65;
-    keepalive_requests 100000;
+    keepalive_requests 1000000;
     default_type application/octet-stream;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$1;
         root $DOCROOT;
     }
 }
 EOF
-	setsid "$NGINX_BIN" -e "$NGX/error.log" -p "$NGX/" -c "$NGX/nginx.conf" \
-		</dev/null >"$NGX/out" 2>&1 &
-	NGINX_PID=$!
-	local i
+	CMD=("${BIN[nginx]}" -e "$d/error.log" -p "$d/" -c "$d/nginx.conf")
+	CONF[nginx]=$d/nginx.conf
+}
+
+conf_lighttpd() {
+	local d=$TMP/lighttpd user=""
+	peer_dir "$d"
+	if [[ -n $RUN_AS ]]; then
+		user="server.username = \"$RUN_AS\""$'\n'"server.groupname = \"$(id -gn "$RUN_AS")\""
+	fi
+	mkdir -p "$d"
+	cat >"$d/lighttpd.conf" <<EOF
+server.document-root = "$DOCROOT"
+server.bind = "127.0.0.1"
+server.port = $1
+server.max-worker = $WORKERS
+server.pid-file = "$d/lighttpd.pid"
+server.errorlog = "$d/error.log"
+server.max-fds = 16384
+server.max-connections = 8192
+server.max-keep-alive-requests = 1000000
+server.max-keep-alive-idle = 65
+server.network-backend = "sendfile"
+mimetype.assign = ( "" => "application/octet-stream" )
+$user
+EOF
+	CMD=("${BIN[lighttpd]}" -D -f "$d/lighttpd.conf")
+	CONF[lighttpd]=$d/lighttpd.conf
+}
+
+conf_h2o() {
+	local d=$TMP/h2o
+	peer_dir "$d"
+	cat >"$d/h2o.conf" <<EOF
+listen:
+  host: 127.0.0.1
+  port: $1
+num-threads: $WORKERS
+pid-file: $d/h2o.pid
+error-log: $d/error.log
+${RUN_AS:+user: $RUN_AS}
+http1-request-timeout: 65
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $DOCROOT
+EOF
+	CMD=("${BIN[h2o]}" -m worker -c "$d/h2o.conf")
+	CONF[h2o]=$d/h2o.conf
+}
+
+conf_limit() {
+	local d=$TMP/limit
+	peer_dir "$d"
+	printf "limit -p %s -w %s   (canned 1 KiB 200 response, parses only CRLFCRLF)\n" "$1" "$WORKERS" >"$d/cmdline"
+	CMD=("${BIN[limit]}" -p "$1" -w "$WORKERS")
+	CONF[limit]=$d/cmdline
+}
+
+peer_version() {
+	case $1 in
+	nginx) "${BIN[nginx]}" -v 2>&1 | sed 's/^nginx version: //' ;;
+	lighttpd) "${BIN[lighttpd]}" -v 2>&1 | head -n1 | awk '{print $1}' ;;
+	h2o) "${BIN[h2o]}" -v 2>&1 | head -n1 ;;
+	limit) echo "tests/bench/limit.c ($(date -u -r "${BIN[limit]}" '+built %Y-%m-%d %H:%M UTC'))" ;;
+	esac
+}
+
+port_in_use() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start_peer NAME PORT: configure, start under setsid, wait until it answers.
+declare -A CONF
+start_peer() {
+	local name=$1 port=$2 i
+	CMD=()
+	"conf_$name" "$port"
+	setsid "${CMD[@]}" </dev/null >"$TMP/$name/out" 2>&1 &
+	PID[$name]=$!
 	for ((i = 0; i < 100; i++)); do   # up to 10 s
 		if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/1k.bin" 2>/dev/null; then
+			PORT[$name]=$port
 			return 0
 		fi
-		kill -0 "$NGINX_PID" 2>/dev/null || break
+		kill -0 "${PID[$name]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	stop_server "$NGINX_PID" nginx || true
-	NGINX_PID=""
+	stop_server "${PID[$name]}" "$name" || true
+	unset "PID[$name]"
 	return 1
 }
 
 # A port below the ephemeral range, so wrk's own client ports never take it.
-NGINX_PORT=""
-for ((attempt = 0; attempt < 10; attempt++)); do
-	port=$((20000 + RANDOM % 12000))
-	[[ $port -ne $WSD_PORT ]] || continue
-	port_in_use "$port" && continue
-	if start_nginx "$port"; then
-		NGINX_PORT=$port
-		break
+for p in "${PEERS[@]}"; do
+	for ((attempt = 0; attempt < 10; attempt++)); do
+		port=$((20000 + RANDOM % 12000))
+		[[ " ${PORT[*]} " != *" $port "* ]] || continue
+		port_in_use "$port" && continue
+		start_peer "$p" "$port" && break
+	done
+	if [[ -z ${PORT[$p]:-} ]]; then
+		log "bench.sh: $p did not start; its output and error log:"
+		cat "$TMP/$p/out" "$TMP/$p/error.log" >&2 2>/dev/null || true
+		exit 3
 	fi
+	VERSION[$p]=$(peer_version "$p")
 done
-if [[ -z $NGINX_PORT ]]; then
-	log "bench.sh: nginx did not start; its output and error log:"
-	cat "$NGX/out" "$NGX/error.log" >&2 2>/dev/null || true
-	exit 3
-fi
+SERVERS=(wsd "${PEERS[@]}")
+REAL_PEERS=()   # the peers a user would pick instead (not limit)
+for p in "${PEERS[@]}"; do [[ $p == limit ]] || REAL_PEERS+=("$p"); done
 
-# --- check that both serve the right bytes -----------------------------------
+# --- check that all serve the right bytes ------------------------------------
 
-for f in 1k.bin 64k.bin 1m.bin; do
-	for s in wsd nginx; do
-		if [[ $s == wsd ]]; then p=$WSD_PORT; else p=$NGINX_PORT; fi
-		if ! curl -fsS --max-time 10 -o "$TMP/check" "http://127.0.0.1:$p/$f" ||
+for s in "${SERVERS[@]}"; do
+	for f in 1k.bin 64k.bin 1m.bin; do
+		[[ $s != limit ]] || continue   # canned bytes, checked by size below
+		if ! curl -fsS --max-time 10 -o "$TMP/check" "http://127.0.0.1:${PORT[$s]}/$f" ||
 			! cmp -s "$TMP/check" "$DOCROOT/$f"; then
 			log "bench.sh: $s does not serve $f correctly"
 			[[ $s == wsd ]] && cat "$WSD_LOG" >&2
@@ -311,6 +448,11 @@ for f in 1k.bin 64k.bin 1m.bin; do
 		fi
 	done
 done
+if [[ -n ${PORT[limit]:-} ]] &&
+	[[ $(curl -fsS --max-time 10 "http://127.0.0.1:${PORT[limit]}/1k.bin" | wc -c) -ne 1024 ]]; then
+	log "bench.sh: limit does not answer with 1 KiB"
+	exit 3
+fi
 rm -f "$TMP/check"
 
 # --- environment -------------------------------------------------------------
@@ -325,22 +467,35 @@ built=$(date -u -r "$WSD_BIN" '+%Y-%m-%d %H:%M UTC')
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' || true)
 {
 	echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-	echo "machine:  $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r)"
-	echo "wsd:      $WSD_BIN (built $built), port $WSD_PORT"
+	echo "machine:  $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r)," \
+		"load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+	echo "wsd:      ${VERSION[wsd]}, $WSD_BIN (built $built), port ${PORT[wsd]}"
 	echo "source:   $ROOT_DIR at $commit"
-	echo "nginx:    $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), port $NGINX_PORT"
+	for p in "${PEERS[@]}"; do
+		printf '%-9s %s, %s, port %s\n' "$p:" "${VERSION[$p]}" "${BIN[$p]}" "${PORT[$p]}"
+	done
 	echo "wrk:      $(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
-	echo "settings: $WORKERS workers each; wrk -t $THREADS -c $CONNS (1 MiB: -c $BIG_CONNS)" \
-		"-d ${DURATION}s; $ROUNDS round(s)"
+	echo "settings: $WORKERS workers/threads each; shapes (wrk threads:conns:1 MiB conns)" \
+		"$SHAPES; -d ${DURATION}s; $ROUNDS round(s)"
+	echo
+	echo "configurations (document root $DOCROOT):"
+	for s in "${SERVERS[@]}"; do
+		if [[ $s == wsd ]]; then f=$TMP/wsd/wsd.ini; else f=${CONF[$s]}; fi
+		echo "  --- $s ($f)"
+		grep -v '^[[:space:]]*$' "$f" | sed 's/^/    /'
+	done
 } | tee "$TMP/env.txt"
 # wsd gives a worker at most pool.max_workload (default 512) connections
 # and, with a fixed pool, queues the rest without serving them; wrk does
 # not count requests that never complete, so such a run would only look
 # slower, not fail.
-if ((CONNS > WORKERS * 512)); then
-	echo "note:     $CONNS connections > $WORKERS workers x 512 (max_workload):" \
-		"wsd leaves the excess queued, unserved, and wrk does not count them as errors"
-fi
+for shape in $SHAPES; do
+	c=$(cut -d: -f2 <<<"$shape")
+	if ((c > WORKERS * 512)); then
+		echo "note:     $c connections > $WORKERS workers x 512 (max_workload):" \
+			"wsd leaves the excess queued, unserved, and wrk does not count them as errors"
+	fi
+done
 echo
 
 # --- machine stalls ----------------------------------------------------------
@@ -367,27 +522,36 @@ STALL_PID=$!
 
 # --- benchmark ---------------------------------------------------------------
 
-# name | path | connections | extra header
-PROFILES=(
-	"ka-1k|/1k.bin|$CONNS|"
-	"close-1k|/1k.bin|$CONNS|Connection: close"
-	"ka-64k|/64k.bin|$CONNS|"
-	"ka-1m|/1m.bin|$BIG_CONNS|"
-)
-
-RESULTS=$TMP/results   # profile server round rps socket_errors non2xx
+RESULTS=$TMP/results   # shape profile server round rps socket_errors non2xx
 : >"$RESULTS"
 
-# run_wrk SERVER PORT PROFILE ROUND SECONDS -> one line in $RESULTS
+# profile_spec NAME CONNS BIG_CONNS -> "name|path|connections|kind"
+profile_spec() {
+	case $1 in
+	ka-1k) echo "ka-1k|/1k.bin|$2|" ;;
+	close-1k) echo "close-1k|/1k.bin|$2|close" ;;
+	ka-64k) echo "ka-64k|/64k.bin|$2|" ;;
+	ka-1m) echo "ka-1m|/1m.bin|$3|" ;;
+	pipe-1k) echo "pipe-1k|/1k.bin|$2|pipe" ;;
+	esac
+}
+
+# run_wrk SHAPE SERVER PROFILE-SPEC ROUND SECONDS -> one line in $RESULTS
 run_wrk() {
-	local server=$1 port=$2 spec=$3 round=$4 secs=$5
-	local name path conns header
-	IFS='|' read -r name path conns header <<<"$spec"
-	local out=$TMP/raw/$round-$name-$server.txt
-	local args=(-t "$THREADS" -c "$conns" -d "${secs}s" --latency)
-	[[ -z $header ]] || args+=(-H "$header")
+	local shape=$1 server=$2 spec=$3 round=$4 secs=$5
+	local name path conns kind threads port=${PORT[$2]}
+	IFS='|' read -r name path conns kind <<<"$spec"
+	threads=${shape%%:*}
+	((threads <= conns)) || threads=$conns   # wrk wants connections >= threads
+	local out=$TMP/raw/$shape-$round-$name-$server.txt
+	local args=(-t "$threads" -c "$conns" -d "${secs}s" --latency) tail=()
+	case $kind in
+	close) args+=(-H "Connection: close") ;;
+	pipe) args+=(-s "$BENCH_DIR/pipeline.lua") tail=(-- 16) ;;
+	esac
 	local rc=0
-	timeout -k 5 $((secs + 30)) wrk "${args[@]}" "http://127.0.0.1:$port$path" >"$out" 2>&1 || rc=$?
+	timeout -k 5 $((secs + 30)) wrk "${args[@]}" "http://127.0.0.1:$port$path" "${tail[@]}" \
+		>"$out" 2>&1 || rc=$?
 	local rps errs non2xx
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	errs=$(sed -n 's/^ *Socket errors: //p' "$out" | tr -d ',' |
@@ -397,15 +561,15 @@ run_wrk() {
 	[[ -n $errs ]] || errs=-
 	[[ -n $non2xx ]] || non2xx=0
 	if [[ $round != warmup ]]; then
-		echo "$name $server $round $rps $errs $non2xx" >>"$RESULTS"
+		echo "$shape $name $server $round $rps $errs $non2xx" >>"$RESULTS"
 	fi
-	printf '  round %-6s %-9s %-5s %12s req/s  errors %s  non-2xx %s\n' \
-		"$round" "$name" "$server" "$rps" "$errs" "$non2xx" >&2
+	printf '  %-9s round %-6s %-9s %-9s %12s req/s  errors %s  non-2xx %s\n' \
+		"$shape" "$round" "$name" "$server" "$rps" "$errs" "$non2xx" >&2
 	if [[ $server == wsd ]]; then
 		((rc == 0)) || problem "wrk exited with status $rc on $name (round $round): see $out"
-		[[ $errs == - ]] || problem "socket errors on $name (round $round): $errs"
-		[[ $non2xx == 0 ]] || problem "$non2xx non-2xx responses on $name (round $round)"
-		if ! kill -0 "$WSD_PID" 2>/dev/null; then
+		[[ $errs == - ]] || problem "socket errors on $name, $shape (round $round): $errs"
+		[[ $non2xx == 0 ]] || problem "$non2xx non-2xx responses on $name, $shape (round $round)"
+		if ! kill -0 "${PID[wsd]}" 2>/dev/null; then
 			problem "the wsd daemon is gone after $name (round $round)"
 			exit 1
 		fi
@@ -415,43 +579,91 @@ run_wrk() {
 	fi
 }
 
-log "warm-up (1 s each, not counted)"
-run_wrk wsd "$WSD_PORT" "${PROFILES[0]}" warmup 1
-run_wrk nginx "$NGINX_PORT" "${PROFILES[0]}" warmup 1
+# The limit server answers 1 KiB whatever the path: 1 KiB profiles only.
+serves() { [[ $1 != limit || $2 == *-1k ]]; }
 
-for ((r = 1; r <= ROUNDS; r++)); do
-	if ((r % 2)); then order=(wsd nginx); else order=(nginx wsd); fi
-	for spec in "${PROFILES[@]}"; do
-		for s in "${order[@]}"; do
-			if [[ $s == wsd ]]; then p=$WSD_PORT; else p=$NGINX_PORT; fi
-			run_wrk "$s" "$p" "$spec" "$r" "$DURATION"
+for shape in $SHAPES; do
+	IFS=: read -r _ c bc <<<"$shape"
+	specs=()
+	for p in ${PROFILES_WANTED//,/ }; do specs+=("$(profile_spec "$p" "$c" "$bc")"); done
+	log "shape $shape: warm-up (1 s each, not counted)"
+	for s in "${SERVERS[@]}"; do run_wrk "$shape" "$s" "${specs[0]}" warmup 1; done
+	for ((r = 1; r <= ROUNDS; r++)); do
+		# Rotate the order by one server per round, and reverse it every
+		# other round, so no server always follows the same one.
+		n=${#SERVERS[@]} order=()
+		for ((i = 0; i < n; i++)); do order+=("${SERVERS[$(((i + r - 1) % n))]}"); done
+		if ((r % 2 == 0)); then
+			for ((i = 0; i < n / 2; i++)); do
+				t=${order[i]} order[i]=${order[n - 1 - i]} order[n - 1 - i]=$t
+			done
+		fi
+		for spec in "${specs[@]}"; do
+			for s in "${order[@]}"; do
+				serves "$s" "${spec%%|*}" || continue
+				run_wrk "$shape" "$s" "$spec" "$r" "$DURATION"
+			done
 		done
 	done
 done
 
-# --- table -------------------------------------------------------------------
+# --- tables ------------------------------------------------------------------
 
 median() {
 	sort -g | awk '{v[NR] = $1} END {
-		if (NR == 0) { print "n/a"; exit }
+		if (NR == 0) { print "-"; exit }
 		if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "%.2f\n", m }'
 }
 
-echo
-printf '%-10s %12s %12s %12s  %s\n' profile "wsd req/s" "nginx req/s" "wsd/nginx" "socket errors (wsd; nginx)"
-for spec in "${PROFILES[@]}"; do
-	name=${spec%%|*}
-	w=$(awk -v n="$name" '$1 == n && $2 == "wsd" {print $4}' "$RESULTS" | median)
-	n=$(awk -v n="$name" '$1 == n && $2 == "nginx" {print $4}' "$RESULTS" | median)
-	ratio=$(awk -v n="$name" '$1 == n {v[$2 " " $3] = $4; if ($2 == "wsd") rounds[$3] = 1}
-		END {for (r in rounds) if (v["nginx " r] > 0) print v["wsd " r] / v["nginx " r]}' "$RESULTS" | median)
-	werr=$(awk -v n="$name" '$1 == n && $2 == "wsd" && $5 != "-" {print "r" $3 ":" $5}' "$RESULTS" | paste -sd' ')
-	nerr=$(awk -v n="$name" '$1 == n && $2 == "nginx" && $5 != "-" {print "r" $3 ":" $5}' "$RESULTS" | paste -sd' ')
-	printf '%-10s %12.0f %12.0f %12.2f  %s; %s\n' "$name" "$w" "$n" "$ratio" "${werr:-none}" "${nerr:-none}"
-done
+# ratios SHAPE PROFILE WHAT -> wsd's per-round ratio to WHAT (a server, or
+# "best" = the best real peer of that round), one per line
+ratios() {
+	awk -v sh="$1" -v n="$2" -v what="$3" -v peers="${REAL_PEERS[*]}" '
+		$1 == sh && $2 == n {v[$3 " " $4] = $5; rounds[$4] = 1}
+		END {
+			np = split(peers, p, " ")
+			for (r in rounds) {
+				d = 0
+				if (what == "best") {
+					for (i = 1; i <= np; i++) if (v[p[i] " " r] > d) d = v[p[i] " " r]
+				} else d = v[what " " r]
+				if (d > 0 && ((("wsd " r) in v))) print v["wsd " r] / d
+			}
+		}' "$RESULTS"
+}
+
+print_tables() {
+	local shape=$1 name s cols=() h
+	cols=("${PEERS[@]}")
+	[[ ${#REAL_PEERS[@]} -eq 0 ]] || cols+=(best)
+	echo "shape $shape (wrk threads:conns:1 MiB conns), medians of $ROUNDS round(s):"
+	printf '  %-9s' profile
+	for s in "${SERVERS[@]}"; do printf ' %10s' "$s"; done
+	printf '   |'
+	for h in "${cols[@]}"; do printf ' %11s' "wsd/$h"; done
+	echo
+	for p in ${PROFILES_WANTED//,/ }; do
+		printf '  %-9s' "$p"
+		for s in "${SERVERS[@]}"; do
+			printf ' %10s' "$(awk -v sh="$shape" -v n="$p" -v s="$s" \
+				'$1 == sh && $2 == n && $3 == s {print $5}' "$RESULTS" | median |
+				awk '{print ($1 == "-") ? "-" : int($1 + 0.5)}')"
+		done
+		printf '   |'
+		for h in "${cols[@]}"; do printf ' %11s' "$(ratios "$shape" "$p" "$h" | median)"; done
+		echo
+	done
+	local errs
+	errs=$(awk -v sh="$shape" '$1 == sh && $6 != "-" {print $3 " " $2 " r" $4 ": " $6}' "$RESULTS")
+	echo "  socket errors: ${errs:-none}" | sed '2,$s/^/    /'
+	echo
+}
 
 echo
+for shape in $SHAPES; do print_tables "$shape"; done
+((ROUNDS >= 5)) || echo "note: $ROUNDS round(s): a smoke run, not a pass (a pass is the median of >= 5)"
+
 if [[ -s $TMP/stalls ]]; then
 	echo "machine stalls (a sleeper woke > 200 ms late): $(wc -l <"$TMP/stalls")," \
 		"longest $(sort -k2 -n "$TMP/stalls" | tail -n1 | awk '{print $2}') ms; at (UTC, ms late):" \
@@ -459,6 +671,7 @@ if [[ -s $TMP/stalls ]]; then
 else
 	echo "machine stalls (a sleeper woke > 200 ms late): none"
 fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- wsd health --------------------------------------------------------------
 
@@ -473,8 +686,8 @@ if ((bench_lines > 0)); then
 fi
 WSD_LOG_LINES=$(wc -l <"$WSD_LOG")
 
-pid=$WSD_PID
-WSD_PID=""
+pid=${PID[wsd]}
+unset "PID[wsd]"
 wsd_rc=0
 stop_server "$pid" wsd || wsd_rc=$?
 ((wsd_rc == 0)) || problem "wsd exited with status $wsd_rc on SIGTERM (expected 0)"
