@@ -28,6 +28,7 @@ struct wsd_config {
 	char user[64];         /* empty = unchanged (or "nobody" when root) */
 	int backlog;
 	uint32_t shutdown_timeout_ms;
+	char proxy_from[512]; /* addresses/networks that send a PROXY v2 header; "" = off */
 	/* [pool] */
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
 	uint32_t pool_idle_timeout_ms; /* quiet this long before the pool shrinks */
