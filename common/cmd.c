@@ -47,6 +47,8 @@ static const struct cmd commands[] = {
         check_restart},
     {"reload", CMD_ADMIN, "", "re-read the configuration file and apply what changed", 65, {{0}},
         NULL},
+    {"metrics", CMD_READONLY, "",
+        "the Prometheus exposition, as GET /metrics on [metrics] listen serves it", 5, {{0}}, NULL},
     {"events", CMD_READONLY, "[--since SEQ] [-f|--follow]",
         "recent supervision events; with follow, new ones as they happen", 5,
         {{"since", CMD_T_INT, 0, 0, 0, 0, SEQ_MAX, NULL, "only events after this sequence number"},

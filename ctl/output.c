@@ -486,6 +486,9 @@ static void print_version(struct out *o, const cJSON *res)
 	    jnum_or(res, "protocol", 0));
 }
 
+/* The exposition text as it is, for a scraper's eyes or a pipe. */
+static void print_metrics(struct out *o, const cJSON *res) { fputs(jstr(res, "text") ?: "", o->f); }
+
 static void print_json(struct out *o, const cJSON *res)
 {
 	char *s = cJSON_Print(res);
@@ -507,6 +510,7 @@ static const struct printer {
     {"drain", print_drain},
     {"log-reopen", print_log_reopen},
     {"version", print_version},
+    {"metrics", print_metrics},
 };
 
 void out_result(struct out *o, const struct cmd *c, const cJSON *result)

@@ -46,6 +46,7 @@ struct key {
 };
 
 static int set_listen(struct wsd_config *, const struct key *, const char *, char *, size_t);
+static int set_metrics(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_path(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_logfile(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_accesslog(struct wsd_config *, const struct key *, const char *, char *, size_t);
@@ -59,6 +60,7 @@ static int set_mode(struct wsd_config *, const struct key *, const char *, char 
 static int set_share(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_proxy_from(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static void fmt_share(uint32_t ppm, char *buf, size_t len);
+static void value_of(const struct wsd_config *cfg, const struct key *k, char *buf, size_t len);
 
 #define FIELD(f) offsetof(struct wsd_config, f), sizeof(((struct wsd_config *)0)->f)
 
@@ -69,6 +71,7 @@ static const struct key keys[] = {
     {"server", "backlog", set_int, FIELD(backlog), 1, 65535, CONFIG_LIVE},
     {"server", "shutdown_timeout", set_duration, FIELD(shutdown_timeout_ms), 0, MS_HOUR,
         CONFIG_LIVE},
+    {"server", "drain_delay", set_duration, FIELD(drain_delay_ms), 0, MS_HOUR, CONFIG_LIVE},
     {"server", "proxy_from", set_proxy_from, FIELD(proxy_from), 0, 0, CONFIG_LIVE},
     {"pool", "min", set_u32, FIELD(pool_min), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_LIVE},
     {"pool", "max", set_u32, FIELD(pool_max), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_LIVE},
@@ -97,6 +100,7 @@ static const struct key keys[] = {
     {"control", "mode", set_mode, FIELD(control_mode), 0, 0777, CONFIG_RESTART},
     {"control", "group", set_user, FIELD(control_group), 0, 0, CONFIG_RESTART},
     {"control", "readonly_group", set_user, FIELD(control_readonly_group), 0, 0, CONFIG_RESTART},
+    {"metrics", "listen", set_metrics, 0, 0, 0, 0, CONFIG_RESTART},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAXKEYS, "raise CONFIG_MAXKEYS for the new key");
@@ -413,49 +417,46 @@ static int set_level(
 	return 0;
 }
 
-static int listen_port(const char *v, uint16_t *port, char *err, size_t errlen)
+static int listen_port(const struct key *k, const char *v, uint16_t *port, char *err, size_t errlen)
 {
 	uint32_t n = 0;
 	int r;
 
 	r = parse_u32(v, &n);
 	if (r == -1)
-		return fail(err, errlen, "server.listen: port '%s' is not a number", v);
+		return fail(
+		    err, errlen, "%s.%s: port '%s' is not a number", k->section, k->name, v);
 	if (r == -2 || n > 65535)
-		return fail(err, errlen, "server.listen: port %s is out of range (0..65535)", v);
+		return fail(err, errlen, "%s.%s: port %s is out of range (0..65535)", k->section,
+		    k->name, v);
 	*port = (uint16_t)n;
 	return 0;
 }
 
 /* Split "[v6]:PORT" or "HOST:PORT"; host is checked by the caller. */
-static int listen_split(
-    const char *v, char *host, size_t hostlen, const char **port, char *err, size_t errlen)
+static int listen_split(const struct key *k, const char *v, char *host, size_t hostlen,
+    const char **port, char *err, size_t errlen)
 {
 	const char *h = v, *e;
 
 	if (*v == '[') {
 		h = v + 1;
 		if ((e = strchr(h, ']')) == NULL || e[1] != ':')
-			return fail(err, errlen,
-			    "server.listen: '%s': "
-			    "expected [IPV6]:PORT",
-			    v);
+			return fail(err, errlen, "%s.%s: '%s': expected [IPV6]:PORT", k->section,
+			    k->name, v);
 		*port = e + 2;
 	} else {
 		if ((e = strrchr(v, ':')) == NULL)
-			return fail(err, errlen,
-			    "server.listen: '%s': "
-			    "expected HOST:PORT, [IPV6]:PORT or PORT",
-			    v);
+			return fail(err, errlen, "%s.%s: '%s': expected HOST:PORT, [IPV6]:PORT%s",
+			    k->section, k->name, v, k->set == set_listen ? " or PORT" : " or off");
 		if (memchr(v, ':', (size_t)(e - v)) != NULL)
 			return fail(err, errlen,
-			    "server.listen: '%s': "
-			    "an IPv6 address needs brackets, as in [::1]:8080",
-			    v);
+			    "%s.%s: '%s': an IPv6 address needs brackets, as in [::1]:8080",
+			    k->section, k->name, v);
 		*port = e + 1;
 	}
 	if ((size_t)(e - h) >= hostlen)
-		return fail(err, errlen, "server.listen: address is too long");
+		return fail(err, errlen, "%s.%s: address is too long", k->section, k->name);
 	memcpy(host, h, (size_t)(e - h));
 	host[e - h] = '\0';
 	return 0;
@@ -474,28 +475,50 @@ static int listen_host_ok(const char *host, int v6)
 	return strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, buf) == 1;
 }
 
+/* HOST:PORT or [V6]:PORT into host (256 bytes) and *port. */
+static int parse_addr(
+    const struct key *k, const char *v, char *host, uint16_t *port, char *err, size_t errlen)
+{
+	char h[256];
+	const char *p = NULL;
+
+	if (listen_split(k, v, h, sizeof(h), &p, err, errlen) == -1)
+		return -1;
+	if (!listen_host_ok(h, v[0] == '['))
+		return fail(err, errlen,
+		    "%s.%s: '%s' is not a numeric IPv4 address, [IPv6] address or localhost",
+		    k->section, k->name, h);
+	if (listen_port(k, p, port, err, errlen) == -1)
+		return -1;
+	memcpy(host, h, strlen(h) + 1);
+	return 0;
+}
+
 /* A bare PORT keeps the current host, so "-p" can override just the port. */
 static int set_listen(
     struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
-	char host[sizeof(cfg->listen_host)];
-	const char *port = NULL;
-	uint16_t n = 0;
-
 	if (isdigit((unsigned char)v[0]) && strchr(v, ':') == NULL &&
 	    strspn(v, "0123456789") == strlen(v))
-		return listen_port(v, &cfg->listen_port, err, errlen);
-	if (listen_split(v, host, sizeof(host), &port, err, errlen) == -1)
+		return listen_port(k, v, &cfg->listen_port, err, errlen);
+	return parse_addr(k, v, cfg->listen_host, &cfg->listen_port, err, errlen);
+}
+
+/* "off" (the default), or HOST:PORT: where the daemon serves /metrics, /healthz, /readyz. */
+static int set_metrics(
+    struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
+{
+	_Static_assert(sizeof(cfg->metrics_host) == 256, "parse_addr writes 256 bytes at most");
+
+	if (strcmp(v, "off") == 0) {
+		cfg->metrics_on = 0;
+		cfg->metrics_host[0] = '\0';
+		cfg->metrics_port = 0;
+		return 0;
+	}
+	if (parse_addr(k, v, cfg->metrics_host, &cfg->metrics_port, err, errlen) == -1)
 		return -1;
-	if (!listen_host_ok(host, v[0] == '['))
-		return fail(err, errlen,
-		    "server.listen: '%s' is not a numeric "
-		    "IPv4 address, [IPv6] address or localhost",
-		    host);
-	if (listen_port(port, &n, err, errlen) == -1)
-		return -1;
-	memcpy(cfg->listen_host, host, strlen(host) + 1);
-	cfg->listen_port = n;
+	cfg->metrics_on = 1;
 	return 0;
 }
 
@@ -952,6 +975,19 @@ static void finish_heartbeat(const struct wsd_config *cfg, struct errs *e)
 	    " is more than 60s");
 }
 
+/* The metrics endpoint cannot share the server's address (port 0 picks two free ones). */
+static void finish_metrics(const struct wsd_config *cfg, struct errs *e)
+{
+	char at[PATH_MAX + 32], v[300];
+
+	if (!cfg->metrics_on || cfg->metrics_port == 0 || cfg->metrics_port != cfg->listen_port ||
+	    strcmp(cfg->metrics_host, cfg->listen_host) != 0)
+		return;
+	where(cfg, row("metrics", "listen"), at, sizeof(at));
+	value_of(cfg, &keys[row("metrics", "listen")], v, sizeof(v));
+	errs_add(e, "%s: %s is server.listen's address too", at, v);
+}
+
 /* Started as root the children switch to this user: it must exist. */
 static void finish_user(const struct wsd_config *cfg, struct errs *e)
 {
@@ -1029,6 +1065,7 @@ static void finish_into(struct wsd_config *tmp, struct errs *e)
 {
 	finish_pool(tmp, e);
 	finish_heartbeat(tmp, e);
+	finish_metrics(tmp, e);
 	finish_user(tmp, e);
 	finish_root(tmp, e);
 	finish_path(tmp, "log", "file", tmp->log_file, sizeof(tmp->log_file), e);
@@ -1133,6 +1170,12 @@ static void value_of(const struct wsd_config *cfg, const struct key *k, char *bu
 	if (k->set == set_listen)
 		snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%u" : "%s:%u",
 		    cfg->listen_host, cfg->listen_port);
+	else if (k->set == set_metrics)
+		snprintf(buf, len,
+		    !cfg->metrics_on                   ? "off" :
+		        strchr(cfg->metrics_host, ':') ? "[%s]:%u" :
+		                                         "%s:%u",
+		    cfg->metrics_host, cfg->metrics_port);
 	else if (k->set == set_duration)
 		fmt_duration(*(const uint32_t *)s, buf, len);
 	else if (k->set == set_u32)

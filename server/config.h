@@ -12,7 +12,7 @@
 #define CONFIG_ERRLEN 512          /* one error message */
 #define CONFIG_ERRLIST 4096        /* a buffer for a whole list of them */
 #define CONFIG_POOL_LIMIT_MAX 4096 /* upper bound of pool.limit */
-#define CONFIG_MAXKEYS 32          /* room for the key table's rows */
+#define CONFIG_MAXKEYS 40          /* room for the key table's rows */
 
 /* Where a key's value came from; both 0 = the default. */
 struct config_origin {
@@ -28,6 +28,7 @@ struct wsd_config {
 	char user[64];         /* empty = unchanged (or "nobody" when root) */
 	int backlog;
 	uint32_t shutdown_timeout_ms;
+	uint32_t drain_delay_ms; /* a stop first keeps serving this long, /readyz 503 */
 	char proxy_from[512]; /* addresses/networks that send a PROXY v2 header; "" = off */
 	/* [pool] */
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
@@ -47,6 +48,10 @@ struct wsd_config {
 	char log_file[PATH_MAX];   /* empty = stderr */
 	char access_log[PATH_MAX]; /* empty = stderr, when access_log_on */
 	int access_log_on;
+	/* [metrics] */
+	int metrics_on;         /* listen = off (the default): no endpoint */
+	char metrics_host[256]; /* numeric address or "localhost" */
+	uint16_t metrics_port;  /* 0 = ephemeral (tests: the daemon logs the port) */
 	/* [control] */
 	char control_socket[108];          /* sun_path size; empty = the default rule */
 	int control_off;                   /* control.socket = off */

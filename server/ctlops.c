@@ -13,6 +13,7 @@
 #include "daemon_int.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "status.h"
 
 #define FOLLOWERS_MAX CONTROL_MAX_CLIENTS
@@ -78,6 +79,25 @@ static void do_status(struct ctlops *c, struct control_reply *r)
 	daemon_status(c->d, &v, rows, max);
 	control_reply_result(r, status_json(&v));
 	free(rows);
+}
+
+/* metrics: the same text GET /metrics serves (one builder for both). */
+static void do_metrics(struct ctlops *c, struct control_reply *r)
+{
+	size_t len = 0;
+	char *text = daemon_metrics(c->d, &len);
+	cJSON *o = cJSON_CreateObject();
+
+	if (text == NULL || o == NULL ||
+	    cJSON_AddStringToObject(o, "content_type", METRICS_CONTENT_TYPE) == NULL ||
+	    cJSON_AddStringToObject(o, "text", text) == NULL) {
+		cJSON_Delete(o);
+		free(text);
+		control_reply_error(r, RPC_INTERNAL, "out of memory", NULL);
+		return;
+	}
+	free(text);
+	control_reply_result(r, o);
 }
 
 static void follow_add(struct ctlops *c, struct control_reply *r)
@@ -527,6 +547,8 @@ static int call(void *ctx, const struct cmd *cmd, const cJSON *params, struct co
 		do_status(c, r);
 	else if (strcmp(cmd->name, "events") == 0)
 		do_events(c, params, r);
+	else if (strcmp(cmd->name, "metrics") == 0)
+		do_metrics(c, r);
 	else if (strcmp(cmd->name, "log-reopen") == 0)
 		do_log_reopen(c, r);
 	else if (strcmp(cmd->name, "stop") == 0)

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,6 +28,7 @@
 #include "ctlops.h"
 #include "daemon_int.h"
 #include "log.h"
+#include "metricsd.h"
 #include "notify.h"
 #include "proxyproto.h"
 #include "supervise.h"
@@ -265,6 +267,7 @@ static void kid_worker_event(struct daemon *d, struct msg_event *ev)
 	ev->role[sizeof(ev->role) - 1] = ev->kind[sizeof(ev->kind) - 1] = '\0';
 	ev->detail[sizeof(ev->detail) - 1] = '\0';
 	elog_add(d->events, ev->kind, ev->role, ev->pid, "%s", ev->detail);
+	daemon_metrics_event(d, ev->kind, ev->role, ev->detail);
 }
 
 static void kid_msg(struct sv_entry *e, struct msg *m, void *arg)
@@ -285,6 +288,7 @@ static void kid_event(
 	struct daemon *d = arg;
 
 	elog_add(d->events, kind, e->sv.role, pid, "%s", detail);
+	daemon_metrics_event(d, kind, e->sv.role, detail);
 }
 
 /* ", N connections closed at the drain deadline", or nothing when none was. */
@@ -515,13 +519,13 @@ static void tell_stopping(struct daemon *d)
 			log_warn("stopping notice to manager %d", (int)k->e.sv.pid);
 }
 
-void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms)
+/* The stop itself: the listeners first, then the managers, escalating at the timeout. */
+static void stop_now(struct daemon *d, const char *why, uint32_t timeout_ms)
 {
 	uint32_t ms = (timeout_ms ? timeout_ms : d->cfg.shutdown_timeout_ms) + 500;
 	struct timeval tv = clock_tv(ms);
 
-	if (d->stopping)
-		return;
+	d->draining = 0;
 	d->stopping = STOP_GRACEFUL;
 	d->stop_started_ms = clock_now_ms();
 	log_info("%s: stopping", why);
@@ -539,6 +543,53 @@ void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms)
 	daemon_maybe_exit(d);
 }
 
+static void drain_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("drain delay over");
+	stop_now(d, d->drain_why, d->drain_timeout_ms);
+}
+
+/*
+ * server.drain_delay: the first stop request waits that long, everything
+ * serving and accepting while /readyz answers 503, so a load balancer
+ * stops sending first. 1: waiting; 0: stop now (no delay, not serving
+ * yet, or a second request during the delay: it cuts it short).
+ */
+static int drain_first(struct daemon *d, const char *why, uint32_t timeout_ms)
+{
+	uint32_t ms = d->cfg.drain_delay_ms;
+	struct timeval tv = clock_tv(ms);
+
+	if (d->draining) {
+		log_info("%s during the drain delay: stopping now", why);
+		evtimer_del(&d->ev_drain);
+		return 0;
+	}
+	if (ms == 0 || !d->ready)
+		return 0;
+	d->draining = 1;
+	d->drain_timeout_ms = timeout_ms;
+	snprintf(d->drain_why, sizeof(d->drain_why), "%s", why);
+	log_info(
+	    "%s: draining for %u ms (server.drain_delay) before stopping: /readyz answers 503, "
+	    "serving on",
+	    why, ms);
+	notify_stopping();
+	elog_add(d->events, "draining", "daemon", getpid(), "%s: stopping in %u ms", why, ms);
+	evtimer_assign(&d->ev_drain, d->base, drain_end_cb, d);
+	evtimer_add(&d->ev_drain, &tv);
+	return 1;
+}
+
+void daemon_stop(struct daemon *d, const char *why, uint32_t timeout_ms)
+{
+	if (d->stopping || drain_first(d, why, timeout_ms))
+		return;
+	stop_now(d, why, timeout_ms ? timeout_ms : d->drain_timeout_ms);
+}
+
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
 	daemon_stop(arg, sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM", 0);
@@ -549,7 +600,7 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->stopping)
+	if (daemon_stopping(d))
 		return;
 	if (d->ctl != NULL)
 		ctlops_reload_signal(d->ctl);
@@ -571,6 +622,14 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* ---- main ---- */
+
+static int64_t wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * Every connection is a descriptor in some process, and descriptors in
@@ -631,6 +690,8 @@ static int daemon_setup(struct daemon *d)
 	if ((d->events = malloc(sizeof(*d->events))) == NULL)
 		return 3;
 	elog_init(d->events);
+	if ((rc = daemon_metrics_open(d)) != 0)
+		return rc;
 	if ((rc = ctlops_open(d, &d->ctl)) != 0)
 		return rc;
 	if ((d->cur[ROLE_LISTENER] = kid_new(d, ROLE_LISTENER)) == NULL ||
@@ -663,6 +724,7 @@ static void daemon_free(struct daemon *d)
 {
 	if (d->ctl)
 		ctlops_free(d->ctl);
+	metricsd_free(d->metrics);
 	if (d->base)
 		event_base_free(d->base);
 	wtable_free(&d->workers);
@@ -681,6 +743,7 @@ int daemon_run(const struct wsd_config *cfg, const struct config_source *src)
 	d.eff_max = cfg->pool_max;
 	reload_init(&d, src);
 	d.started_ms = clock_now_ms();
+	d.started_wall_ms = wall_now_ms();
 	log_setrole("daemon");
 	if ((rc = daemon_setup(&d)) != 0) {
 		daemon_free(&d);

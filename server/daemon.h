@@ -34,6 +34,15 @@ size_t daemon_status_rows(const struct daemon *d);
 void daemon_status(
     const struct daemon *d, struct status_view *v, struct status_proc *rows, size_t max);
 
+/*
+ * The Prometheus exposition of the daemon's tables (GET /metrics and
+ * wsctl metrics), malloc'd; NULL when out of memory.
+ */
+char *daemon_metrics(struct daemon *d, size_t *len);
+
+/* 1 when serving (/readyz 200); else 0 and why ("starting", "stopping", ...). */
+int daemon_ready(const struct daemon *d, char *why, size_t len);
+
 /* The event log (wsctl events). */
 struct elog *daemon_events(struct daemon *d);
 

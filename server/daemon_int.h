@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "eventlog.h"
+#include "metrics.h"
 #include "msg.h"
 #include "poolreq.h"
 #include "proc.h"
@@ -65,6 +66,9 @@ struct daemon {
 	struct elog *events;                  /* what happened, for wsctl events */
 	struct ctlops *ctl;                   /* the control socket, NULL when off */
 	uint64_t started_ms;                  /* monotonic, for uptime */
+	int64_t started_wall_ms;              /* the same moment by the wall clock */
+	struct metricsd *metrics;             /* [metrics] listen, NULL when off */
+	struct metrics_restarts restarts;     /* by role and cause, from the events */
 	struct role_restart restart;
 	/*
 	 * The pool bounds in effect: the file's (or -w's), until a scale
@@ -84,6 +88,14 @@ struct daemon {
 	daemon_reload_fn reload_done;
 	char reload_why[64];
 	void *reload_arg;
+	/*
+	 * server.drain_delay: a stop waits this long first, serving on while
+	 * /readyz answers 503; a second stop request skips the rest.
+	 */
+	int draining;
+	uint32_t drain_timeout_ms;
+	char drain_why[64];
+	struct event ev_drain;
 	enum stop_phase stopping;
 	uint64_t stop_started_ms;
 	unsigned stopped_graceful, stopped_term, stopped_kill, stopped_error;
@@ -119,6 +131,10 @@ void daemon_fill_config(struct daemon *d);
 void daemon_notify_init(struct daemon *d);
 void daemon_notify_ready(struct daemon *d);
 void daemon_notify_checked(uint64_t now, void *arg);
+
+/* daemon_metrics.c: the metrics endpoint, the restart counters, readiness. */
+int daemon_metrics_open(struct daemon *d);
+void daemon_metrics_event(struct daemon *d, const char *kind, const char *role, const char *detail);
 
 /* daemon_reload.c: keep the configuration's source for later reloads. */
 void reload_init(struct daemon *d, const struct config_source *src);

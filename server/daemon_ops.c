@@ -133,7 +133,7 @@ void daemon_status(
 
 struct elog *daemon_events(struct daemon *d) { return d->events; }
 
-int daemon_stopping(const struct daemon *d) { return d->stopping != STOP_NONE; }
+int daemon_stopping(const struct daemon *d) { return d->stopping != STOP_NONE || d->draining; }
 
 /* ---- logs ---- */
 
@@ -211,6 +211,8 @@ static void restart_finish(struct daemon *d, int failed, const char *cause)
 	elog_add(d->events, failed ? "restart failed" : "restarted", rep.role, rr->new_pid,
 	    "replaced %d in %llu ms%s%s%s", rep.old_pid, (unsigned long long)rep.ms,
 	    rep.killed ? ", killed" : "", failed ? ": " : "", rep.cause);
+	if (!failed)
+		daemon_metrics_event(d, "restarted", rep.role, "");
 	memset(rr, 0, sizeof(*rr));
 	done(arg, &rep);
 }

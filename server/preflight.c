@@ -49,21 +49,21 @@ static const char *bind_hint(int err, unsigned port)
 	return "";
 }
 
-/* Bind as the daemon would, then let the port go. 1 = error. */
-static int check_bind(const struct wsd_config *cfg)
+/* Bind host:port (section.key) as the daemon would, then let the port go. 1 = error. */
+static int check_bind(const struct wsd_config *cfg, const char *section, const char *key,
+    const char *host, unsigned portnum)
 {
 	struct addrinfo hints = {
 	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res;
-	int v6 = strchr(cfg->listen_host, ':') != NULL;
+	int v6 = strchr(host, ':') != NULL;
 	char port[8], addr[300];
 	int fd, one = 1, rc, err = 0;
 
-	snprintf(port, sizeof(port), "%u", cfg->listen_port);
-	snprintf(addr, sizeof(addr), "%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-	    cfg->listen_port);
-	if ((rc = getaddrinfo(cfg->listen_host, port, &hints, &res)) != 0) {
-		report(0, cfg, "server", "listen", "%s: %s", addr, gai_strerror(rc));
+	snprintf(port, sizeof(port), "%u", portnum);
+	snprintf(addr, sizeof(addr), "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", portnum);
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		report(0, cfg, section, key, "%s: %s", addr, gai_strerror(rc));
 		return 1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -74,11 +74,11 @@ static int check_bind(const struct wsd_config *cfg)
 	if (fd != -1)
 		close(fd);
 	if (err == EADDRINUSE)
-		report(1, cfg, "server", "listen",
+		report(1, cfg, section, key,
 		    "%s is in use (by the running wsd?): a start now would fail", addr);
 	else if (err != 0)
-		report(0, cfg, "server", "listen", "cannot bind %s: %s%s", addr, strerror(err),
-		    bind_hint(err, cfg->listen_port));
+		report(0, cfg, section, key, "cannot bind %s: %s%s", addr, strerror(err),
+		    bind_hint(err, portnum));
 	return err != 0 && err != EADDRINUSE;
 }
 
@@ -195,7 +195,10 @@ int preflight_run(const struct wsd_config *cfg)
 {
 	int errors = 0;
 
-	errors += check_bind(cfg);
+	errors += check_bind(cfg, "server", "listen", cfg->listen_host, cfg->listen_port);
+	if (cfg->metrics_on)
+		errors += check_bind(
+		    cfg, "metrics", "listen", cfg->metrics_host, cfg->metrics_port);
 	errors += check_log(cfg, "file", cfg->log_file);
 	errors += check_log(cfg, "access_log", cfg->access_log);
 	errors += check_root(cfg);

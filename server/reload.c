@@ -61,4 +61,7 @@ void reload_keep_fixed(struct wsd_config *next, const struct wsd_config *cur)
 	    sizeof(next->control_readonly_group));
 	next->control_gid = cur->control_gid;
 	next->control_ro_gid = cur->control_ro_gid;
+	next->metrics_on = cur->metrics_on;
+	memcpy(next->metrics_host, cur->metrics_host, sizeof(next->metrics_host));
+	next->metrics_port = cur->metrics_port;
 }

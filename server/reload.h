@@ -32,7 +32,8 @@ void reload_plan(const struct config_change *ch, int n, struct reload_plan *p);
 /* What the reply says for a change applied as planned ("live", "restarted manager"...). */
 const char *reload_how_text(enum reload_how how);
 
-/* Put back into next the keys only a restart of wsd changes (listen, user, control.*). */
+/* Put back into next the keys only a restart of wsd changes (listen, user, control.*,
+ * metrics.listen). */
 void reload_keep_fixed(struct wsd_config *next, const struct wsd_config *cur);
 
 #endif

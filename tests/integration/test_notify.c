@@ -178,6 +178,25 @@ START_TEST(test_watchdog_stops_with_the_loop)
 }
 END_TEST
 
+/* server.drain_delay: STOPPING=1 when the delay begins, not when it ends. */
+START_TEST(test_stopping_at_the_start_of_the_drain_delay)
+{
+	char buf[512];
+
+	h_init(&w);
+	notify_listen();
+	h_start(&w, "[server]\ndrain_delay = 3s\n");
+	ck_assert_msg(notify_wait("READY=1", buf, sizeof(buf), h_bound_ms(5000)), "no READY=1");
+	h_stop_begin(&w);
+	ck_assert_msg(
+	    notify_wait("STOPPING=1", buf, sizeof(buf), h_bound_ms(2000)), "no STOPPING=1");
+	ck_assert(h_log_has(&w, "draining for 3000 ms (server.drain_delay)"));
+	ck_assert(!h_log_has(&w, "drain delay over"));
+	ck_assert_int_eq(h_stop(&w), 0);
+	notify_unset();
+}
+END_TEST
+
 Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -186,6 +205,7 @@ Suite *notify_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ready_status_reload_stopping);
 	tcase_add_test(tc, test_watchdog_stops_with_the_loop);
+	tcase_add_test(tc, test_stopping_at_the_start_of_the_drain_delay);
 	suite_add_tcase(s, tc);
 	return s;
 }

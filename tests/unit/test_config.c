@@ -303,6 +303,51 @@ START_TEST(test_listen_errors)
 }
 END_TEST
 
+START_TEST(test_metrics_listen)
+{
+	struct wsd_config cfg;
+	char v[300];
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(cfg.metrics_on, 0);
+	ck_assert_int_eq(cfg.drain_delay_ms, 0);
+	ck_assert_int_eq(config_value(&cfg, "metrics", "listen", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "off");
+	ck_assert_int_eq(
+	    config_set(&cfg, "metrics", "listen", "127.0.0.1:9145", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.metrics_on, 1);
+	ck_assert_str_eq(cfg.metrics_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.metrics_port, 9145);
+	ck_assert_int_eq(config_set(&cfg, "metrics", "listen", "[::1]:0", err, sizeof(err)), 0);
+	config_value(&cfg, "metrics", "listen", v, sizeof(v));
+	ck_assert_str_eq(v, "[::1]:0");
+	/* The server's own address is not touched. */
+	ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.listen_port, 8080);
+	ck_assert_int_eq(config_set(&cfg, "metrics", "listen", "off", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.metrics_on, 0);
+	assert_set_error("metrics", "listen", "9145",
+	    "metrics.listen: '9145': expected HOST:PORT, [IPV6]:PORT or off");
+	assert_set_error("metrics", "listen", "1.2.3.4:70000",
+	    "metrics.listen: port 70000 is out of range (0..65535)");
+	assert_set_error("metrics", "listen", "example.org:80",
+	    "metrics.listen: 'example.org' is not a numeric IPv4 address, "
+	    "[IPv6] address or localhost");
+	/* Not the server's own address. */
+	ck_assert_int_eq(
+	    config_set(&cfg, "metrics", "listen", "127.0.0.1:8080", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
+	ck_assert_str_eq(err, "metrics.listen: 127.0.0.1:8080 is server.listen's address too\n");
+	ck_assert_int_eq(
+	    config_set(&cfg, "metrics", "listen", "127.0.0.1:8081", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "server", "drain_delay", "5s", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.drain_delay_ms, 5000);
+	assert_set_error(
+	    "server", "drain_delay", "2h", "server.drain_delay: 2h is out of range (0s..1h)");
+}
+END_TEST
+
 START_TEST(test_set_errors)
 {
 	assert_set_error("pool", "max", "5000", "pool.max: 5000 is out of range (1..4096)");
@@ -990,6 +1035,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_special_values);
 	tcase_add_test(tc, test_listen);
 	tcase_add_test(tc, test_listen_errors);
+	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_set_errors);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_load_indented);

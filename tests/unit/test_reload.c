@@ -69,7 +69,7 @@ START_TEST(test_plan)
 }
 END_TEST
 
-/* listen, user and control.* stay; the rest comes from the file. */
+/* listen, user, control.* and metrics.listen stay; the rest comes from the file. */
 START_TEST(test_keep_fixed)
 {
 	struct wsd_config cur, next;
@@ -81,8 +81,12 @@ START_TEST(test_keep_fixed)
 	snprintf(next.user, sizeof(next.user), "www");
 	snprintf(next.control_socket, sizeof(next.control_socket), "/x.sock");
 	next.control_mode = 0600;
+	next.metrics_on = 1;
+	snprintf(next.metrics_host, sizeof(next.metrics_host), "127.0.0.1");
+	next.metrics_port = 9145;
 	next.pool_max = cur.pool_max + 1;
 	reload_keep_fixed(&next, &cur);
+	ck_assert_int_eq(next.metrics_on, 0);
 	ck_assert_str_eq(next.listen_host, cur.listen_host);
 	ck_assert_int_eq(next.listen_port, cur.listen_port);
 	ck_assert_str_eq(next.user, cur.user);
