@@ -53,6 +53,16 @@ struct msg_hdr {
 	uint32_t len; /* payload bytes after the header */
 };
 
+#define MSG_PROXY_FROM_MAX 16 /* server.proxy_from: networks at most */
+
+/* One network of server.proxy_from: an address and a prefix length. */
+struct msg_cidr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t bits;   /* prefix length: 0..32 or 0..128 */
+	uint8_t pad[2];
+	uint8_t addr[16]; /* network byte order, host bits zero; IPv4 in the first 4 */
+};
+
 /*
  * Settings a role needs, sent by its supervisor right after exec, and
  * again with a higher generation after a reload: a running role takes a
@@ -73,6 +83,9 @@ struct msg_config {
 	uint32_t has_access_log;
 	uint32_t park_after_ms; /* http.park_after: 0 = never park */
 	uint32_t park_max;      /* http.park_max: 0 = the soft fd limit - 256 */
+	uint32_t proxy_from_n;  /* server.proxy_from: networks used; 0 = off */
+	uint32_t pad2;
+	struct msg_cidr proxy_from[MSG_PROXY_FROM_MAX]; /* must send a PROXY v2 header first */
 };
 
 /* Sent every heartbeat.interval from the sender's own event loop, with live figures. */

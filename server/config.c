@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "pool.h"
+#include "proxyproto.h"
 
 #include <sys/stat.h>
 
@@ -57,6 +58,7 @@ static int set_duration(struct wsd_config *, const struct key *, const char *, c
 static int set_ctlsocket(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_mode(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static int set_share(struct wsd_config *, const struct key *, const char *, char *, size_t);
+static int set_proxy_from(struct wsd_config *, const struct key *, const char *, char *, size_t);
 static void fmt_share(uint32_t ppm, char *buf, size_t len);
 static void value_of(const struct wsd_config *cfg, const struct key *k, char *buf, size_t len);
 
@@ -70,6 +72,7 @@ static const struct key keys[] = {
     {"server", "shutdown_timeout", set_duration, FIELD(shutdown_timeout_ms), 0, MS_HOUR,
         CONFIG_LIVE},
     {"server", "drain_delay", set_duration, FIELD(drain_delay_ms), 0, MS_HOUR, CONFIG_LIVE},
+    {"server", "proxy_from", set_proxy_from, FIELD(proxy_from), 0, 0, CONFIG_LIVE},
     {"pool", "min", set_u32, FIELD(pool_min), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_LIVE},
     {"pool", "max", set_u32, FIELD(pool_max), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_LIVE},
     {"pool", "limit", set_u32, FIELD(pool_limit), 1, CONFIG_POOL_LIMIT_MAX, CONFIG_ROLES},
@@ -367,6 +370,22 @@ static int set_mode(
 		return fail(err, errlen, "%s.%s: '%s' is not an octal mode (0000..0777)",
 		    k->section, k->name, v);
 	*(uint32_t *)field(cfg, k) = (uint32_t)m;
+	return 0;
+}
+
+/* Addresses and networks (proxyproto.h); kept as written, "" for off. */
+static int set_proxy_from(
+    struct wsd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
+{
+	struct msg_cidr nets[MSG_PROXY_FROM_MAX];
+	char why[160];
+
+	if (proxy_from_parse(v, nets, MSG_PROXY_FROM_MAX, why, sizeof(why)) == -1)
+		return fail(err, errlen, "%s.%s: %s", k->section, k->name, why);
+	if (strlen(v) >= k->size)
+		return fail(err, errlen, "%s.%s: value is too long (max %zu bytes)", k->section,
+		    k->name, k->size - 1);
+	snprintf(field(cfg, k), k->size, "%s", strcmp(v, "off") == 0 ? "" : v);
 	return 0;
 }
 
@@ -1175,6 +1194,8 @@ static void value_of(const struct wsd_config *cfg, const struct key *k, char *bu
 		snprintf(buf, len, "%04o", *(const uint32_t *)s);
 	else if (k->set == set_logfile)
 		snprintf(buf, len, "%s", *s ? s : "stderr");
+	else if (k->set == set_proxy_from)
+		snprintf(buf, len, "%s", *s ? s : "off");
 	else
 		snprintf(buf, len, "%s", *s ? s : "(default)");
 }

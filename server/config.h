@@ -29,6 +29,7 @@ struct wsd_config {
 	int backlog;
 	uint32_t shutdown_timeout_ms;
 	uint32_t drain_delay_ms; /* a stop first keeps serving this long, /readyz 503 */
+	char proxy_from[512];    /* addresses/networks that send a PROXY v2 header; "" = off */
 	/* [pool] */
 	uint32_t pool_min, pool_max, pool_limit, max_workload;
 	uint32_t pool_idle_timeout_ms; /* quiet this long before the pool shrinks */

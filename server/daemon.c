@@ -30,6 +30,7 @@
 #include "log.h"
 #include "metricsd.h"
 #include "notify.h"
+#include "proxyproto.h"
 #include "supervise.h"
 
 const char *const daemon_role_names[NROLES] = {"listener", "manager"};
@@ -99,6 +100,18 @@ static int resolve_user(struct daemon *d)
 	return 0;
 }
 
+/* server.proxy_from, checked when it was read: parsed again into the roles' copy. */
+static void daemon_fill_proxy_from(struct msg_config *mc, const struct wsd_config *c)
+{
+	char why[160];
+	int n = proxy_from_parse(
+	    c->proxy_from, mc->proxy_from, MSG_PROXY_FROM_MAX, why, sizeof(why));
+
+	if (n < 0)
+		fatalx("server.proxy_from: %s", why); /* config_set() checked it */
+	mc->proxy_from_n = (uint32_t)n;
+}
+
 void daemon_fill_config(struct daemon *d)
 {
 	struct msg_config *mc = &d->mc;
@@ -126,6 +139,7 @@ void daemon_fill_config(struct daemon *d)
 	mc->shutdown_timeout_ms = c->shutdown_timeout_ms;
 	mc->log_level = (uint32_t)c->log_level;
 	mc->has_access_log = d->accessfd >= 0;
+	daemon_fill_proxy_from(mc, c);
 }
 
 static int make_channel(int sp[2], const char *what)

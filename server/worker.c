@@ -29,6 +29,7 @@
 #include "mime.h"
 #include "msg.h"
 #include "proc.h"
+#include "proxyproto.h"
 #include "resolve.h"
 #include "roles.h"
 
@@ -53,6 +54,7 @@ struct conn {
 	enum conn_state state;
 	short armed;             /* what c->ev waits for, 0 = not assigned */
 	int keepalive;           /* after this response */
+	int proxy;               /* a PROXY v2 header must come first (server.proxy_from) */
 	uint64_t deadline_ms;    /* header timeout of the request being read, or end of linger */
 	uint64_t ka_deadline_ms; /* idle between requests: the keep-alive timeout; 0 = never idle */
 	size_t inlen, consumed;
@@ -98,6 +100,7 @@ struct worker {
 	uint64_t parked, park_waits;       /* handed to the listener; tries it could not take */
 	time_t forbid_sec;                 /* the 403 log limit: this second, */
 	unsigned forbid_n, forbid_dropped; /* lines in it, lines dropped */
+	struct proxy_loglimit proxy_log;   /* refused PROXY headers, likewise */
 };
 
 static void conn_run(struct conn *c);
@@ -271,7 +274,7 @@ static void conn_wait_request(struct conn *c)
 {
 	uint64_t now = clock_now_ms();
 
-	if (c->inlen == 0)
+	if (c->inlen == 0 && !c->proxy)
 		conn_arm(c, EV_READ, conn_idle_wait(c, now));
 	else
 		conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
@@ -757,6 +760,38 @@ static void conn_on_timeout(struct conn *c)
 	conn_close(c); /* idle keep-alive, stalled send (accounted), or linger over */
 }
 
+/*
+ * A peer in server.proxy_from: its PROXY v2 header comes first
+ * (proxyproto.c). 1: taken, c->peer is now the client's, parse the
+ * request that followed; 0: waiting for more, or refused with a 400.
+ */
+static int conn_proxy(struct conn *c)
+{
+	struct proxy_hdr h;
+	int rc = proxy_parse(c->in, c->inlen, sizeof(c->in), &h);
+	uint64_t now;
+
+	if (rc == 0) {
+		conn_wait_request(c);
+		return 0;
+	}
+	c->proxy = 0;
+	if (rc < 0) {
+		proxy_log_refused(&c->w->proxy_log, &c->peer, rc, time(NULL));
+		conn_note_request(c, NULL, 0);
+		respond_error(c, 400, 1, 0);
+		c->consumed = c->inlen;
+		c->state = C_WRITE;
+		conn_run(c);
+		return 0;
+	}
+	if ((c->inlen = proxy_apply(c->in, c->inlen, (size_t)rc, &h, &c->peer)) > 0)
+		return 1;
+	now = clock_now_ms(); /* the request still has the header timeout */
+	conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
+	return 0;
+}
+
 static void conn_read(struct conn *c)
 {
 	ssize_t n;
@@ -775,6 +810,8 @@ static void conn_read(struct conn *c)
 			c->deadline_ms = clock_now_ms() + c->w->cfg.header_timeout_ms;
 		c->inlen += (size_t)n;
 	}
+	if (c->proxy && !conn_proxy(c))
+		return;
 	conn_run(c);
 }
 
@@ -801,7 +838,7 @@ static uint64_t conn_park_deadline(const struct conn *c)
 /* Between requests, nothing buffered, no file open, keep-alive on, before its deadline. */
 static int conn_parkable(const struct conn *c, uint64_t now)
 {
-	return parking(c->w) && c->state == C_READ && c->inlen == 0 && c->filefd < 0 &&
+	return parking(c->w) && c->state == C_READ && c->inlen == 0 && c->filefd < 0 && !c->proxy &&
 	    conn_park_deadline(c) > now;
 }
 
@@ -899,13 +936,17 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	w->accepted++;
 	c->armed = 0;
 	c->keepalive = 0;
+	/* Checked on the address we have: no syscall for a peer not listed. A returning
+	 * parked connection sent its header when it first came (c->peer is the client's). */
+	c->proxy = !(mc && (mc->flags & MSG_CONN_RETURNING)) &&
+	    proxy_from_match(w->cfg.proxy_from, w->cfg.proxy_from_n, (struct sockaddr *)&c->peer);
 	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
 	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ,
-	    !w->draining   ? w->cfg.header_timeout_ms :
-	        parking(w) ? 0 :
-	                     IDLE_GRACE_MS);
+	    !w->draining || c->proxy ? w->cfg.header_timeout_ms :
+	        parking(w)           ? 0 :
+	                               IDLE_GRACE_MS);
 	/* First: the oldest idle one parked below could be this very connection. */
 	if (mc && (mc->flags & MSG_CONN_RETURNING))
 		conn_read(c); /* a parked client spoke: its bytes are there */

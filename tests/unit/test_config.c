@@ -890,6 +890,36 @@ START_TEST(test_diff_lists_changed_keys)
 }
 END_TEST
 
+START_TEST(test_proxy_from)
+{
+	struct wsd_config a, b;
+	struct config_change ch[2];
+	char v[CONFIG_VALUELEN];
+
+	config_defaults(&a);
+	ck_assert_str_eq(a.proxy_from, "");
+	ck_assert_int_eq(config_value(&a, "server", "proxy_from", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "off");
+	b = a;
+	ck_assert_int_eq(
+	    config_set(&b, "server", "proxy_from", "127.0.0.1, ::1 10.0.0.0/8", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(config_value(&b, "server", "proxy_from", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "127.0.0.1, ::1 10.0.0.0/8");
+	/* Changed by a reload, live: the workers check it at each new connection. */
+	ck_assert_int_eq(config_diff(&a, &b, ch, 2), 1);
+	ck_assert_str_eq(ch[0].key, "server.proxy_from");
+	ck_assert_str_eq(ch[0].from, "off");
+	ck_assert_int_eq(ch[0].apply, CONFIG_LIVE);
+	ck_assert_int_eq(config_set(&b, "server", "proxy_from", "off", err, sizeof(err)), 0);
+	ck_assert_str_eq(b.proxy_from, "");
+	assert_set_error("server", "proxy_from", "10.0.0.0/40",
+	    "server.proxy_from: '10.0.0.0/40': the prefix length must be 0..32");
+	assert_set_error("server", "proxy_from", "haproxy.local",
+	    "server.proxy_from: 'haproxy.local' is not an IPv4 or IPv6 address");
+}
+END_TEST
+
 START_TEST(test_diff_sees_past_the_shown_length)
 {
 	struct wsd_config a, b;
@@ -1031,6 +1061,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_finish_relative);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_pool);
+	tcase_add_test(tc, test_proxy_from);
 	suite_add_tcase(s, tc);
 	return s;
 }
