@@ -176,30 +176,56 @@ static int state_index(const char *state)
 	return -1;
 }
 
-static void process_families(FILE *f, const struct status_view *s)
+/*
+ * The oldest heartbeat among the role's live processes; with none alive
+ * (lost, waiting for its restart), the oldest of its stopped slots, which
+ * keeps growing: an alert on the age must not go quiet when the role is gone.
+ */
+static void heartbeat_ages(const struct status_view *s, uint64_t age[], int seen[])
 {
-	uint64_t n[MR_NROLES][NSTATES] = {{0}}, age[MR_NROLES] = {0};
+	uint64_t gone[MR_NROLES] = {0};
 	int live[MR_NROLES] = {0};
 
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct status_proc *p = &s->procs[i];
-		int r = role_index(p->role), st = state_index(p->state);
+		int r = role_index(p->role);
 
-		if (r == -1 || st == -1)
+		if (r == -1)
 			continue;
-		n[r][st]++;
 		if (p->pid > 0 && p->hb_age_ms >= age[r])
 			age[r] = p->hb_age_ms, live[r] = 1;
+		else if (p->pid <= 0 && p->hb_age_ms >= gone[r])
+			gone[r] = p->hb_age_ms, seen[r] = 1;
 	}
+	for (int r = 0; r < MR_NROLES; r++) {
+		if (!live[r])
+			age[r] = gone[r];
+		seen[r] |= live[r];
+	}
+}
+
+static void process_families(FILE *f, const struct status_view *s)
+{
+	uint64_t n[MR_NROLES][NSTATES] = {{0}}, age[MR_NROLES] = {0};
+	int seen[MR_NROLES] = {0};
+
+	for (size_t i = 0; i < s->nprocs; i++) {
+		int r = role_index(s->procs[i].role), st = state_index(s->procs[i].state);
+
+		if (r != -1 && st != -1)
+			n[r][st]++;
+	}
+	heartbeat_ages(s, age, seen);
 	family(f, "wsd_processes", "gauge", "Processes by role and supervision state.");
 	for (int r = 0; r < MR_NROLES; r++)
 		for (size_t st = 0; st < NSTATES; st++)
 			fprintf(f, "wsd_processes{role=\"%s\",state=\"%s\"} %llu\n", role_names[r],
 			    state_names[st], (unsigned long long)n[r][st]);
 	family(f, "wsd_heartbeat_age_seconds", "gauge",
-	    "The oldest last heartbeat among the role's live processes.");
+	    "Seconds since the oldest last heartbeat among the role's live processes "
+	    "(none alive: since the role was last heard from).");
 	for (int r = 0; r < MR_NROLES; r++)
-		if (live[r])
+		if (seen[r])
 			fprintf(f, "wsd_heartbeat_age_seconds{role=\"%s\"} %.3f\n", role_names[r],
 			    (double)age[r] / 1000);
 }

@@ -155,6 +155,28 @@ START_TEST(test_processes_bounded)
 }
 END_TEST
 
+/* A role with no live process (lost, backing off): its age keeps growing, never vanishes. */
+START_TEST(test_heartbeat_age_role_gone)
+{
+	struct status_proc gone[] = {
+	    {.role = "listener", .pid = 0, .state = "stopped", .hb_age_ms = 7000},
+	    {.role = "manager", .pid = 12, .state = "running", .hb_age_ms = 80},
+	};
+	struct status_view st = view();
+	char *t;
+
+	st.procs = gone;
+	st.nprocs = 2;
+	t = text_of(&st, NULL);
+	ck_assert_double_eq_tol(value(t, "wsd_heartbeat_age_seconds{role=\"listener\"}"), 7, 1e-9);
+	ck_assert_double_eq_tol(
+	    value(t, "wsd_heartbeat_age_seconds{role=\"manager\"}"), 0.08, 1e-9);
+	/* No worker at all (a new manager's table not in yet): no series to make up. */
+	ck_assert_ptr_null(sample(t, "wsd_heartbeat_age_seconds{role=\"worker\"}"));
+	free(t);
+}
+END_TEST
+
 /* Every sample's family has one HELP and one TYPE before it; counters end in _total; no sign. */
 START_TEST(test_format)
 {
@@ -249,6 +271,7 @@ int main(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_histogram_cumulative);
 	tcase_add_test(tc, test_processes_bounded);
+	tcase_add_test(tc, test_heartbeat_age_role_gone);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_exit_causes);
 	tcase_add_test(tc, test_restart_events);
