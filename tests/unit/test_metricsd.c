@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,20 @@ static struct metricsd *m;
 static uint32_t timeout_ms = 2000;
 static struct sockaddr_in addr;
 
+static size_t big; /* > 0: /metrics answers that many bytes */
+
 static char *text(void *arg, size_t *len)
 {
-	*len = strlen(BODY);
-	return strdup(BODY);
+	char *t;
+
+	if (big == 0) {
+		*len = strlen(BODY);
+		return strdup(BODY);
+	}
+	if ((t = malloc(big)) != NULL)
+		memset(t, '#', big);
+	*len = big;
+	return t;
 }
 
 static int ready(void *arg, char *why, size_t len) { return 1; }
@@ -197,7 +208,35 @@ START_TEST(test_half_close_gets_answer)
 }
 END_TEST
 
+/* Reset by the server (data sent to a socket it closed), seen without reading. */
+static int reset(void *arg)
+{
+	struct pollfd p = {*(int *)arg, 0, 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static int always(void *arg) { return 0; }
+
+/*
+ * A client that asks for a large answer and never reads it: closed within
+ * the deadline and the linger, so more bytes from it get a reset.
+ */
+START_TEST(test_never_reading_client_closed)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
+
+	timeout_ms = 300;
+	big = 900 * 1024;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	ck_assert_int_eq(write(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25), 25);
+	turn_until(always, NULL, 1500); /* 300 ms to take the answer, 1 s of linger at most */
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	ck_assert(turn_until(reset, &fd, 2000));
+	close(fd);
+}
+END_TEST
 
 /* Freed with a connection in each phase: reading a head, writing, lingering. */
 START_TEST(test_free_with_connections_open)
@@ -228,10 +267,12 @@ int main(void)
 	Suite *s = suite_create("metricsd");
 	TCase *tc = tcase_create("metricsd");
 
+	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_flood_at_cap_yields);
 	tcase_add_test(tc, test_emfile_pauses_and_recovers);
 	tcase_add_test(tc, test_half_close_gets_answer);
+	tcase_add_test(tc, test_never_reading_client_closed);
 	tcase_add_test(tc, test_free_with_connections_open);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
