@@ -167,10 +167,10 @@ START_TEST(test_emfile_pauses_and_recovers)
 	ck_assert_int_eq(write(a.fd, "GET /metrics HTTP/1.0\r\n\r\n", 25), 25);
 	getrlimit(RLIMIT_NOFILE, &was);
 	rl = was;
-	rl.rlim_cur = (rlim_t)dup(0) + 1; /* this one, then nothing more */
+	rl.rlim_cur = (rlim_t)dup(a.fd) + 1; /* this one, then nothing more */
 	close((int)rl.rlim_cur - 1);
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	while (n < 64 && (fds[n] = dup(0)) >= 0)
+	while (n < 64 && (fds[n] = dup(a.fd)) >= 0)
 		n++;
 	ck_assert_int_eq(errno, EMFILE);
 	getrusage(RUSAGE_SELF, &r0);
