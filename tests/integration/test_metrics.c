@@ -392,7 +392,7 @@ START_TEST(test_counters_survive_restarts)
 {
 	struct h_response r;
 	char out[8192], cmd[2 * PATH_MAX], *body;
-	pid_t mgr;
+	pid_t mgr, wrk;
 	uint16_t port;
 
 	h_init(&w);
@@ -421,6 +421,11 @@ START_TEST(test_counters_survive_restarts)
 	ck_assert_double_eq(series(body, "wsd_connections_accepted_total"), 3);
 	served_still();
 	wait_value(port, "wsd_http_requests_total", 4);
+	/* A worker killed: its manager's events carry its pid to the daemon, counted by cause. */
+	h_expect_lost(&w, 2, 2);
+	ck_assert_int_ge(h_count_role(&w, "worker", &wrk, 1), 1);
+	ck_assert_int_eq(kill(wrk, SIGKILL), 0);
+	wait_value(port, "wsd_restarts_total{role=\"worker\",cause=\"killed\"}", 1);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
