@@ -267,7 +267,7 @@ static void kid_worker_event(struct daemon *d, struct msg_event *ev)
 	ev->role[sizeof(ev->role) - 1] = ev->kind[sizeof(ev->kind) - 1] = '\0';
 	ev->detail[sizeof(ev->detail) - 1] = '\0';
 	elog_add(d->events, ev->kind, ev->role, ev->pid, "%s", ev->detail);
-	daemon_metrics_event(d, ev->kind, ev->role, ev->detail);
+	daemon_metrics_event(d, ev->kind, ev->role, ev->pid, ev->detail);
 }
 
 static void kid_msg(struct sv_entry *e, struct msg *m, void *arg)
@@ -288,7 +288,7 @@ static void kid_event(
 	struct daemon *d = arg;
 
 	elog_add(d->events, kind, e->sv.role, pid, "%s", detail);
-	daemon_metrics_event(d, kind, e->sv.role, detail);
+	daemon_metrics_event(d, kind, e->sv.role, pid, detail);
 }
 
 /* ", N connections closed at the drain deadline", or nothing when none was. */

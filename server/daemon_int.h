@@ -134,7 +134,8 @@ void daemon_notify_checked(uint64_t now, void *arg);
 
 /* daemon_metrics.c: the metrics endpoint, the restart counters, readiness. */
 int daemon_metrics_open(struct daemon *d);
-void daemon_metrics_event(struct daemon *d, const char *kind, const char *role, const char *detail);
+void daemon_metrics_event(
+    struct daemon *d, const char *kind, const char *role, pid_t pid, const char *detail);
 
 /* daemon_reload.c: keep the configuration's source for later reloads. */
 void reload_init(struct daemon *d, const struct config_source *src);

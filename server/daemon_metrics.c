@@ -13,9 +13,10 @@
 #include "metricsd.h"
 #include "status.h"
 
-void daemon_metrics_event(struct daemon *d, const char *kind, const char *role, const char *detail)
+void daemon_metrics_event(
+    struct daemon *d, const char *kind, const char *role, pid_t pid, const char *detail)
 {
-	metrics_note_event(&d->restarts, kind, role, detail);
+	metrics_note_event(&d->restarts, kind, role, (int32_t)pid, detail);
 }
 
 /* Connections the listeners hold parked now (a draining one's too). */

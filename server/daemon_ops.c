@@ -212,7 +212,7 @@ static void restart_finish(struct daemon *d, int failed, const char *cause)
 	    "replaced %d in %llu ms%s%s%s", rep.old_pid, (unsigned long long)rep.ms,
 	    rep.killed ? ", killed" : "", failed ? ": " : "", rep.cause);
 	if (!failed)
-		daemon_metrics_event(d, "restarted", rep.role, "");
+		daemon_metrics_event(d, "restarted", rep.role, rr->new_pid, "");
 	memset(rr, 0, sizeof(*rr));
 	done(arg, &rep);
 }

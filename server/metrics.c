@@ -22,12 +22,7 @@ static const char *const hist_le[MSG_HIST_BUCKETS] = {"0.001", "0.01", "0.1", "1
 
 /* ---- restarts by role and cause ---- */
 
-void metrics_restarts_init(struct metrics_restarts *r)
-{
-	memset(r, 0, sizeof(*r));
-	for (int i = 0; i < MR_NROLES; i++)
-		r->last_exit[i] = -1;
-}
+void metrics_restarts_init(struct metrics_restarts *r) { memset(r, 0, sizeof(*r)); }
 
 static int role_index(const char *role)
 {
@@ -53,8 +48,38 @@ enum metrics_cause metrics_exit_cause(const char *last_exit)
 	return MC_EXIT;
 }
 
+/* The pending exit of pid in role i, or -1. */
+static int exit_slot(const struct metrics_restarts *r, int i, int32_t pid)
+{
+	for (int j = 0; j < METRICS_PENDING_EXITS; j++)
+		if (r->exits[i][j].pid == pid)
+			return j;
+	return -1;
+}
+
+/* An exit to count at its restart; one never restarted (a drain) is overwritten in turn. */
+static void note_exit(struct metrics_restarts *r, int i, int32_t pid, const char *detail)
+{
+	int j = exit_slot(r, i, pid);
+
+	if (j == -1 && (j = exit_slot(r, i, 0)) == -1)
+		j = (int)(r->next[i]++ % METRICS_PENDING_EXITS);
+	r->exits[i][j].pid = pid;
+	r->exits[i][j].cause = (int)metrics_exit_cause(detail ? detail : "");
+}
+
+static void note_restart(struct metrics_restarts *r, int i, int32_t pid)
+{
+	int j = pid > 0 ? exit_slot(r, i, pid) : -1;
+
+	if (j == -1)
+		return;
+	r->n[i][r->exits[i][j].cause]++;
+	r->exits[i][j].pid = 0;
+}
+
 void metrics_note_event(
-    struct metrics_restarts *r, const char *kind, const char *role, const char *detail)
+    struct metrics_restarts *r, const char *kind, const char *role, int32_t pid, const char *detail)
 {
 	int i = role_index(role);
 
@@ -62,13 +87,11 @@ void metrics_note_event(
 		r->n[MR_WORKER][MC_RECYCLED]++;
 	if (i == -1)
 		return;
-	if (strcmp(kind, "exited") == 0)
-		r->last_exit[i] = (int)metrics_exit_cause(detail ? detail : "");
-	else if ((strcmp(kind, "restarting") == 0 || strcmp(kind, "backing off") == 0) &&
-	    r->last_exit[i] != -1) {
-		r->n[i][r->last_exit[i]]++;
-		r->last_exit[i] = -1;
-	} else if (strcmp(kind, "restarted") == 0)
+	if (strcmp(kind, "exited") == 0 && pid > 0)
+		note_exit(r, i, pid, detail);
+	else if (strcmp(kind, "restarting") == 0 || strcmp(kind, "backing off") == 0)
+		note_restart(r, i, pid);
+	else if (strcmp(kind, "restarted") == 0)
 		r->n[i][MC_REPLACED]++;
 }
 
@@ -176,30 +199,56 @@ static int state_index(const char *state)
 	return -1;
 }
 
-static void process_families(FILE *f, const struct status_view *s)
+/*
+ * The oldest heartbeat among the role's live processes; with none alive
+ * (lost, waiting for its restart), the oldest of its stopped slots, which
+ * keeps growing: an alert on the age must not go quiet when the role is gone.
+ */
+static void heartbeat_ages(const struct status_view *s, uint64_t age[], int seen[])
 {
-	uint64_t n[MR_NROLES][NSTATES] = {{0}}, age[MR_NROLES] = {0};
+	uint64_t gone[MR_NROLES] = {0};
 	int live[MR_NROLES] = {0};
 
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct status_proc *p = &s->procs[i];
-		int r = role_index(p->role), st = state_index(p->state);
+		int r = role_index(p->role);
 
-		if (r == -1 || st == -1)
+		if (r == -1)
 			continue;
-		n[r][st]++;
 		if (p->pid > 0 && p->hb_age_ms >= age[r])
 			age[r] = p->hb_age_ms, live[r] = 1;
+		else if (p->pid <= 0 && p->hb_age_ms >= gone[r])
+			gone[r] = p->hb_age_ms, seen[r] = 1;
 	}
+	for (int r = 0; r < MR_NROLES; r++) {
+		if (!live[r])
+			age[r] = gone[r];
+		seen[r] |= live[r];
+	}
+}
+
+static void process_families(FILE *f, const struct status_view *s)
+{
+	uint64_t n[MR_NROLES][NSTATES] = {{0}}, age[MR_NROLES] = {0};
+	int seen[MR_NROLES] = {0};
+
+	for (size_t i = 0; i < s->nprocs; i++) {
+		int r = role_index(s->procs[i].role), st = state_index(s->procs[i].state);
+
+		if (r != -1 && st != -1)
+			n[r][st]++;
+	}
+	heartbeat_ages(s, age, seen);
 	family(f, "wsd_processes", "gauge", "Processes by role and supervision state.");
 	for (int r = 0; r < MR_NROLES; r++)
 		for (size_t st = 0; st < NSTATES; st++)
 			fprintf(f, "wsd_processes{role=\"%s\",state=\"%s\"} %llu\n", role_names[r],
 			    state_names[st], (unsigned long long)n[r][st]);
 	family(f, "wsd_heartbeat_age_seconds", "gauge",
-	    "The oldest last heartbeat among the role's live processes.");
+	    "Seconds since the oldest last heartbeat among the role's live processes "
+	    "(none alive: since the role was last heard from).");
 	for (int r = 0; r < MR_NROLES; r++)
-		if (live[r])
+		if (seen[r])
 			fprintf(f, "wsd_heartbeat_age_seconds{role=\"%s\"} %.3f\n", role_names[r],
 			    (double)age[r] / 1000);
 }

@@ -19,24 +19,35 @@ enum metrics_role { MR_LISTENER, MR_MANAGER, MR_WORKER, MR_NROLES };
 /* Why a process was restarted: a bounded label set. */
 enum metrics_cause { MC_EXIT, MC_CRASH, MC_KILLED, MC_HUNG, MC_REPLACED, MC_RECYCLED, MC_NCAUSES };
 
+/* Exits not yet followed by their restart, per role, by pid: a few at once. */
+#define METRICS_PENDING_EXITS 8
+
 /* Restarts by role and cause, from the event stream (metrics_note_event). */
 struct metrics_restarts {
 	uint64_t n[MR_NROLES][MC_NCAUSES];
-	int last_exit[MR_NROLES]; /* cause of the role's last exit, until its restart; -1: none */
+	/*
+	 * The cause of each recent exit, until the restart of that pid: the
+	 * events of two managers (one replacing the other) may interleave.
+	 */
+	struct {
+		int32_t pid; /* 0: free */
+		int cause;
+	} exits[MR_NROLES][METRICS_PENDING_EXITS];
+	unsigned next[MR_NROLES]; /* the slot the next exit takes when all are in use */
 };
 
 void metrics_restarts_init(struct metrics_restarts *r);
 
 /*
- * One supervision event (as the event log records it: kind, role,
+ * One supervision event (as the event log records it: kind, role, pid,
  * detail): an "exited" notes the cause ("crash: SIGSEGV" -> crash, "hung:
  * ..." or "did not start ..." -> hung, "killed: ..." -> killed, "exit N"
- * -> exit); the "restarting" or "backing off" that follows counts it.
+ * -> exit); the "restarting" or "backing off" of the same pid counts it.
  * "restarted" (a restart or reload asked for) counts replaced, "recycle"
  * (pool.max_requests) counts a worker recycled. Others are ignored.
  */
-void metrics_note_event(
-    struct metrics_restarts *r, const char *kind, const char *role, const char *detail);
+void metrics_note_event(struct metrics_restarts *r, const char *kind, const char *role, int32_t pid,
+    const char *detail);
 
 /* The cause an exit description ("exit 3", "crash: SIGSEGV", ...) stands for. */
 enum metrics_cause metrics_exit_cause(const char *last_exit);

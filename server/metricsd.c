@@ -251,6 +251,15 @@ static void refuse_conn(struct metricsd *m, evutil_socket_t fd)
 	m->refused_logged = m->refused;
 }
 
+/* Stop accepting; again after ms (0: at the loop's next turn). */
+static void pause_accepting(struct metricsd *m, uint32_t ms)
+{
+	struct timeval tv = clock_tv(ms);
+
+	evconnlistener_disable(m->lev);
+	evtimer_add(&m->ev_resume, &tv);
+}
+
 static void accept_cb(
     struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
@@ -259,6 +268,12 @@ static void accept_cb(
 
 	if (m->nconns >= METRICSD_MAX_CONNS) {
 		refuse_conn(m, fd);
+		/*
+		 * libevent accepts until the backlog is empty: a flood of
+		 * connections would hold the loop (heartbeats, the control
+		 * socket). One refusal per turn of the loop.
+		 */
+		pause_accepting(m, 0);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
@@ -291,13 +306,11 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 static void accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct metricsd *m = arg;
-	struct timeval tv = clock_tv(ACCEPT_PAUSE_MS);
 	int err = EVUTIL_SOCKET_ERROR();
 
 	if (warn_now(m))
 		log_warnx("metrics: accept: %s, pausing %d ms", strerror(err), ACCEPT_PAUSE_MS);
-	evconnlistener_disable(lev);
-	evtimer_add(&m->ev_resume, &tv);
+	pause_accepting(m, ACCEPT_PAUSE_MS);
 }
 
 /* ---- the listening socket ---- */

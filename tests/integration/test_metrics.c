@@ -314,7 +314,7 @@ START_TEST(test_bad_input)
 	fd = mconnect(port);
 	t0 = h_now_ms();
 	ck_assert(closed_within(fd, h_bound_ms(1500)));
-	ck_assert_int_lt(h_now_ms() - t0, 1500);
+	ck_assert_int_lt(h_now_ms() - t0, h_bound_ms(1500));
 	close(fd);
 	ck_assert(h_wait_log(&w, "metrics: 16 connections open", h_bound_ms(2000)));
 	served_still();
@@ -362,7 +362,8 @@ START_TEST(test_readyz_during_drain_delay)
 	/* Still accepting and serving while the balancer takes us out. */
 	for (int i = 0; i < 5; i++)
 		served_still();
-	ck_assert(!h_log_has(&w, "drain delay over"));
+	if (h_now_ms() - t0 < 2500) /* a slow run may reach the end of the delay: no false alarm */
+		ck_assert(!h_log_has(&w, "drain delay over"));
 	ck_assert_int_eq(h_stop(&w), 0);
 	ck_assert_int_ge(h_now_ms() - t0, 2900);
 }
@@ -391,7 +392,7 @@ START_TEST(test_counters_survive_restarts)
 {
 	struct h_response r;
 	char out[8192], cmd[2 * PATH_MAX], *body;
-	pid_t mgr;
+	pid_t mgr, wrk;
 	uint16_t port;
 
 	h_init(&w);
@@ -420,7 +421,44 @@ START_TEST(test_counters_survive_restarts)
 	ck_assert_double_eq(series(body, "wsd_connections_accepted_total"), 3);
 	served_still();
 	wait_value(port, "wsd_http_requests_total", 4);
+	/* A worker killed: its manager's events carry its pid to the daemon, counted by cause. */
+	h_expect_lost(&w, 2, 2);
+	ck_assert_int_ge(h_count_role(&w, "worker", &wrk, 1), 1);
+	ck_assert_int_eq(kill(wrk, SIGKILL), 0);
+	wait_value(port, "wsd_restarts_total{role=\"worker\",cause=\"killed\"}", 1);
 	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/*
+ * Metrics connections open in every phase (idle, half a head, answered and
+ * lingering) hold neither a stop nor anything after it: wsd exits long
+ * before http.header_timeout, and h_stop finds its stderr clean (no leak
+ * report under LeakSanitizer).
+ */
+START_TEST(test_stop_with_metrics_connections_open)
+{
+	int idle, partial, done;
+	uint16_t port;
+	uint64_t t0;
+	char buf[256];
+
+	h_init(&w);
+	h_start(&w, "[http]\nheader_timeout = 60s\n" METRICS_ON);
+	port = mport();
+	idle = mconnect(port);
+	partial = mconnect(port);
+	done = mconnect(port);
+	ck_assert_int_eq(write(partial, "GET /metrics HTTP/1.1\r\n", 23), 23);
+	ck_assert_int_eq(write(done, "GET /healthz HTTP/1.0\r\n\r\n", 25), 25);
+	ck_assert_int_gt(read(done, buf, sizeof(buf)), 0); /* answered: it lingers now */
+	ck_assert_int_eq(mget(port, "GET", "/healthz", NULL), 200);
+	t0 = h_now_ms();
+	ck_assert_int_eq(h_stop(&w), 0);
+	ck_assert_int_lt(h_now_ms() - t0, h_bound_ms(5000));
+	close(idle);
+	close(partial);
+	close(done);
 }
 END_TEST
 
@@ -529,6 +567,7 @@ int main(void)
 	tcase_add_test(tc, test_readyz_during_drain_delay);
 	tcase_add_test(tc, test_second_stop_skips_drain_delay);
 	tcase_add_test(tc, test_counters_survive_restarts);
+	tcase_add_test(tc, test_stop_with_metrics_connections_open);
 	tcase_add_test(tc, test_preflight_and_busy_port);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);

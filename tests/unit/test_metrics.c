@@ -155,6 +155,28 @@ START_TEST(test_processes_bounded)
 }
 END_TEST
 
+/* A role with no live process (lost, backing off): its age keeps growing, never vanishes. */
+START_TEST(test_heartbeat_age_role_gone)
+{
+	struct status_proc gone[] = {
+	    {.role = "listener", .pid = 0, .state = "stopped", .hb_age_ms = 7000},
+	    {.role = "manager", .pid = 12, .state = "running", .hb_age_ms = 80},
+	};
+	struct status_view st = view();
+	char *t;
+
+	st.procs = gone;
+	st.nprocs = 2;
+	t = text_of(&st, NULL);
+	ck_assert_double_eq_tol(value(t, "wsd_heartbeat_age_seconds{role=\"listener\"}"), 7, 1e-9);
+	ck_assert_double_eq_tol(
+	    value(t, "wsd_heartbeat_age_seconds{role=\"manager\"}"), 0.08, 1e-9);
+	/* No worker at all (a new manager's table not in yet): no series to make up. */
+	ck_assert_ptr_null(sample(t, "wsd_heartbeat_age_seconds{role=\"worker\"}"));
+	free(t);
+}
+END_TEST
+
 /* Every sample's family has one HELP and one TYPE before it; counters end in _total; no sign. */
 START_TEST(test_format)
 {
@@ -207,17 +229,17 @@ START_TEST(test_restart_events)
 
 	metrics_restarts_init(&r);
 	/* An exit with no restart after it (a drain, a scale down) counts nothing. */
-	metrics_note_event(&r, "exited", "worker", "exit 0");
-	metrics_note_event(&r, "exited", "worker", "crash: SIGSEGV");
-	metrics_note_event(&r, "restarting", "worker", "in 0 ms (restart 1)");
-	metrics_note_event(&r, "exited", "manager", "killed: SIGKILL");
-	metrics_note_event(&r, "backing off", "manager", "in 400 ms (restart 2)");
+	metrics_note_event(&r, "exited", "worker", 101, "exit 0");
+	metrics_note_event(&r, "exited", "worker", 102, "crash: SIGSEGV");
+	metrics_note_event(&r, "restarting", "worker", 102, "in 0 ms (restart 1)");
+	metrics_note_event(&r, "exited", "manager", 20, "killed: SIGKILL");
+	metrics_note_event(&r, "backing off", "manager", 20, "in 400 ms (restart 2)");
 	/* A "restarting" with no exit noted before it is not counted twice. */
-	metrics_note_event(&r, "restarting", "manager", "in 0 ms");
-	metrics_note_event(&r, "restarted", "listener", "replaced 10 in 5 ms");
-	metrics_note_event(&r, "recycle", "manager", "worker 5 served 100 requests");
-	metrics_note_event(&r, "scale up", "manager", "2 -> 3");
-	metrics_note_event(&r, "exited", "nosuchrole", "crash: SIGBUS");
+	metrics_note_event(&r, "restarting", "manager", 20, "in 0 ms");
+	metrics_note_event(&r, "restarted", "listener", 11, "replaced 10 in 5 ms");
+	metrics_note_event(&r, "recycle", "manager", 20, "worker 5 served 100 requests");
+	metrics_note_event(&r, "scale up", "manager", 20, "2 -> 3");
+	metrics_note_event(&r, "exited", "nosuchrole", 30, "crash: SIGBUS");
 	ck_assert_uint_eq(r.n[MR_WORKER][MC_CRASH], 1);
 	ck_assert_uint_eq(r.n[MR_WORKER][MC_EXIT], 0);
 	ck_assert_uint_eq(r.n[MR_MANAGER][MC_KILLED], 1);
@@ -225,6 +247,31 @@ START_TEST(test_restart_events)
 	ck_assert_uint_eq(r.n[MR_WORKER][MC_RECYCLED], 1);
 	ck_assert_uint_eq(r.n[MR_MANAGER][MC_RECYCLED], 0);
 	ck_assert_uint_eq(r.n[MR_MANAGER][MC_EXIT], 0);
+}
+END_TEST
+
+/*
+ * Two managers at once (one replacing the other): the old one's worker
+ * exits between the new one's worker's exit and its restart. Each restart
+ * counts the cause of its own pid's exit.
+ */
+START_TEST(test_restart_events_interleaved)
+{
+	struct metrics_restarts r;
+
+	metrics_restarts_init(&r);
+	metrics_note_event(&r, "exited", "worker", 201, "crash: SIGSEGV");
+	metrics_note_event(&r, "exited", "worker", 301, "exit 0"); /* drained, never restarted */
+	metrics_note_event(&r, "restarting", "worker", 201, "in 0 ms (restart 1)");
+	ck_assert_uint_eq(r.n[MR_WORKER][MC_CRASH], 1);
+	ck_assert_uint_eq(r.n[MR_WORKER][MC_EXIT], 0);
+	/* Many exits never restarted fill the pending slots; a later one still counts. */
+	for (int32_t pid = 400; pid < 400 + 3 * METRICS_PENDING_EXITS; pid++)
+		metrics_note_event(&r, "exited", "worker", pid, "exit 0");
+	metrics_note_event(&r, "exited", "worker", 999, "hung: no heartbeat for 900 ms");
+	metrics_note_event(&r, "backing off", "worker", 999, "in 100 ms (restart 2)");
+	ck_assert_uint_eq(r.n[MR_WORKER][MC_HUNG], 1);
+	ck_assert_uint_eq(r.n[MR_WORKER][MC_EXIT], 0);
 }
 END_TEST
 
@@ -249,9 +296,11 @@ int main(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_histogram_cumulative);
 	tcase_add_test(tc, test_processes_bounded);
+	tcase_add_test(tc, test_heartbeat_age_role_gone);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_exit_causes);
 	tcase_add_test(tc, test_restart_events);
+	tcase_add_test(tc, test_restart_events_interleaved);
 	tcase_add_test(tc, test_no_reload_yet);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
