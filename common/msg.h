@@ -73,6 +73,8 @@ struct msg_config {
 	uint32_t has_access_log;
 	uint32_t park_after_ms; /* http.park_after: 0 = never park */
 	uint32_t park_max;      /* http.park_max: 0 = the soft fd limit - 256 */
+	/* http.open_file_cache_valid (0 = off) and http.open_file_cache_max (entries per worker) */
+	uint32_t open_file_cache_valid_ms, open_file_cache_max;
 };
 
 /* Sent every heartbeat.interval from the sender's own event loop, with live figures. */

@@ -12,7 +12,7 @@
 #define CONFIG_ERRLEN 512          /* one error message */
 #define CONFIG_ERRLIST 4096        /* a buffer for a whole list of them */
 #define CONFIG_POOL_LIMIT_MAX 4096 /* upper bound of pool.limit */
-#define CONFIG_MAXKEYS 32          /* room for the key table's rows */
+#define CONFIG_MAXKEYS 40          /* room for the key table's rows */
 
 /* Where a key's value came from; both 0 = the default. */
 struct config_origin {
@@ -38,6 +38,8 @@ struct wsd_config {
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	uint32_t park_after_ms; /* idle this long: hand to the listener; 0 = never */
 	uint32_t park_max;      /* parked connections the listener holds; 0 = fd limit - 256 */
+	/* a cached file is checked again after valid_ms; max: entries per worker; 0 = off */
+	uint32_t open_file_cache_valid_ms, open_file_cache_max;
 	/* [heartbeat] */
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
 	uint32_t startup_timeout_ms; /* fork to first heartbeat */
