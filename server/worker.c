@@ -42,6 +42,7 @@
 #define SPARE_KEEP 64            /* freed conns kept for reuse while serving; more are unmapped */
 #define SPARE_IDLE 4             /* kept once the worker holds no connection */
 #define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
+#define TRIM_AFTER_MS 1000       /* holding no connection this long: spares and heap pages go */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -83,6 +84,7 @@ struct conn {
 struct worker {
 	struct event_base *base;
 	struct event ev_parent, ev_term, ev_drain_deadline, ev_flush, ev_report;
+	struct event ev_trim; /* conn_trim, once idle for TRIM_AFTER_MS */
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
@@ -212,9 +214,14 @@ static void conn_free(struct worker *w, struct conn *c)
 	w->trim = 1;
 }
 
-/* Holding no connection: a few spares are enough, and freed heap pages go back. */
-static void conn_trim(struct worker *w)
+/*
+ * Holding no connection for TRIM_AFTER_MS: a few spares are enough, and
+ * freed heap pages go back. Not at once: between two bursts of short
+ * connections that would unmap and map a conn for each.
+ */
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct worker *w = arg;
 	struct conn *c;
 
 	if (w->nconns != 0)
@@ -229,6 +236,15 @@ static void conn_trim(struct worker *w)
 		w->trim = 0;
 		malloc_trim(0);
 	}
+}
+
+static void conn_trim(struct worker *w)
+{
+	struct timeval tv = clock_tv(TRIM_AFTER_MS);
+
+	if (w->nconns == 0 && (w->trim || w->nspare > SPARE_IDLE) &&
+	    !evtimer_pending(&w->ev_trim, NULL))
+		evtimer_add(&w->ev_trim, &tv);
 }
 
 /* The response's file goes back: to the cache, or closed. */
@@ -1169,11 +1185,8 @@ static void worker_filecache(struct worker *w)
 		log_warn("open file cache off");
 		return;
 	}
-	if (filecache_configure(
-	        w->fc, cfg->open_file_cache_max, fds, cfg->open_file_cache_valid_ms) == -1)
-		return; /* logged; it is off */
-	log_debug("open file cache: %u entries, %u descriptors, checked every %u ms",
-	    cfg->open_file_cache_max, fds, cfg->open_file_cache_valid_ms);
+	/* a failure is logged, and leaves it off */
+	filecache_configure(w->fc, cfg->open_file_cache_max, fds, cfg->open_file_cache_valid_ms);
 }
 
 /*
@@ -1190,8 +1203,8 @@ static void worker_reconfigure(struct worker *w, const struct msg_config *cfg)
 		return;
 	w->cfg = *cfg;
 	w->cfg.has_access_log = has_access_log;
-	worker_filecache(w); /* a reload: files are checked afresh */
 	log_setlevel((enum log_level)cfg->log_level);
+	worker_filecache(w); /* a reload: files are checked afresh */
 	log_debug("configuration generation %u", cfg->generation); /* at the new level */
 	heartbeat_interval(&w->hb, cfg->heartbeat_interval_ms);
 }
@@ -1309,6 +1322,7 @@ int worker_main(void)
 	event_assign(&w.ev_flush, w.base, FD_PARENT, EV_WRITE, flush_cb, &w);
 	evtimer_assign(&w.ev_report, w.base, report_cb, &w);
 	evtimer_assign(&w.ev_drain_deadline, w.base, drain_deadline_cb, &w);
+	evtimer_assign(&w.ev_trim, w.base, trim_cb, &w);
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);
