@@ -13,6 +13,7 @@
 
 #include "check_run.h"
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,108 @@ START_TEST(test_reload_new_root)
 }
 END_TEST
 
+#ifdef WSD_OPTIMISED
+#define STRACE "/usr/bin/strace"
+#define REQUESTS 500
+
+static pid_t traced;
+
+/* strace has attached: the worker's TracerPid is set. */
+static int attached(void *arg)
+{
+	char path[64], line[256];
+	int yes = 0;
+	FILE *f;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)traced);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			yes = atoi(line + 10) != 0;
+	fclose(f);
+	return yes;
+}
+
+/* The "total" row of strace -c: all calls. */
+static long strace_total(const char *path)
+{
+	char line[512];
+	long calls = -1;
+	FILE *f = fopen(path, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " total") != NULL) {
+			double pct, secs;
+			long usecs;
+
+			if (sscanf(line, "%lf %lf %ld %ld", &pct, &secs, &usecs, &calls) != 4)
+				sscanf(line, "%lf %lf %ld", &pct, &secs,
+				    &calls); /* no usecs/call column */
+		}
+	fclose(f);
+	return calls;
+}
+
+/*
+ * A cached small file on one keep-alive connection costs the worker its
+ * epoll_wait, its read and one sendmsg: 3 calls a request (7 before the
+ * cache: openat2, fstat, sendto, sendfile and close too). Bound: 4.
+ */
+START_TEST(test_syscalls_per_request)
+{
+	char out[PATH_MAX + 32];
+	struct h_response r;
+	pid_t pids[1], st;
+	int fd, status;
+	long calls;
+
+	if (access(STRACE, X_OK) != 0) {
+		fprintf(stderr, "no %s: syscall count not checked\n", STRACE);
+		return;
+	}
+	start("open_file_cache_valid = 1h\npark_after = 0s\n");
+	h_write_file(&w, "s.txt", "0123456789", 10);
+	ck_assert_int_eq(h_count_role(&w, "worker", pids, 1), 1);
+	traced = pids[0];
+	fd = h_connect(&w);
+	request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0); /* cached now */
+	h_response_free(&r);
+	snprintf(out, sizeof(out), "%s/strace.out", w.dir);
+	if ((st = fork()) == 0) {
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", (int)traced);
+		execl(STRACE, STRACE, "-c", "-f", "-o", out, "-p", pid, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(st, 0);
+	if (!h_wait_until(attached, NULL, h_bound_ms(5000))) {
+		fprintf(stderr, "strace could not attach: syscall count not checked\n");
+		kill(st, SIGKILL);
+		waitpid(st, &status, 0);
+		close(fd);
+		ck_assert_int_eq(h_stop(&w), 0);
+		return;
+	}
+	for (int i = 0; i < REQUESTS; i++) {
+		request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0);
+		ck_assert_int_eq(r.status, 200);
+		h_response_free(&r);
+	}
+	kill(st, SIGINT);
+	ck_assert_int_eq(waitpid(st, &status, 0), st);
+	calls = strace_total(out);
+	ck_assert_msg(
+	    calls > 0 && calls <= 4 * REQUESTS, "%ld syscalls for %d requests", calls, REQUESTS);
+	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+#endif
+
 static Suite *filecache_suite(void)
 {
 	Suite *s = suite_create("filecache");
@@ -244,6 +347,9 @@ static Suite *filecache_suite(void)
 	tcase_add_test(tc, test_off_serves_fresh);
 	tcase_add_test(tc, test_small_file_answers);
 	tcase_add_test(tc, test_reload_new_root);
+#ifdef WSD_OPTIMISED
+	tcase_add_test(tc, test_syscalls_per_request);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
