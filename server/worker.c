@@ -158,7 +158,8 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg) { report_done_fl
 
 /*
  * The monotonic clock as the running callback started: read once there
- * (conn_read_cb, parent_cb, sigterm_cb), not at every step of a request.
+ * (conn_read_cb, parent_cb, sigterm_cb; and as a connection arrives), not
+ * at every step of a request.
  */
 static uint64_t worker_now_ms(const struct worker *w) { return w->now_us / 1000; }
 
@@ -602,7 +603,7 @@ static void respond_get(struct conn *c, const struct http_request *r)
 		respond_error(c, status, status == 400, head);
 		return;
 	}
-	rc = filecache_open(w->fc, w->rootfd, path, w->now_us / 1000, &f, &status);
+	rc = filecache_open(w->fc, w->rootfd, path, worker_now_ms(w), &f, &status);
 	/* a directory without its slash: redirected first, even when it has no index */
 	if (f.isdir && !dir && respond_slash_redirect(c, r, path)) {
 		filecache_release(w->fc, &f);
@@ -615,8 +616,8 @@ static void respond_get(struct conn *c, const struct http_request *r)
 		return;
 	}
 	if (!f.isdir && dir) {
-		filecache_release(
-		    w->fc, &f); /* "/file.txt/": a file is no directory (404, as nginx) */
+		/* "/file.txt/": a file is no directory (404, as nginx) */
+		filecache_release(w->fc, &f);
 		respond_error(c, 404, 0, head);
 		return;
 	}
@@ -1007,6 +1008,7 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	c->keepalive = 0;
 	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
+	w->now_us = clock_now_us(); /* whichever callback received it */
 	c->deadline_ms = worker_now_ms(w) + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ,
 	    !w->draining   ? w->cfg.header_timeout_ms :
