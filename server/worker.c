@@ -240,12 +240,12 @@ static void trim_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The last connection ended: trim once none has come and gone for TRIM_AFTER_MS (re-armed). */
 static void conn_trim(struct worker *w)
 {
 	struct timeval tv = clock_tv(TRIM_AFTER_MS);
 
-	if (w->nconns == 0 && (w->trim || w->nspare > SPARE_IDLE) &&
-	    !evtimer_pending(&w->ev_trim, NULL))
+	if (w->nconns == 0 && (w->trim || w->nspare > SPARE_IDLE))
 		evtimer_add(&w->ev_trim, &tv);
 }
 
