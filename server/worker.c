@@ -43,7 +43,7 @@
 #define SPARE_KEEP 64            /* freed conns kept for reuse while serving; more are unmapped */
 #define SPARE_IDLE 4             /* kept once the worker holds no connection */
 #define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
-#define TRIM_AFTER_MS 1000       /* holding no connection this long: spares and heap pages go */
+#define TRIM_AFTER_MS 250        /* holding no connection this long: spares and heap pages go */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
