@@ -384,7 +384,9 @@ static int sockets_back_to(void *arg) { return worker_sockets() == *(int *)arg; 
  * Bursts of connections, each burst closed before the next comes: the
  * worker keeps its spare connection structures between them. It used to
  * unmap all but 4 whenever it held no connection, and map them again for
- * the next burst: 8 calls a burst of 8.
+ * the next burst: 8 calls a burst of 8 (159 in all); now about 4 in all.
+ * Bound: 2 a burst, so a stall of the machine between bursts (the worker
+ * then trims, as it should) does not fail it.
  */
 START_TEST(test_bursts_map_nothing)
 {
@@ -413,7 +415,7 @@ START_TEST(test_bursts_map_nothing)
 		strace_stop(st);
 		maps = strace_calls(out, "mmap") + strace_calls(out, "munmap");
 		ck_assert_msg(strace_calls(out, "total") > 0, "strace counted nothing");
-		ck_assert_msg(maps <= BURSTS, "%ld mmap + munmap for %d bursts", maps, BURSTS);
+		ck_assert_msg(maps <= 2 * BURSTS, "%ld mmap + munmap for %d bursts", maps, BURSTS);
 	}
 	ck_assert_int_eq(h_stop(&w), 0);
 }
