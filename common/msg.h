@@ -86,6 +86,8 @@ struct msg_config {
 	uint32_t proxy_from_n;  /* server.proxy_from: networks used; 0 = off */
 	uint32_t pad2;
 	struct msg_cidr proxy_from[MSG_PROXY_FROM_MAX]; /* must send a PROXY v2 header first */
+	/* http.open_file_cache_valid (0 = off) and http.open_file_cache_max (entries per worker) */
+	uint32_t open_file_cache_valid_ms, open_file_cache_max;
 };
 
 /* Sent every heartbeat.interval from the sender's own event loop, with live figures. */

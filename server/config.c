@@ -88,6 +88,9 @@ static const struct key keys[] = {
         CONFIG_LIVE},
     {"http", "park_after", set_duration, FIELD(park_after_ms), 0, MS_HOUR, CONFIG_LIVE},
     {"http", "park_max", set_u32, FIELD(park_max), 0, 10000000, CONFIG_LIVE},
+    {"http", "open_file_cache_valid", set_duration, FIELD(open_file_cache_valid_ms), 0, MS_HOUR,
+        CONFIG_LIVE},
+    {"http", "open_file_cache_max", set_u32, FIELD(open_file_cache_max), 0, 1000000, CONFIG_LIVE},
     {"heartbeat", "interval", set_duration, FIELD(heartbeat_interval_ms), 10, 10 * MS_SEC,
         CONFIG_LIVE},
     {"heartbeat", "misses", set_u32, FIELD(heartbeat_misses), 1, 100, CONFIG_LIVE},
@@ -587,6 +590,8 @@ void config_defaults(struct wsd_config *cfg)
 	cfg->header_timeout_ms = 10 * MS_SEC;
 	cfg->park_after_ms = MS_SEC;
 	cfg->park_max = 0; /* the listener's soft fd limit - 256 */
+	cfg->open_file_cache_valid_ms = MS_SEC;
+	cfg->open_file_cache_max = 1024;
 	cfg->heartbeat_interval_ms = 200;
 	cfg->control_mode = 0660;
 	cfg->control_gid = cfg->control_ro_gid = (gid_t)-1;

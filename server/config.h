@@ -40,6 +40,8 @@ struct wsd_config {
 	uint32_t keepalive_timeout_ms, header_timeout_ms;
 	uint32_t park_after_ms; /* idle this long: hand to the listener; 0 = never */
 	uint32_t park_max;      /* parked connections the listener holds; 0 = fd limit - 256 */
+	/* a cached file is checked again after valid_ms; max: entries per worker; 0 = off */
+	uint32_t open_file_cache_valid_ms, open_file_cache_max;
 	/* [heartbeat] */
 	uint32_t heartbeat_interval_ms, heartbeat_misses;
 	uint32_t startup_timeout_ms; /* fork to first heartbeat */

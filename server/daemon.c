@@ -133,6 +133,8 @@ void daemon_fill_config(struct daemon *d)
 	mc->header_timeout_ms = c->header_timeout_ms;
 	mc->park_after_ms = c->park_after_ms;
 	mc->park_max = c->park_max;
+	mc->open_file_cache_valid_ms = c->open_file_cache_valid_ms;
+	mc->open_file_cache_max = c->open_file_cache_max;
 	mc->heartbeat_interval_ms = c->heartbeat_interval_ms;
 	mc->heartbeat_misses = c->heartbeat_misses;
 	mc->startup_timeout_ms = c->startup_timeout_ms;

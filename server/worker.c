@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 #include <event2/event_struct.h>
 
 #include "clock.h"
+#include "filecache.h"
+#include "headbuf.h"
 #include "heartbeat.h"
 #include "accesslog.h"
 #include "http.h"
@@ -41,6 +44,7 @@
 #define SPARE_KEEP 64            /* freed conns kept for reuse while serving; more are unmapped */
 #define SPARE_IDLE 4             /* kept once the worker holds no connection */
 #define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
+#define TRIM_AFTER_MS 250        /* holding no connection this long: spares and heap pages go */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
@@ -63,6 +67,9 @@ struct conn {
 	int filefd;
 	off_t foff;
 	size_t fleft;
+	struct fc_entry *fent; /* the cache entry filefd or mbody belong to, held till done */
+	const char *mbody;     /* a body from memory (a cached small file), sent with the head */
+	size_t mleft;
 	/* The request being answered, for the access log and the figures. */
 	struct {
 		struct http_slice method, target, version, referer, user_agent;
@@ -80,12 +87,15 @@ struct conn {
 struct worker {
 	struct event_base *base;
 	struct event ev_parent, ev_term, ev_drain_deadline, ev_flush, ev_report;
+	struct event ev_trim; /* conn_trim, once idle for TRIM_AFTER_MS */
 	struct heartbeat hb;
 	struct msg_config cfg;
 	int configured, draining;
 	int retiring; /* draining, but parking: keep-alive stays on, no connection is closed */
 	int last_conn_sent; /* the manager promised no more connections */
 	int rootfd;
+	struct filecache *fc;
+	uint64_t now_us; /* the clock, read once as each callback starts */
 	pid_t ppid;
 	struct conn *open, *spare; /* spare: freed conns kept for reuse */
 	unsigned nspare;
@@ -149,6 +159,23 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg) { report_done_fl
 
 /* ---- connection life ---- */
 
+/*
+ * The monotonic clock as the running callback started: read once there
+ * (conn_read_cb, parent_cb, sigterm_cb; and as a connection arrives), not
+ * at every step of a request.
+ */
+static uint64_t worker_now_ms(const struct worker *w) { return w->now_us / 1000; }
+
+/* Wall-clock seconds for Date and the access log: libevent's time of this loop round. */
+static time_t worker_wall(struct worker *w)
+{
+	struct timeval tv;
+
+	if (event_base_gettimeofday_cached(w->base, &tv) == -1)
+		return time(NULL);
+	return tv.tv_sec;
+}
+
 static struct conn *conn_alloc(struct worker *w)
 {
 	struct conn *c = w->spare;
@@ -163,6 +190,8 @@ static struct conn *conn_alloc(struct worker *w)
 	c->outlen = c->outoff = 0;
 	c->filefd = -1;
 	c->fleft = 0;
+	c->fent = NULL;
+	c->mleft = 0;
 	c->state = C_READ;
 	c->prev = NULL;
 	c->next = w->open;
@@ -190,9 +219,14 @@ static void conn_free(struct worker *w, struct conn *c)
 	w->trim = 1;
 }
 
-/* Holding no connection: a few spares are enough, and freed heap pages go back. */
-static void conn_trim(struct worker *w)
+/*
+ * Holding no connection for TRIM_AFTER_MS: a few spares are enough, and
+ * freed heap pages go back. Not at once: between two bursts of short
+ * connections that would unmap and map a conn for each.
+ */
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct worker *w = arg;
 	struct conn *c;
 
 	if (w->nconns != 0)
@@ -209,6 +243,24 @@ static void conn_trim(struct worker *w)
 	}
 }
 
+/* The last connection ended: trim once none has come and gone for TRIM_AFTER_MS (re-armed). */
+static void conn_trim(struct worker *w)
+{
+	struct timeval tv = clock_tv(TRIM_AFTER_MS);
+
+	if (w->nconns == 0 && (w->trim || w->nspare > SPARE_IDLE))
+		evtimer_add(&w->ev_trim, &tv);
+}
+
+/* The response's file goes back: to the cache, or closed. */
+static void conn_file_done(struct conn *c)
+{
+	filecache_put(c->w->fc, c->fent, c->filefd);
+	c->fent = NULL;
+	c->filefd = -1;
+	c->fleft = c->mleft = 0;
+}
+
 static void conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
@@ -218,8 +270,7 @@ static void conn_close(struct conn *c)
 	if (c->armed)
 		event_del(&c->ev); /* before close: epoll interest follows the file */
 	close(c->fd);
-	if (c->filefd >= 0)
-		close(c->filefd);
+	conn_file_done(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -272,7 +323,7 @@ static uint64_t conn_idle_wait(const struct conn *c, uint64_t now)
 /* Wait for the next request: idle keep-alive, or the rest of a head. */
 static void conn_wait_request(struct conn *c)
 {
-	uint64_t now = clock_now_ms();
+	uint64_t now = worker_now_ms(c->w);
 
 	if (c->inlen == 0 && !c->proxy)
 		conn_arm(c, EV_READ, conn_idle_wait(c, now));
@@ -289,7 +340,7 @@ static void conn_linger(struct conn *c)
 {
 	c->state = C_LINGER;
 	shutdown(c->fd, SHUT_WR);
-	c->deadline_ms = clock_now_ms() + LINGER_MS;
+	c->deadline_ms = worker_now_ms(c->w) + LINGER_MS;
 	conn_arm(c, EV_READ, LINGER_MS);
 }
 
@@ -301,7 +352,7 @@ static void conn_linger_read(struct conn *c)
 
 	while ((n = read(c->fd, sink, sizeof(sink))) > 0)
 		;
-	if (n == 0 || errno != EAGAIN || (now = clock_now_ms()) >= c->deadline_ms)
+	if (n == 0 || errno != EAGAIN || (now = worker_now_ms(c->w)) >= c->deadline_ms)
 		conn_close(c);
 	else
 		conn_arm(c, EV_READ, c->deadline_ms - now);
@@ -365,19 +416,8 @@ static void respond_options(struct conn *c, const struct http_request *r)
 	        http_date_cached(c->req.when), conn_header(c, r)));
 }
 
-/* The validators of a file: Last-Modified and ETag. */
-struct validators {
-	char lm[40], etag[HTTP_ETAG_MAX];
-};
-
-static void validators_of(const struct stat *st, struct validators *v)
-{
-	http_date(st->st_mtime, v->lm, sizeof(v->lm));
-	http_etag(v->etag, sizeof(v->etag), st->st_mtime, st->st_size);
-}
-
 static void respond_not_modified(
-    struct conn *c, const struct http_request *r, const struct validators *v)
+    struct conn *c, const struct http_request *r, const struct fc_validators *v)
 {
 	c->req.status = 304;
 	out_fits(c,
@@ -396,54 +436,89 @@ static void respond_unsatisfiable(struct conn *c, const struct http_request *r, 
 }
 
 /*
- * 200 with the whole file, or 206 with one range of it (even one that
- * covers the whole file: the client asked for a range); the body goes by
- * sendfile.
+ * The body of a response, kept till it is sent: a cached small file's
+ * bytes go out with the head, anything else by sendfile from its own
+ * offset (a cached descriptor is shared: never its file position).
  */
-static void respond_file(struct conn *c, const struct http_request *r, int fd,
-    const struct stat *st, const char *path, const struct validators *v, off_t start, off_t len,
-    int partial)
+static void conn_take_body(struct conn *c, struct fc_file *f, off_t start, off_t len)
 {
-	char range[96] = "";
+	c->fent = f->e;
+	if (f->data) {
+		c->mbody = f->data + start;
+		c->mleft = (size_t)len;
+		c->filefd = -1;
+	} else {
+		c->filefd = f->fd;
+		c->foff = start;
+		c->fleft = (size_t)len;
+	}
+	f->e = NULL;
+	f->fd = -1;
+}
 
-	if (partial)
-		snprintf(range, sizeof(range), "Content-Range: bytes %lld-%lld/%lld\r\n",
-		    (long long)start, (long long)(start + len - 1), (long long)st->st_size);
+static void head_range(struct headbuf *b, off_t start, off_t len, off_t size)
+{
+	hb_lit(b, "\r\nContent-Range: bytes ");
+	hb_u64(b, (uint64_t)start);
+	hb_lit(b, "-");
+	hb_u64(b, (uint64_t)(start + len - 1));
+	hb_lit(b, "/");
+	hb_u64(b, (uint64_t)size);
+}
+
+/*
+ * 200 with the whole file, or 206 with one range of it (even one that
+ * covers the whole file: the client asked for a range). The head is built
+ * in one buffer by appending (no format parsed per request), with the Date
+ * of this second and the file's validators as the cache formatted them.
+ */
+static void respond_file(struct conn *c, const struct http_request *r, struct fc_file *f,
+    const char *path, off_t start, off_t len, int partial)
+{
+	struct headbuf b;
+
 	c->req.status = partial ? 206 : 200;
-	if (!out_fits(c,
-	        snprintf(c->out, sizeof(c->out),
-	            "HTTP/1.1 %s\r\nServer: wsd\r\nDate: %s\r\n"
-	            "Content-Type: %s\r\nContent-Length: %lld\r\n%s"
-	            "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
-	            partial ? "206 Partial Content" : "200 OK", http_date_cached(c->req.when),
-	            mime_lookup(path), (long long)len, range, v->lm, v->etag, conn_header(c, r))) ||
-	    r->method == HTTP_M_HEAD || len == 0) {
-		close(fd);
+	hb_init(&b, c->out, sizeof(c->out));
+	hb_str(&b, partial ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n");
+	hb_lit(&b, "Server: wsd\r\nDate: ");
+	hb_str(&b, http_date_cached(c->req.when));
+	hb_lit(&b, "\r\nContent-Type: ");
+	hb_str(&b, mime_lookup(path));
+	hb_lit(&b, "\r\nContent-Length: ");
+	hb_u64(&b, (uint64_t)len);
+	if (partial)
+		head_range(&b, start, len, f->st->st_size);
+	hb_lit(&b, "\r\nLast-Modified: ");
+	hb_str(&b, f->v->lm);
+	hb_lit(&b, "\r\nETag: ");
+	hb_str(&b, f->v->etag);
+	hb_lit(&b, "\r\nAccept-Ranges: bytes\r\n");
+	hb_str(&b, conn_header(c, r));
+	hb_lit(&b, "\r\n");
+	if (!out_fits(c, hb_end(&b)) || r->method == HTTP_M_HEAD || len == 0) {
+		filecache_release(c->w->fc, f);
 		return;
 	}
-	c->filefd = fd;
-	c->foff = start;
-	c->fleft = (size_t)len;
+	conn_take_body(c, f, start, len);
 }
 
 /* Conditionals first (RFC 9110 13.2.2), then the range. */
 static void respond_found(
-    struct conn *c, const struct http_request *r, int fd, const struct stat *st, const char *path)
+    struct conn *c, const struct http_request *r, struct fc_file *f, const char *path)
 {
-	struct validators v;
+	const struct stat *st = f->st;
 	off_t start = 0, len = st->st_size;
 	int partial = 0;
 
-	validators_of(st, &v);
-	if (http_not_modified(r, v.etag, st->st_mtime)) {
-		close(fd);
-		respond_not_modified(c, r, &v);
+	if (http_not_modified(r, f->v->etag, st->st_mtime)) {
+		respond_not_modified(c, r, f->v);
+		filecache_release(c->w->fc, f);
 		return;
 	}
-	switch (http_range(r, st->st_size, v.etag, st->st_mtime, &start, &len)) {
+	switch (http_range(r, st->st_size, f->v->etag, st->st_mtime, &start, &len)) {
 	case 416:
-		close(fd);
 		respond_unsatisfiable(c, r, st->st_size);
+		filecache_release(c->w->fc, f);
 		return;
 	case 206:
 		partial = 1;
@@ -452,7 +527,7 @@ static void respond_found(
 		start = 0;
 		len = st->st_size;
 	}
-	respond_file(c, r, fd, st, path, &v, start, len, partial);
+	respond_file(c, r, f, path, start, len, partial);
 }
 
 /* The target's raw query, '?' included, up to a '#'; empty when none. */
@@ -514,36 +589,42 @@ static void log_forbidden(struct worker *w, const char *path, time_t now)
 	log_info("forbidden: /%s: %s", enc, resolve_why());
 }
 
+/*
+ * The clean path is the cache's key: the lexical checks (hidden names,
+ * "..") come first, and whatever the cache has not checked within
+ * http.open_file_cache_valid goes through resolve_open_idx() again.
+ */
 static void respond_get(struct conn *c, const struct http_request *r)
 {
+	struct worker *w = c->w;
 	char path[PATH_MAX];
-	struct stat st;
-	int status, fd, isdir, dir, head = r->method == HTTP_M_HEAD;
+	struct fc_file f;
+	int status, rc, dir, head = r->method == HTTP_M_HEAD;
 
 	status = resolve_target_dir(r->target.p, r->target.len, path, sizeof(path) - 16, &dir);
 	if (status != 0) {
 		respond_error(c, status, status == 400, head);
 		return;
 	}
-	fd = resolve_open_idx(c->w->rootfd, path, &st, &status, &isdir);
+	rc = filecache_open(w->fc, w->rootfd, path, worker_now_ms(w), &f, &status);
 	/* a directory without its slash: redirected first, even when it has no index */
-	if (isdir && !dir && respond_slash_redirect(c, r, path)) {
-		if (fd >= 0)
-			close(fd);
+	if (f.isdir && !dir && respond_slash_redirect(c, r, path)) {
+		filecache_release(w->fc, &f);
 		return;
 	}
-	if (fd >= 0 && !isdir && dir) {
-		close(fd); /* "/file.txt/": a file is no directory (404, as nginx) */
-		fd = -1;
-		status = 404;
-	}
-	if (fd == -1) {
+	if (rc == -1) {
 		if (status == 403)
-			log_forbidden(c->w, path, c->req.when);
+			log_forbidden(w, path, c->req.when);
 		respond_error(c, status, 0, head);
 		return;
 	}
-	respond_found(c, r, fd, &st, isdir ? RESOLVE_INDEX : path);
+	if (!f.isdir && dir) {
+		/* "/file.txt/": a file is no directory (404, as nginx) */
+		filecache_release(w->fc, &f);
+		respond_error(c, 404, 0, head);
+		return;
+	}
+	respond_found(c, r, &f, f.isdir ? RESOLVE_INDEX : path);
 }
 
 static void respond(struct conn *c, const struct http_request *r)
@@ -589,8 +670,8 @@ static void conn_note_request(struct conn *c, const struct http_request *r, int 
 		c->req.referer = r->referer;
 		c->req.user_agent = r->user_agent;
 	}
-	c->req.when = time(NULL);
-	c->req.start_us = clock_now_us();
+	c->req.when = worker_wall(c->w);
+	c->req.start_us = c->w->now_us;
 }
 
 static int conn_parse(struct conn *c)
@@ -615,19 +696,48 @@ static int conn_parse(struct conn *c)
 	return 1;
 }
 
-/* Write the head, then the body with sendfile: 1 done, 0 again later, -1 error. */
+/*
+ * The head and a body from memory, in one sendmsg: a cached small file
+ * costs one write. 1 all sent, 0 again later, -1 error.
+ */
+static int conn_flush_out(struct conn *c)
+{
+	struct iovec iov[2];
+	struct msghdr mh = {.msg_iov = iov};
+	size_t head;
+	ssize_t n;
+
+	while ((head = c->outlen - c->outoff) > 0 || c->mleft > 0) {
+		mh.msg_iovlen = 0;
+		if (head > 0)
+			iov[mh.msg_iovlen++] = (struct iovec){c->out + c->outoff, head};
+		if (c->mleft > 0)
+			iov[mh.msg_iovlen++] = (struct iovec){(void *)c->mbody, c->mleft};
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (c->fleft ? MSG_MORE : 0));
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		c->w->bytes += (uint64_t)n;
+		if ((size_t)n < head) {
+			c->outoff += (size_t)n;
+			continue;
+		}
+		c->outoff = c->outlen;
+		c->mbody += (size_t)n - head;
+		c->mleft -= (size_t)n - head;
+		c->req.body += (uint64_t)n - head;
+	}
+	return 1;
+}
+
+/* Write the head (and a body from memory), then a file's body with sendfile: 1 done, 0 again later,
+ * -1 error. */
 static int conn_flush(struct conn *c)
 {
 	ssize_t n;
+	int rc;
 
-	while (c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-		    MSG_NOSIGNAL | (c->fleft ? MSG_MORE : 0));
-		if (n == -1)
-			return errno == EAGAIN ? 0 : errno == EINTR ? 0 : -1;
-		c->outoff += (size_t)n;
-		c->w->bytes += (uint64_t)n;
-	}
+	if ((rc = conn_flush_out(c)) != 1)
+		return rc;
 	while (c->fleft > 0) {
 		n = sendfile(c->fd, c->filefd, &c->foff, c->fleft);
 		if (n == -1)
@@ -691,10 +801,7 @@ static int conn_next_request(struct conn *c)
 {
 	uint64_t now;
 
-	if (c->filefd >= 0) {
-		close(c->filefd);
-		c->filefd = -1;
-	}
+	conn_file_done(c);
 	conn_account(c);
 	c->state = C_READ; /* accounted: a close from here on is not a cut response */
 	if (!c->keepalive) {
@@ -710,7 +817,7 @@ static int conn_next_request(struct conn *c)
 	memmove(c->in, c->in + c->consumed, c->inlen);
 	c->consumed = 0;
 	c->state = C_READ;
-	now = clock_now_ms();
+	now = worker_now_ms(c->w);
 	c->deadline_ms = now + c->w->cfg.header_timeout_ms;
 	c->ka_deadline_ms = now + c->w->cfg.keepalive_timeout_ms; /* from the last request */
 	return 1;
@@ -738,7 +845,7 @@ static void conn_run(struct conn *c)
 
 static void conn_on_timeout(struct conn *c)
 {
-	if (conn_parkable(c, clock_now_ms())) {
+	if (conn_parkable(c, worker_now_ms(c->w))) {
 		conn_park(c);
 		return;
 	}
@@ -807,7 +914,7 @@ static void conn_read(struct conn *c)
 	}
 	if (n > 0) {
 		if (c->inlen == 0)
-			c->deadline_ms = clock_now_ms() + c->w->cfg.header_timeout_ms;
+			c->deadline_ms = worker_now_ms(c->w) + c->w->cfg.header_timeout_ms;
 		c->inlen += (size_t)n;
 	}
 	if (c->proxy && !conn_proxy(c))
@@ -838,8 +945,8 @@ static uint64_t conn_park_deadline(const struct conn *c)
 /* Between requests, nothing buffered, no file open, keep-alive on, before its deadline. */
 static int conn_parkable(const struct conn *c, uint64_t now)
 {
-	return parking(c->w) && c->state == C_READ && c->inlen == 0 && c->filefd < 0 && !c->proxy &&
-	    conn_park_deadline(c) > now;
+	return parking(c->w) && c->state == C_READ && c->inlen == 0 && c->filefd < 0 &&
+	    c->fent == NULL && !c->proxy && conn_park_deadline(c) > now;
 }
 
 static uint32_t peer_len(const struct sockaddr_storage *ss)
@@ -879,7 +986,7 @@ static void conn_park(struct conn *c)
 	}
 	if (w->park_waits++ == 0 || !msg_send_again(errno))
 		log_warn("parking a connection, keeping it for now");
-	now = clock_now_ms();
+	now = worker_now_ms(w);
 	conn_arm(c, EV_READ,
 	    mp.deadline_ms - now < PARK_RETRY_MS ? mp.deadline_ms - now : PARK_RETRY_MS);
 }
@@ -888,7 +995,7 @@ static void conn_park(struct conn *c)
 static void park_oldest_idle(struct worker *w)
 {
 	struct conn *oldest = NULL;
-	uint64_t now = clock_now_ms();
+	uint64_t now = worker_now_ms(w);
 
 	for (struct conn *c = w->open; c; c = c->next)
 		if (conn_parkable(c, now) &&
@@ -902,7 +1009,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct worker *w = c->w; /* c may be freed below */
-	uint64_t t0 = clock_now_us();
+	uint64_t t0 = w->now_us = clock_now_us();
 
 	(void)fd;
 	if (what & EV_TIMEOUT)
@@ -942,7 +1049,8 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	    proxy_from_match(w->cfg.proxy_from, w->cfg.proxy_from_n, (struct sockaddr *)&c->peer);
 	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
-	c->deadline_ms = clock_now_ms() + w->cfg.header_timeout_ms;
+	w->now_us = clock_now_us(); /* whichever callback received it */
+	c->deadline_ms = worker_now_ms(w) + w->cfg.header_timeout_ms;
 	conn_arm(c, EV_READ,
 	    !w->draining || c->proxy ? w->cfg.header_timeout_ms :
 	        parking(w)           ? 0 :
@@ -1065,6 +1173,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *w = arg;
 
+	w->now_us = clock_now_us();
 	if (getppid() != w->ppid) {
 		worker_orphaned(w);
 		return;
@@ -1113,6 +1222,34 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 }
 
 /*
+ * The open-file cache's descriptors count against ours: each connection
+ * may hold a socket and a file of its own first (as the manager's
+ * max_workload clamp reckons), MSG_FD_RESERVE stays free.
+ */
+static unsigned filecache_fd_budget(const struct msg_config *cfg)
+{
+	long room = msg_fd_limit() - MSG_FD_RESERVE - 2 * (long)cfg->max_workload;
+
+	if (room < 0)
+		room = 0;
+	return room < (long)cfg->open_file_cache_max ? (unsigned)room : cfg->open_file_cache_max;
+}
+
+/* (Re)build the cache from the configuration; without one, files are opened per request. */
+static void worker_filecache(struct worker *w)
+{
+	const struct msg_config *cfg = &w->cfg;
+	unsigned fds = filecache_fd_budget(cfg);
+
+	if (w->fc == NULL && (w->fc = filecache_new(0, 0, 0)) == NULL) {
+		log_warn("open file cache off");
+		return;
+	}
+	/* a failure is logged, and leaves it off */
+	filecache_configure(w->fc, cfg->open_file_cache_max, fds, cfg->open_file_cache_valid_ms);
+}
+
+/*
  * A newer generation (a reload): timeouts, the log level, the heartbeat
  * period. Connections take the new timeouts at their next wait. Whether
  * there is an access log stays as at start (the manager is replaced when
@@ -1127,16 +1264,18 @@ static void worker_reconfigure(struct worker *w, const struct msg_config *cfg)
 	w->cfg = *cfg;
 	w->cfg.has_access_log = has_access_log;
 	log_setlevel((enum log_level)cfg->log_level);
+	worker_filecache(w); /* a reload: files are checked afresh */
 	log_debug("configuration generation %u", cfg->generation); /* at the new level */
 	heartbeat_interval(&w->hb, cfg->heartbeat_interval_ms);
 }
 
 /* The new document root: requests under way keep the files they opened. */
-static void worker_root(int fd)
+static void worker_root(struct worker *w, int fd)
 {
 	if (dup2(fd, FD_ROOT) == -1)
 		log_warn("new document root");
 	close(fd);
+	filecache_flush(w->fc); /* every entry was resolved beneath the old root */
 }
 
 static void worker_configure(struct worker *w, const struct msg_config *cfg)
@@ -1148,6 +1287,7 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 	w->cfg = *cfg;
 	log_setlevel((enum log_level)cfg->log_level);
 	w->rootfd = FD_ROOT;
+	worker_filecache(w);
 	/* The writer thread starts here, after exec: never a fork after it. */
 	if (cfg->has_access_log && accesslog_open(FD_ACCESS, 0) == -1)
 		log_warnx("access log off");
@@ -1178,7 +1318,7 @@ static void parent_msg(struct worker *w, struct msg *m)
 		proc_adopt_log(m->hdr.type, m->fds[0]);
 		break;
 	case MSG_ROOT:
-		worker_root(m->fds[0]);
+		worker_root(w, m->fds[0]);
 		break;
 	case MSG_SHUTDOWN:
 		/* Channel order: no connection follows this message. */
@@ -1215,7 +1355,7 @@ static int parent_read(struct worker *w)
 static void parent_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	uint64_t t0 = clock_now_us();
+	uint64_t t0 = w->now_us = clock_now_us();
 	int rc = parent_read(w);
 
 	w->busy_us += clock_now_us() - t0;
@@ -1242,6 +1382,7 @@ int worker_main(void)
 	event_assign(&w.ev_flush, w.base, FD_PARENT, EV_WRITE, flush_cb, &w);
 	evtimer_assign(&w.ev_report, w.base, report_cb, &w);
 	evtimer_assign(&w.ev_drain_deadline, w.base, drain_deadline_cb, &w);
+	evtimer_assign(&w.ev_trim, w.base, trim_cb, &w);
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);
@@ -1254,6 +1395,7 @@ int worker_main(void)
 	for (struct conn *c; (c = w.spare) != NULL; free(c))
 		w.spare = c->next;
 	event_base_free(w.base);
+	filecache_free(w.fc);
 	mime_free();
 	return 0;
 }
