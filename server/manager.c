@@ -195,10 +195,9 @@ static void slot_reclaim(struct manager *m, struct slot *s, pid_t pid)
 	unsigned n = 0, bad = 0;
 
 	while (msg_recv_skip(s->e.peer, &msg, &bad) == 1) {
-		if (msg.hdr.type == MSG_CONN) {
-			queue_push(m, msg.fds[0], &msg.u.conn, 1);
-			n++;
-		} else
+		if (msg.hdr.type == MSG_CONN || msg.hdr.type == MSG_CONNS)
+			n += (unsigned)queue_msg(m, &msg, 1);
+		else
 			msg_close_fds(&msg);
 	}
 	if (n)
@@ -473,7 +472,8 @@ static void manager_configure(struct manager *m, const struct msg_config *cfg)
 	log_setlevel((enum log_level)cfg->log_level);
 	if ((m->slots = calloc(cfg->pool_limit, sizeof(*m->slots))) == NULL ||
 	    (m->pload = calloc(cfg->pool_limit, sizeof(*m->pload))) == NULL ||
-	    (m->prun = calloc(cfg->pool_limit, sizeof(*m->prun))) == NULL)
+	    (m->prun = calloc(cfg->pool_limit, sizeof(*m->prun))) == NULL ||
+	    (m->rbuf = calloc(TAKE_MSGS, sizeof(*m->rbuf))) == NULL)
 		fatal("worker table");
 	svt_init(&m->tab, m->base, m->slots, sizeof(*m->slots), cfg->pool_limit, &slot_hooks, m,
 	    &m->cfg);
@@ -552,11 +552,17 @@ int manager_main(void)
 	         "in flight",
 	    (unsigned long long)m.full_waits, log_s(m.full_waits),
 	    (unsigned long long)m.refs_waits);
+	log_info("hand-off: took %llu connections in %llu messages over %llu reads, gave %llu in "
+	         "%llu messages",
+	    (unsigned long long)m.hs.taken, (unsigned long long)m.hs.taken_msgs,
+	    (unsigned long long)m.hs.reads, (unsigned long long)m.hs.given,
+	    (unsigned long long)m.hs.given_msgs);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
 	free(m.pload);
 	free(m.prun);
 	free(m.queue);
+	free(m.rbuf);
 	free(m.op.todo);
 	return 0;
 }

@@ -31,6 +31,14 @@ struct slot {
 };
 _Static_assert(offsetof(struct slot, e) == 0, "svtable entries come first");
 
+/* The hand-off in figures: batches really used (logged at exit, at info level). */
+struct hand_stats {
+	uint64_t taken, taken_msgs, reads; /* from the listener: connections, messages, reads */
+	uint64_t given, given_msgs;        /* to the workers: connections, messages */
+};
+
+#define TAKE_MSGS 8 /* messages at most per read of the listener channel (recvmmsg) */
+
 struct queued {
 	int fd;
 	struct msg_conn mc; /* peer address, for the access log */
@@ -72,6 +80,8 @@ struct manager {
 	uint64_t tight_warned_ms; /* and of the "near the descriptor limit" one */
 	uint64_t full_waits;      /* a worker's channel full: waits for room */
 	uint64_t refs_waits;      /* ETOOMANYREFS giving to a worker: retries on the timer */
+	struct hand_stats hs;     /* the hand-off's messages and reads, logged at exit */
+	struct msg *rbuf;         /* TAKE_MSGS messages: one read of the listener channel */
 	pid_t ppid;
 	struct slot *slots;   /* pool_limit entries */
 	struct svtable tab;   /* over slots: its end is one past the highest slot ever used */
@@ -97,6 +107,7 @@ void manager_event(pid_t pid, const char *role, const char *kind, const char *de
 
 /* manager_queue.c: the listener channel, the wait queue, dispatch */
 void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int front);
+int queue_msg(struct manager *m, struct msg *msg, int front);
 int may_take(struct manager *m);
 void listener_interest(struct manager *m);
 void dispatch(struct manager *m);

@@ -69,11 +69,26 @@ void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int front)
 	q->mc = *mc;
 }
 
-static void queue_drop_head(struct manager *m)
+/* The n at the head were given (the worker has its copies) or dropped. */
+static void queue_drop(struct manager *m, uint32_t n)
 {
-	close(m->queue[m->qhead].fd); /* the worker has its copy */
-	m->qhead = (m->qhead + 1) % m->qcap;
-	m->qlen--;
+	for (; n > 0; n--) {
+		close(m->queue[m->qhead].fd);
+		m->qhead = (m->qhead + 1) % m->qcap;
+		m->qlen--;
+	}
+}
+
+/* MSG_CONN or MSG_CONNS: each descriptor queued with its own entry (flags kept). How many. */
+int queue_msg(struct manager *m, struct msg *msg, int front)
+{
+	if (msg->hdr.type == MSG_CONN) {
+		queue_push(m, msg->fds[0], &msg->u.conn, front);
+		return 1;
+	}
+	for (int i = 0; i < msg->nfds; i++)
+		queue_push(m, msg->fds[i], &msg->u.conns.conn[i], front);
+	return msg->nfds;
 }
 
 static struct slot *least_loaded(struct manager *m);
@@ -81,18 +96,21 @@ static struct slot *least_loaded(struct manager *m);
 #define TIGHT_WARN_MS 10000
 
 /*
- * Room for one more descriptor, MSG_FD_RESERVE kept free? Counted, not
- * probed: what we held at start, the worker channels and the queue. A
- * message received with no descriptor free loses its connection.
+ * Descriptors free beyond the reserve. Counted, not probed: what we held
+ * at start, the worker channels and the queue. A message received with no
+ * descriptor free for it loses its connections.
  */
-static int fd_room(struct manager *m, long reserve)
+static long fd_free(struct manager *m, long reserve)
 {
 	long limit = msg_fd_limit();
 
 	if (reserve > limit / 4)
 		reserve = limit / 4; /* a tiny limit must still leave room to work */
-	return m->fd_base + m->tab.nfds + m->qlen + 1 < limit - reserve;
+	return limit - reserve - (long)(m->fd_base + m->tab.nfds + m->qlen);
 }
+
+/* Room for one more message's descriptors (a batch: MSG_MAXFDS), the reserve kept free? */
+static int fd_room(struct manager *m, long reserve) { return fd_free(m, reserve) > MSG_MAXFDS; }
 
 /* Say so at most every 10 s. */
 static void fd_tight_warn(struct manager *m)
@@ -141,18 +159,77 @@ void listener_interest(struct manager *m)
 	m->listening = want;
 }
 
+/*
+ * Messages to read now (0: none): as many as may bring what the workers
+ * have room for (a message carries 1..MSG_MAXFDS connections, so at most
+ * MSG_MAXFDS - 1 more than that wait in our queue), all while stopping;
+ * never more than the descriptors free allow.
+ */
+static int take_count(struct manager *m)
+{
+	long room = 0, fds;
+
+	if (!may_take(m))
+		return 0;
+	fds = (fd_free(m, MSG_FD_RESERVE) - 1) / MSG_MAXFDS;
+	if (!m->taking) {
+		FOREACH_SLOT (m, s)
+			if (s->e.sv.state == SV_RUNNING && !s->blocked &&
+			    s->conns < m->cfg.max_workload)
+				room += m->cfg.max_workload - s->conns;
+		room = room / MSG_MAXFDS > 1 ? room / MSG_MAXFDS : 1;
+		fds = fds < room ? fds : room;
+	}
+	return fds < TAKE_MSGS ? (int)fds : TAKE_MSGS;
+}
+
 /* ---- dispatch ---- */
+
+static int has_room(const struct manager *m, const struct slot *s)
+{
+	return s->e.sv.state == SV_RUNNING && !s->blocked && s->conns < m->cfg.max_workload;
+}
 
 static struct slot *least_loaded(struct manager *m)
 {
 	struct slot *best = NULL;
 
 	FOREACH_SLOT (m, s) {
-		if (s->e.sv.state != SV_RUNNING || s->blocked || s->conns >= m->cfg.max_workload)
+		if (!has_room(m, s))
 			continue;
 		if (best == NULL || s->conns < best->conns)
 			best = s;
 	}
+	return best;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/*
+ * The least loaded worker and how many of the queue's head it gets in one
+ * message (*n): its share of the queue split over the workers with room,
+ * or more if that only brings it up to the next least loaded; never over
+ * max_workload nor MSG_MAXFDS.
+ */
+static struct slot *least_loaded_share(struct manager *m, uint32_t *n)
+{
+	struct slot *best = least_loaded(m);
+	uint32_t with_room = 0, next = UINT32_MAX, share;
+
+	if (best == NULL)
+		return NULL;
+	FOREACH_SLOT (m, s) {
+		if (!has_room(m, s))
+			continue;
+		with_room++;
+		if (s != best && s->conns < next)
+			next = s->conns;
+	}
+	share = (m->qlen + with_room - 1) / with_room;
+	if (next != UINT32_MAX && next - best->conns + 1 > share)
+		share = next - best->conns + 1;
+	*n = min_u32(
+	    min_u32(share, m->qlen), min_u32(MSG_MAXFDS, m->cfg.max_workload - best->conns));
 	return best;
 }
 
@@ -194,40 +271,67 @@ static int take_for_flight(struct manager *m)
 			log_warnx("malformed message from listener, dropped");
 		return 0;
 	}
-	if (msg.hdr.type != MSG_CONN) {
+	if (msg.hdr.type != MSG_CONN && msg.hdr.type != MSG_CONNS) {
 		log_warnx("unexpected %s message from listener", msg_type_name(msg.hdr.type));
 		msg_close_fds(&msg);
 		return 0;
 	}
-	queue_push(m, msg.fds[0], &msg.u.conn, 0);
+	m->hs.taken += (uint64_t)queue_msg(m, &msg, 0);
+	m->hs.taken_msgs++;
+	m->hs.reads++;
 	return 1;
 }
 
-/* 0 sent, else the errno. */
-static int send_conn(struct slot *s, const struct queued *q)
+/* What give sends: the first n of the queue, copied (take_for_flight may move the queue). */
+struct give_batch {
+	uint32_t n;
+	int fds[MSG_MAXFDS];
+	struct msg_conns c;
+};
+
+/* 0 sent, else the errno. One connection: MSG_CONN; more: MSG_CONNS. */
+static int send_conns(struct slot *s, struct give_batch *b)
 {
-	return msg_send(s->e.chan, MSG_CONN, &q->mc, sizeof(q->mc), &q->fd, 1) == 0 ? 0 : errno;
+	int rc;
+
+	if (b->n == 1)
+		rc = msg_send(s->e.chan, MSG_CONN, &b->c.conn[0], sizeof(b->c.conn[0]), b->fds, 1);
+	else
+		rc = msg_send(
+		    s->e.chan, MSG_CONNS, &b->c, msg_batch_len(MSG_CONNS, b->n), b->fds, (int)b->n);
+	return rc == 0 ? 0 : errno;
 }
 
-/* 0 given (or dropped: an error no wait would mend), -1 the channel cannot take it now. */
-static int give(struct manager *m, struct slot *s, const struct queued *head)
+/*
+ * Give the first n queued to s: n given (or dropped: an error no wait
+ * would mend), 0 the channel cannot take them now.
+ */
+static uint32_t give(struct manager *m, struct slot *s, uint32_t n)
 {
-	struct queued q = *head; /* take_for_flight may move the queue */
-	int err = send_conn(s, &q);
+	struct give_batch b = {.n = n, .c.count = n};
+	int err;
 
-	if (err == ETOOMANYREFS && take_for_flight(m))
-		err = send_conn(s, &q);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct queued *q = &m->queue[(m->qhead + i) % m->qcap];
+
+		b.fds[i] = q->fd;
+		b.c.conn[i] = q->mc;
+	}
+	if ((err = send_conns(s, &b)) == ETOOMANYREFS && take_for_flight(m))
+		err = send_conns(s, &b);
 	if (err == 0) {
-		s->conns++;
-		return 0;
+		s->conns += n;
+		m->hs.given += n;
+		m->hs.given_msgs++;
+		return n;
 	}
 	if (!msg_send_again(err)) {
 		errno = err;
-		log_warn("connection to worker %d dropped", (int)s->e.sv.pid);
-		return 0;
+		log_warn("%u connection%s to worker %d dropped", n, log_s(n), (int)s->e.sv.pid);
+		return n;
 	}
 	slot_block(s, err);
-	return -1;
+	return 0;
 }
 
 #define POOL_EARLY_MS 100
@@ -256,11 +360,12 @@ void dispatch(struct manager *m)
 {
 	struct slot *s;
 
+	uint32_t n;
+
 	while (m->qlen > 0) {
-		if ((s = least_loaded(m)) == NULL)
+		if ((s = least_loaded_share(m, &n)) == NULL)
 			break;
-		if (give(m, s, &m->queue[m->qhead]) == 0)
-			queue_drop_head(m);
+		queue_drop(m, give(m, s, n));
 	}
 	listener_interest(m);
 	if (!m->listening)
@@ -272,32 +377,47 @@ void dispatch(struct manager *m)
 
 static void listener_msg(struct manager *m, struct msg *msg)
 {
-	if (msg->hdr.type != MSG_CONN) {
+	if (msg->hdr.type != MSG_CONN && msg->hdr.type != MSG_CONNS) {
 		log_warnx("unexpected %s message from listener", msg_type_name(msg->hdr.type));
 		msg_close_fds(msg);
 		return;
 	}
-	queue_push(m, msg->fds[0], &msg->u.conn, 0);
-	if (!m->taking)
-		dispatch(m);
+	m->hs.taken += (uint64_t)queue_msg(m, msg, 0);
+	m->hs.taken_msgs++;
 }
 
 /*
- * Take what may_take allows. Draining (the listeners are gone), an empty
- * channel is final: taking ends, and the workers may be told to stop.
+ * One read of up to want messages (recvmmsg): 1 if the channel may hold
+ * more (the read was full), 0 if it was found empty or gone.
+ */
+static int take_some(struct manager *m, int fd, int want)
+{
+	unsigned bad = 0;
+	int n = msg_recv_many(fd, m->rbuf, want, &bad);
+
+	m->hs.reads++;
+	if (bad)
+		log_warnx("%u malformed message%s from listener, dropped", bad, log_s(bad));
+	for (int i = 0; i < n; i++)
+		listener_msg(m, &m->rbuf[i]);
+	if (n > 0 && !m->taking)
+		dispatch(m);
+	return (n > 0 ? n : 0) + (int)bad == want;
+}
+
+/*
+ * Take what may_take allows. A read that comes back short found the
+ * channel empty: we stop there rather than read once more for EAGAIN.
+ * Draining (the listeners are gone), an empty channel is final: taking
+ * ends, and the workers may be told to stop.
  */
 void listener_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
-	struct msg msg;
-	int rc;
+	int want;
 
-	while (may_take(m)) {
-		if ((rc = msg_recv(fd, &msg)) == 1)
-			listener_msg(m, &msg);
-		else if (rc == -1 && errno == EBADMSG)
-			log_warnx("malformed message from listener, dropped");
-		else {
+	while ((want = take_count(m)) > 0) {
+		if (!take_some(m, fd, want)) {
 			if (m->draining)
 				m->taking = 0; /* empty (or gone): all taken */
 			break;
@@ -306,15 +426,18 @@ void listener_cb(evutil_socket_t fd, short what, void *arg)
 	dispatch(m);
 }
 
-/* Connections waiting in the listener channel: its bytes over one MSG_CONN's. */
+/*
+ * Connections waiting in the listener channel: its bytes over one entry's
+ * (a MSG_CONN is a little more, a batch of k a little more than k).
+ */
 uint32_t channel_queued(int fd)
 {
-	const int size = (int)(sizeof(struct msg_hdr) + sizeof(struct msg_conn));
+	const int size = (int)sizeof(struct msg_conn);
 	int n = 0;
 
 	if (ioctl(fd, SIOCINQ, &n) == -1 || n <= 0)
 		return 0;
-	return (uint32_t)((n + size - 1) / size);
+	return (uint32_t)(n / size > 0 ? n / size : 1);
 }
 
 /* Connections no worker will serve now: each gets a FIN, not a reset. */
