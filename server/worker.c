@@ -1181,8 +1181,12 @@ static int parent_read(struct worker *w)
 	do {
 		bad = 0;
 		rc = msg_recv_many(FD_PARENT, m, PARENT_READ_MSGS, &bad);
-		if (bad)
+		if (bad) {
+			int err = errno; /* EBADMSG is no sign the manager is gone */
+
 			log_warnx("%u malformed message%s from manager, dropped", bad, log_s(bad));
+			errno = err;
+		}
 		for (int i = 0; i < rc; i++)
 			parent_msg(w, &m[i]);
 	} while ((rc > 0 ? rc : 0) + (int)bad == PARENT_READ_MSGS);
