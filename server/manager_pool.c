@@ -35,10 +35,17 @@
 #define FULL_WARN_MS 10000
 
 /* At pool.max with connections waiting: tell the operator (at most every 10 s) why clients wait. */
-static void pool_full_warn(struct manager *m, uint32_t queue, uint64_t now)
+static void pool_full_warn(struct manager *m, const struct pool_input *in)
 {
+	uint32_t queue = in->queue;
+	uint64_t now = in->now_ms;
+
 	if (queue == 0 || pool_size(m) < m->cfg.pool_max || now - m->full_warned_ms < FULL_WARN_MS)
 		return;
+	/* A batch caught in the channel between two reads is no sign of a full pool. */
+	for (uint32_t i = 0; i < in->nrunning; i++)
+		if (in->w[i].conns < m->cfg.max_workload)
+			return;
 	m->full_warned_ms = now;
 	log_warnx("pool full: %u worker%s with %u connection%s each (pool.max, "
 	          "pool.max_workload); %u connection%s wait in the listener channel",
@@ -159,7 +166,7 @@ void pool_policy(struct manager *m)
 	case POOL_KEEP:
 		break;
 	}
-	pool_full_warn(m, in.queue, in.now_ms);
+	pool_full_warn(m, &in);
 }
 
 void pool_tick_cb(evutil_socket_t fd, short what, void *arg)
