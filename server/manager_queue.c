@@ -131,8 +131,8 @@ static void fd_tight_warn(struct manager *m)
  * ends, and a replacement manager reads it - while one in our own queue
  * would die with us. While the whole server stops (taking) we take all
  * the listener sends, so that it can empty the kernel backlog. Never
- * within MSG_FD_RESERVE descriptors of our limit: a message received
- * without room for its descriptor loses it.
+ * within MSG_FD_RESERVE descriptors (plus one batch) of our limit: a
+ * message received without room for its descriptors loses them.
  */
 int may_take(struct manager *m)
 {
@@ -359,7 +359,6 @@ static void pool_full_soon(struct manager *m)
 void dispatch(struct manager *m)
 {
 	struct slot *s;
-
 	uint32_t n;
 
 	while (m->qlen > 0) {
