@@ -109,8 +109,12 @@ static int batch_send(struct batch *b)
 /* Close our copies (sent), or each connection (FIN, not RST: dropped). */
 static void batch_clear(struct batch *b, int abandon)
 {
-	for (int i = 0; i < b->n; i++)
-		abandon ? msg_conn_abandon(b->fds[i]) : (void)close(b->fds[i]);
+	for (int i = 0; i < b->n; i++) {
+		if (abandon)
+			msg_conn_abandon(b->fds[i]);
+		else
+			close(b->fds[i]);
+	}
 	b->n = 0;
 	b->held = 0;
 }
