@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #define MSG_PROTO_VERSION 1
-#define MSG_MAXFDS 2
+#define MSG_MAXFDS 16 /* a batch (MSG_CONNS, MSG_PARKS) carries up to this many */
 #define MSG_MAXPAYLOAD 8192
 #define MSG_HIST_BUCKETS 5
 #define MSG_FD_RESERVE 64 /* descriptors a process keeps free: stop reading fds this close */
@@ -40,7 +40,9 @@ enum msg_type {
 	/* 40..59: connections */
 	MSG_CONN = 40,      /* struct msg_conn + 1 fd: an accepted client */
 	MSG_CONN_DONE = 41, /* worker -> manager: struct msg_conn_done: connections ended */
-	MSG_PARK = 42, /* worker -> listener: struct msg_park + 1 fd: an idle keep-alive client */
+	MSG_PARK = 42,  /* worker -> listener: struct msg_park + 1 fd: an idle keep-alive client */
+	MSG_CONNS = 43, /* struct msg_conns + count fds: several MSG_CONN in one */
+	MSG_PARKS = 44, /* retiring listener -> replacement: struct msg_parks + count fds */
 	/* 60..79: operations on the pool, daemon <-> manager */
 	MSG_REQUEST = 60, /* daemon -> manager: struct msg_request, answered by MSG_REPLY */
 	MSG_REPLY = 61,   /* manager -> daemon: struct msg_reply, with the request's id */
@@ -195,6 +197,24 @@ struct msg_park {
 	struct msg_conn conn;
 };
 
+/*
+ * Batches: count (1..MSG_MAXFDS) entries and as many descriptors, the i-th
+ * entry for the i-th descriptor. Only count entries travel: the payload is
+ * exactly msg_batch_len(type, count) bytes (offsetof the array + count
+ * entries), so the exact-size rule holds for every count.
+ */
+struct msg_conns {
+	uint32_t count;
+	uint32_t pad;
+	struct msg_conn conn[MSG_MAXFDS];
+};
+
+struct msg_parks {
+	uint32_t count;
+	uint32_t pad;
+	struct msg_park park[MSG_MAXFDS];
+};
+
 /* Connections that ended since the last report: one message per loop round, not per connection. */
 struct msg_conn_done {
 	uint32_t count;
@@ -209,6 +229,8 @@ struct msg {
 		struct msg_event event;
 		struct msg_conn conn;
 		struct msg_park park;
+		struct msg_conns conns;
+		struct msg_parks parks;
 		struct msg_conn_done done;
 		struct msg_request req;
 		struct msg_reply reply;
@@ -217,6 +239,9 @@ struct msg {
 	int fds[MSG_MAXFDS];
 	int nfds;
 };
+
+/* Payload bytes of a batch type (MSG_CONNS, MSG_PARKS) carrying count entries; 0 if none. */
+size_t msg_batch_len(enum msg_type type, uint32_t count);
 
 /* Human name of a type, for logs. */
 const char *msg_type_name(uint16_t type);
@@ -237,6 +262,15 @@ int msg_send(
  * close-on-exec.
  */
 int msg_recv(int sock, struct msg *m);
+
+/*
+ * Receive up to vlen messages with one recvmmsg. Returns how many good
+ * messages it put at the start of ms (>= 1), 0 at end-of-file with none,
+ * or -1 with errno (EAGAIN: nothing now; EBADMSG: all it read were
+ * malformed). Malformed ones (as for msg_recv; truncated control data
+ * included) have their descriptors closed and are counted in *bad.
+ */
+int msg_recv_many(int sock, struct msg *ms, int vlen, unsigned *bad);
 
 /*
  * After msg_recv returned rc: is the peer gone? End-of-file (read only

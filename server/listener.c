@@ -30,14 +30,21 @@
 #define PAUSE_SUMMARY_MS 10000
 #define BACKLOG_TAKE_MAX 65536 /* when the kernel cannot say how many wait */
 
+/* Connections for the manager, sent as one MSG_CONN or MSG_CONNS. */
+struct batch {
+	int n, held; /* held: the channel could not take them; nothing is added until sent */
+	int fds[MSG_MAXFDS];
+	struct msg_conns c;
+};
+
 struct listener {
 	struct event_base *base;
 	struct event ev_accept, ev_channel, ev_retry, ev_parent, ev_term, ev_pause, ev_deadline;
 	int accepting, draining;
 	long backlog_left; /* stopping: connections still to take from the backlog */
-	int pending_fd;    /* accepted, waiting for room in the channel */
-	struct msg_conn pending;
+	struct batch out;  /* accepted, to hand over (held: waiting for room in the channel) */
 	uint64_t accepted;
+	uint64_t sent_msgs;      /* messages that carried them to the manager */
 	uint64_t pauses;         /* EMFILE pauses not yet summed up in the log */
 	uint64_t paused_said_ms; /* when they last were */
 	uint64_t full_waits;     /* manager channel full: waits for room */
@@ -62,23 +69,22 @@ static void accept_interest(struct listener *l, int on)
 /* Draining: exit once nothing is held, the backlog we took on is empty, the parked handed on. */
 static void listener_maybe_exit(struct listener *l)
 {
-	if (l->draining && l->pending_fd < 0 && l->backlog_left == 0 && !lpark_handing(&l->park))
+	if (l->draining && l->out.n == 0 && l->backlog_left == 0 && !lpark_handing(&l->park))
 		event_base_loopexit(l->base, NULL);
 }
 
 static void park_handed(void *arg) { listener_maybe_exit(arg); }
 
 /*
- * Hold the connection until the channel takes it: a full channel wakes
- * us when writable; too many descriptors in flight (ETOOMANYREFS) gives
- * no wake-up, so that one is retried on a timer.
+ * Hold the batch until the channel takes it: a full channel wakes us when
+ * writable; too many descriptors in flight (ETOOMANYREFS) gives no
+ * wake-up, so that one is retried on a timer.
  */
-static void hold(struct listener *l, int fd, const struct msg_conn *mc, int err)
+static void hold(struct listener *l, int err)
 {
 	struct timeval tv = clock_tv(MSG_RETRY_MS);
 
-	l->pending_fd = fd;
-	l->pending = *mc;
+	l->out.held = 1;
 	accept_interest(l, 0);
 	if (err == ETOOMANYREFS) {
 		l->refs_waits++;
@@ -89,31 +95,67 @@ static void hold(struct listener *l, int fd, const struct msg_conn *mc, int err)
 	}
 }
 
-/* 0 sent (our copy closed), -1 held until the channel takes it. */
-static int hand_over(struct listener *l, int fd, const struct msg_conn *mc)
+/* The batch to the manager in one message: one connection as MSG_CONN, more as MSG_CONNS. */
+static int batch_send(struct batch *b)
 {
-	if (msg_send(FD_MANAGER, MSG_CONN, mc, sizeof(*mc), &fd, 1) == -1) {
+	if (b->n == 1)
+		return msg_send(
+		    FD_MANAGER, MSG_CONN, &b->c.conn[0], sizeof(b->c.conn[0]), b->fds, 1);
+	b->c.count = (uint32_t)b->n;
+	return msg_send(
+	    FD_MANAGER, MSG_CONNS, &b->c, msg_batch_len(MSG_CONNS, (uint32_t)b->n), b->fds, b->n);
+}
+
+/* Close our copies (sent), or each connection (FIN, not RST: dropped). */
+static void batch_clear(struct batch *b, int abandon)
+{
+	for (int i = 0; i < b->n; i++) {
+		if (abandon)
+			msg_conn_abandon(b->fds[i]);
+		else
+			close(b->fds[i]);
+	}
+	b->n = 0;
+	b->held = 0;
+}
+
+/* Hand the batch over: 0 sent (our copies closed) or empty, -1 held until the channel takes it. */
+static int hand_over(struct listener *l)
+{
+	struct batch *b = &l->out;
+
+	if (b->n == 0)
+		return 0;
+	if (batch_send(b) == -1) {
 		if (!msg_send_again(errno)) {
-			/* No wait would mend it: drop this one rather than spin. */
-			log_warn("connection to manager dropped");
-			msg_conn_abandon(fd);
+			/* No wait would mend it: drop these rather than spin. */
+			log_warn("%d connection%s to manager dropped", b->n, log_s(b->n));
+			batch_clear(b, 1);
 			return 0;
 		}
-		hold(l, fd, mc, errno);
+		hold(l, errno);
 		return -1;
 	}
-	close(fd);
+	l->sent_msgs++;
+	batch_clear(b, 0);
 	return 0;
 }
 
-/* Room in the manager channel again (or time to retry): hand over the held connection. */
+/* Add one to the batch, sent once full: 0, or -1 held (full channel). */
+static int batch_add(struct listener *l, int fd, const struct msg_conn *mc)
+{
+	l->out.fds[l->out.n] = fd;
+	l->out.c.conn[l->out.n++] = *mc;
+	return l->out.n == MSG_MAXFDS ? hand_over(l) : 0;
+}
+
+/* Room in the manager channel again (or time to retry): hand over the held batch. */
 static void channel_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
-	int cfd = l->pending_fd;
 
-	l->pending_fd = -1;
-	if (hand_over(l, cfd, &l->pending) == -1)
+	l->out.held = 0;
+	if (hand_over(l) == -1)
 		return;
 	accept_interest(l, 1);
 	lpark_resume(&l->park);
@@ -121,9 +163,13 @@ static void channel_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A parked connection spoke again: to the manager like a new one (or held, channel full). */
-static void park_give(void *arg, int fd, const struct msg_conn *mc) { hand_over(arg, fd, mc); }
+static void park_give(void *arg, int fd, const struct msg_conn *mc)
+{
+	if (batch_add(arg, fd, mc) == 0)
+		hand_over(arg);
+}
 
-static int park_full(void *arg) { return ((struct listener *)arg)->pending_fd >= 0; }
+static int park_full(void *arg) { return ((struct listener *)arg)->out.held; }
 
 static void pause_cb(evutil_socket_t fd, short what, void *arg) { accept_interest(arg, 1); }
 
@@ -166,14 +212,17 @@ static int accept_failed(struct listener *l)
 	return 0;
 }
 
-/* Accept up to max connections and hand each over. */
+/*
+ * Accept up to max connections and hand them over, MSG_MAXFDS a message:
+ * what one round finds ready travels together.
+ */
 static void accept_some(struct listener *l, int lfd, int max)
 {
 	struct msg_conn mc;
 	socklen_t slen;
 	int fd;
 
-	for (int i = 0; i < max && l->pending_fd < 0 && l->accepting; i++) {
+	for (int i = 0; i < max && !l->out.held && l->accepting; i++) {
 		memset(&mc, 0, sizeof(mc));
 		slen = sizeof(mc.peer);
 		fd = accept4(lfd, (struct sockaddr *)&mc.peer, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -186,10 +235,12 @@ static void accept_some(struct listener *l, int lfd, int max)
 		mc.peerlen = slen;
 		l->accepted++;
 		l->backlog_left -= l->backlog_left > 0;
-		if (hand_over(l, fd, &mc) == -1)
+		if (batch_add(l, fd, &mc) == -1)
 			break;
 		accept_interest(l, 1);
 	}
+	if (!l->out.held)
+		hand_over(l); /* what this round accepted; held: accepting stops until it is sent */
 	listener_maybe_exit(l);
 }
 
@@ -221,11 +272,8 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	long n = 0;
 	int cfd;
 
-	if (l->pending_fd >= 0) {
-		msg_conn_abandon(l->pending_fd);
-		l->pending_fd = -1;
-		n++;
-	}
+	n += l->out.n;
+	batch_clear(&l->out, 1);
 	for (; l->backlog_left > 0; l->backlog_left--, n++) {
 		if ((cfd = accept4(FD_LISTEN, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 			break;
@@ -262,7 +310,7 @@ static void listener_drain(struct listener *l, int take_backlog, int handoff)
 	}
 	log_info("stopped accepting after %llu connection%s, taking %ld waiting in the backlog",
 	    (unsigned long long)l->accepted, log_s(l->accepted), l->backlog_left);
-	accept_interest(l, l->pending_fd < 0);
+	accept_interest(l, !l->out.held);
 	if (l->accepting)
 		accept_some(l, FD_LISTEN, ACCEPT_BATCH);
 	listener_maybe_exit(l);
@@ -274,7 +322,7 @@ static void heartbeat_fill(void *arg, struct msg_heartbeat *hb)
 	struct listener *l = arg;
 
 	hb->accepted = l->accepted;
-	hb->held = (uint64_t)(l->pending_fd >= 0) + lpark_count(&l->park);
+	hb->held = (uint64_t)l->out.n + lpark_count(&l->park);
 }
 
 /* A newer generation (a reload): the log level and the heartbeat period. */
@@ -347,7 +395,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 
 int listener_main(void)
 {
-	struct listener l = {.pending_fd = -1};
+	struct listener l = {0};
 
 	proc_child_init("listener");
 	l.ppid = getppid();
@@ -365,10 +413,11 @@ int listener_main(void)
 	evsignal_add(&l.ev_term, NULL);
 	event_base_dispatch(l.base);
 	lpark_stop(&l.park); /* a deadline passed: what was not handed on is closed */
-	log_info("exiting after %llu connection%s; waited %llu time%s for room in the channel, "
-	         "%llu for descriptors in flight",
-	    (unsigned long long)l.accepted, log_s(l.accepted), (unsigned long long)l.full_waits,
-	    log_s(l.full_waits), (unsigned long long)l.refs_waits);
+	log_info("exiting after %llu connection%s in %llu message%s to the manager; waited %llu "
+	         "time%s for room in the channel, %llu for descriptors in flight",
+	    (unsigned long long)l.accepted, log_s(l.accepted), (unsigned long long)l.sent_msgs,
+	    log_s(l.sent_msgs), (unsigned long long)l.full_waits, log_s(l.full_waits),
+	    (unsigned long long)l.refs_waits);
 	event_base_free(l.base);
 	return 0;
 }

@@ -13,7 +13,8 @@
 #include "log.h"
 #include "proc.h"
 
-#define PARK_READ_BATCH 256 /* MSG_PARK taken per wake-up: the loop stays fair */
+#define PARK_READ_BATCH 256 /* messages taken per wake-up: the loop stays fair */
+#define PARK_READ_MSGS 8    /* messages per read (recvmmsg) */
 
 /* A parked connection: one registration, its deadline, a compact peer address. */
 struct lparked {
@@ -182,22 +183,40 @@ static void park_one(struct lpark *lp, int fd, const struct msg_park *mp)
 	timer_arm(lp);
 }
 
+/* MSG_PARK from a worker, or MSG_PARKS from the listener we replace: each fd with its entry. */
+static void park_msg(struct lpark *lp, struct msg *m)
+{
+	if (m->hdr.type == MSG_PARK)
+		park_one(lp, m->fds[0], &m->u.park);
+	else if (m->hdr.type == MSG_PARKS)
+		for (int i = 0; i < m->nfds; i++)
+			park_one(lp, m->fds[i], &m->u.parks.park[i]);
+	else {
+		log_warnx(
+		    "unexpected %s message in the parking channel", msg_type_name(m->hdr.type));
+		msg_close_fds(m);
+	}
+}
+
+/* Up to PARK_READ_BATCH messages a wake-up, PARK_READ_MSGS a read; a short read found it empty. */
 static void chan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lpark *lp = arg;
-	struct msg m;
-	int rc = 0;
+	struct msg m[PARK_READ_MSGS];
+	unsigned bad;
+	int rc;
 
-	for (int i = 0; i < PARK_READ_BATCH && (rc = msg_recv(fd, &m)) == 1; i++) {
-		if (m.hdr.type == MSG_PARK)
-			park_one(lp, m.fds[0], &m.u.park);
-		else {
-			log_warnx("unexpected %s message from a worker", msg_type_name(m.hdr.type));
-			msg_close_fds(&m);
-		}
+	for (int i = 0; i < PARK_READ_BATCH; i += PARK_READ_MSGS) {
+		bad = 0;
+		rc = msg_recv_many(fd, m, PARK_READ_MSGS, &bad);
+		for (int j = 0; j < rc; j++)
+			park_msg(lp, &m[j]);
+		if (bad)
+			log_warnx("%u malformed message%s in the parking channel, dropped", bad,
+			    log_s(bad));
+		if ((rc > 0 ? rc : 0) + (int)bad < PARK_READ_MSGS)
+			break;
 	}
-	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from a worker, dropped");
 }
 
 void lpark_start(struct lpark *lp, struct event_base *base, size_t max,
@@ -283,45 +302,97 @@ static void unstall_all(struct lpark *lp)
 	}
 }
 
-/* Send one parked connection on: 0 sent (or closed: no wait would help), -1 wait. */
-static int handoff_one(struct lpark *lp, struct lparked *e)
-{
-	struct msg_park mp;
-	struct timeval tv = clock_tv(MSG_RETRY_MS);
-	int fd = event_get_fd(&e->ev);
+/* Parked connections on their way to our replacement, out of the set until sent. */
+struct handoff_batch {
+	uint32_t n;
+	struct lparked *e[MSG_MAXFDS];
+	int fds[MSG_MAXFDS];
+	struct msg_parks p;
+};
 
-	memset(&mp, 0, sizeof(mp));
-	mp.deadline_ms = e->node.deadline_ms;
-	memcpy(&mp.conn.peer, e->peer, e->peerlen);
-	mp.conn.peerlen = e->peerlen;
-	if (msg_send(FD_PARK_OUT, MSG_PARK, &mp, sizeof(mp), &fd, 1) == 0) {
-		lp->handed++;
-		close(entry_take(lp, e));
+/* The nearest deadlines, up to MSG_MAXFDS, out of the set and the loop into b. */
+static void batch_take(struct lpark *lp, struct handoff_batch *b)
+{
+	struct parked *p;
+
+	memset(b, 0, offsetof(struct handoff_batch, p.park));
+	while (b->n < MSG_MAXFDS && (p = parked_nearest(&lp->set)) != NULL) {
+		struct lparked *e = ENTRY(p);
+		struct msg_park *mp = &b->p.park[b->n];
+
+		event_del(&e->ev);
+		parked_remove(&lp->set, &e->node);
+		memset(mp, 0, sizeof(*mp));
+		mp->deadline_ms = e->node.deadline_ms;
+		memcpy(&mp->conn.peer, e->peer, e->peerlen);
+		mp->conn.peerlen = e->peerlen;
+		b->fds[b->n] = event_get_fd(&e->ev);
+		b->e[b->n++] = e;
+	}
+	b->p.count = b->n;
+}
+
+/* Sent (our copies closed) or given up on (each closed with a FIN): the entries go. */
+static void batch_done(struct handoff_batch *b, int abandon)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (abandon)
+			msg_conn_abandon(b->fds[i]);
+		else
+			close(b->fds[i]);
+		free(b->e[i]);
+	}
+}
+
+/* Back into the set and the loop, served as before until the channel has room. */
+static void batch_put_back(struct lpark *lp, struct handoff_batch *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		parked_add(&lp->set, &b->e[i]->node); /* the heap has room: it held them before */
+		event_add(&b->e[i]->ev, NULL);
+	}
+}
+
+/*
+ * Send the nearest deadlines on as one MSG_PARKS: 0 sent (or closed: no
+ * wait would help), -1 wait for room.
+ */
+static int handoff_batch(struct lpark *lp)
+{
+	struct handoff_batch b;
+	struct timeval tv = clock_tv(MSG_RETRY_MS);
+
+	batch_take(lp, &b);
+	if (msg_send(FD_PARK_OUT, MSG_PARKS, &b.p, msg_batch_len(MSG_PARKS, b.n), b.fds,
+	        (int)b.n) == 0) {
+		lp->handed += b.n;
+		lp->handed_msgs++;
+		batch_done(&b, 0);
+		return 0;
+	}
+	if (!msg_send_again(errno)) {
+		log_warn("handing %u parked connection%s on, closed", b.n, log_s(b.n));
+		batch_done(&b, 1);
 		return 0;
 	}
 	if (errno == ETOOMANYREFS)
 		evtimer_add(&lp->ev_out, &tv);
-	else if (msg_send_again(errno))
+	else
 		event_add(&lp->ev_out, NULL);
-	else {
-		log_warn("handing a parked connection on, closed");
-		msg_conn_abandon(entry_take(lp, e));
-		return 0;
-	}
+	batch_put_back(lp, &b);
 	return -1;
 }
 
 static void handoff_some(struct lpark *lp)
 {
-	struct parked *p;
-
 	unstall_all(lp);
-	while ((p = parked_nearest(&lp->set)) != NULL)
-		if (handoff_one(lp, ENTRY(p)) == -1)
+	while (parked_nearest(&lp->set) != NULL)
+		if (handoff_batch(lp) == -1)
 			return;
 	lp->handing = 0;
-	log_info("handed %llu parked connection%s to our replacement",
-	    (unsigned long long)lp->handed, log_s(lp->handed));
+	log_info("handed %llu parked connection%s to our replacement in %llu message%s",
+	    (unsigned long long)lp->handed, log_s(lp->handed), (unsigned long long)lp->handed_msgs,
+	    log_s(lp->handed_msgs));
 	lp->handed_all(lp->arg);
 }
 

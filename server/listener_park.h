@@ -28,7 +28,7 @@ struct lpark {
 	void (*give)(void *arg, int fd, const struct msg_conn *mc);
 	int (*full)(void *arg);
 	void *arg;
-	uint64_t parked, returned, expired, left, capped, stalls, handed;
+	uint64_t parked, returned, expired, left, capped, stalls, handed, handed_msgs;
 	void (*handed_all)(void *arg); /* the hand-off is over */
 };
 
@@ -42,9 +42,9 @@ void lpark_set_max(struct lpark *lp, size_t max);
 void lpark_resume(struct lpark *lp);
 
 /*
- * A graceful restart: stop taking parked connections, and send each one
- * held back into the workers' channel (FD_PARK_OUT) as MSG_PARK, for our
- * replacement. Until sent, each is served as before (it may speak). done
+ * A graceful restart: stop taking parked connections, and send those held
+ * back into the workers' channel (FD_PARK_OUT), MSG_MAXFDS a MSG_PARKS,
+ * for our replacement. Until sent, each is served as before (it may speak). done
  * is called once none is left; lpark_handing() says it is under way.
  */
 void lpark_handoff(struct lpark *lp, void (*done)(void *arg));

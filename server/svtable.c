@@ -182,15 +182,27 @@ static void on_msg(struct sv_entry *e, struct msg *m)
 	}
 }
 
+#define READ_MSGS 4 /* messages per read (recvmmsg) */
+
+/*
+ * All that is queued, READ_MSGS a read; a short read found the channel
+ * empty, so we stop without reading once more for EAGAIN.
+ */
 void svt_read(struct sv_entry *e)
 {
-	struct msg m;
+	struct msg m[READ_MSGS];
+	unsigned bad;
 	int rc;
 
-	while ((rc = msg_recv(e->chan, &m)) == 1)
-		on_msg(e, &m);
-	if (rc == -1 && errno == EBADMSG)
-		log_warnx("malformed message from %s %d, dropped", e->sv.role, (int)e->sv.pid);
+	do {
+		bad = 0;
+		rc = msg_recv_many(e->chan, m, READ_MSGS, &bad);
+		for (int i = 0; i < rc; i++)
+			on_msg(e, &m[i]);
+		if (bad)
+			log_warnx("%u malformed message%s from %s %d, dropped", bad, log_s(bad),
+			    e->sv.role, (int)e->sv.pid);
+	} while ((rc > 0 ? rc : 0) + (int)bad == READ_MSGS);
 	/* EOF cannot happen while we hold the peer end; death comes by SIGCHLD. */
 }
 

@@ -1297,6 +1297,19 @@ static void worker_configure(struct worker *w, const struct msg_config *cfg)
 	heartbeat_start(&w->hb, w->base, FD_PARENT, cfg->heartbeat_interval_ms, heartbeat_fill, w);
 }
 
+/* A connection from the manager (MSG_CONN, or one of a MSG_CONNS). */
+static void conn_take(struct worker *w, int fd, const struct msg_conn *mc)
+{
+	if (w->configured) {
+		conn_start(w, fd, mc);
+		return;
+	}
+	/* The manager configures a worker before giving it work. */
+	log_warnx("connection before configuration, closed");
+	close(fd);
+	report_done(w);
+}
+
 static void parent_msg(struct worker *w, struct msg *m)
 {
 	switch (m->hdr.type) {
@@ -1304,14 +1317,11 @@ static void parent_msg(struct worker *w, struct msg *m)
 		worker_configure(w, &m->u.config);
 		break;
 	case MSG_CONN:
-		if (w->configured)
-			conn_start(w, m->fds[0], &m->u.conn);
-		else {
-			/* The manager configures a worker before giving it work. */
-			log_warnx("connection before configuration, closed");
-			close(m->fds[0]);
-			report_done(w);
-		}
+		conn_take(w, m->fds[0], &m->u.conn);
+		break;
+	case MSG_CONNS: /* several at once: each with its own entry */
+		for (int i = 0; i < m->nfds; i++)
+			conn_take(w, m->fds[i], &m->u.conns.conn[i]);
 		break;
 	case MSG_LOG_ERROR:
 	case MSG_LOG_ACCESS:
@@ -1336,20 +1346,36 @@ static void parent_msg(struct worker *w, struct msg *m)
 	}
 }
 
-/* Everything queued in the manager channel; returns msg_recv's last result. */
+#define PARENT_READ_MSGS 4 /* messages per read (recvmmsg) of the manager channel */
+
+/*
+ * Everything queued in the manager channel, PARENT_READ_MSGS a read; a
+ * short read found it empty, so we stop without reading once more for
+ * EAGAIN. Returns msg_recv_many's last result (-1 with EAGAIN: empty).
+ */
 static int parent_read(struct worker *w)
 {
-	struct msg m;
+	struct msg m[PARENT_READ_MSGS];
+	unsigned bad;
 	int rc;
 
-	for (;;) {
-		if ((rc = msg_recv(FD_PARENT, &m)) == 1)
-			parent_msg(w, &m);
-		else if (rc == -1 && errno == EBADMSG)
-			log_warnx("malformed message from manager, dropped");
-		else
-			return rc;
+	do {
+		bad = 0;
+		rc = msg_recv_many(FD_PARENT, m, PARENT_READ_MSGS, &bad);
+		if (bad) {
+			int err = errno; /* EBADMSG is no sign the manager is gone */
+
+			log_warnx("%u malformed message%s from manager, dropped", bad, log_s(bad));
+			errno = err;
+		}
+		for (int i = 0; i < rc; i++)
+			parent_msg(w, &m[i]);
+	} while ((rc > 0 ? rc : 0) + (int)bad == PARENT_READ_MSGS);
+	if (rc > 0) {
+		errno = EAGAIN; /* short: nothing more now */
+		rc = -1;
 	}
+	return rc;
 }
 
 static void parent_cb(evutil_socket_t fd, short what, void *arg)

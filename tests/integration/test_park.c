@@ -393,26 +393,35 @@ static void replace_listener(int how)
 	ck_assert(h_wait_until(listener_is_not, &old, h_bound_ms(10000)));
 }
 
-/* A graceful listener restart hands the parked connections to its replacement. */
+#define HANDED 240 /* parked through a listener restart: 15 full MSG_PARKS of 16 */
+
+/*
+ * A graceful listener restart hands the parked connections to its
+ * replacement, 16 to a message (MSG_PARKS): each retiring listener says so.
+ */
 START_TEST(test_listener_restart_keeps_parked)
 {
-	int fd[5], base;
+	static int fd[HANDED];
+	int base;
 
+	raise_fd_limit();
 	setup("[http]\npark_after = 50ms\nkeepalive_timeout = 30s\n");
 	base = role_sockets("listener");
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < HANDED; i++) {
 		fd[i] = h_connect(&w);
 		ka_get(fd[i]);
 	}
-	wait_sockets("listener", base + 5, h_bound_ms(3000));
+	wait_sockets("listener", base + HANDED, h_bound_ms(5000));
 	for (int how = 0; how < 2; how++) {
 		replace_listener(how);
-		wait_sockets("listener", base + 5, h_bound_ms(5000));
-		for (int i = 0; i < 5; i++)
+		wait_sockets("listener", base + HANDED, h_bound_ms(5000));
+		for (int i = 0; i < HANDED; i++)
 			ka_get(fd[i]);
-		wait_sockets("listener", base + 5, h_bound_ms(3000));
+		wait_sockets("listener", base + HANDED, h_bound_ms(5000));
 	}
-	for (int i = 0; i < 5; i++)
+	ck_assert_int_eq(
+	    h_log_count(&w, "handed 240 parked connections to our replacement in 15 messages"), 2);
+	for (int i = 0; i < HANDED; i++)
 		close(fd[i]);
 	ck_assert_int_eq(h_stop(&w), 0);
 }

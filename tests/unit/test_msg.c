@@ -259,6 +259,182 @@ START_TEST(test_channel_full_is_eagain)
 }
 END_TEST
 
+/* Send hdr + payload with nfds copies of fd, as no msg_send would. */
+static void send_raw_fds(const struct msg_hdr *h, const void *p, size_t len, int fd, int nfds)
+{
+	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)p, len}};
+	union {
+		struct cmsghdr a;
+		char b[CMSG_SPACE(sizeof(int) * 32)];
+	} ctl;
+	struct msghdr mh = {.msg_iov = iov,
+	    .msg_iovlen = len ? 2 : 1,
+	    .msg_control = ctl.b,
+	    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	ck_assert_int_le(nfds, 32);
+	memset(&ctl, 0, sizeof(ctl));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	for (int i = 0; i < nfds; i++)
+		memcpy(CMSG_DATA(c) + sizeof(int) * (size_t)i, &fd, sizeof(int));
+	ck_assert_int_eq(sendmsg(sp[0], &mh, 0), (ssize_t)(sizeof(*h) + len));
+}
+
+/* Every copy of the pipe's write end is closed: its read end sees end-of-file. */
+static void assert_all_closed(int rd)
+{
+	char x;
+
+	ck_assert_int_eq(read(rd, &x, 1), 0);
+	close(rd);
+}
+
+/* A batch of k: exactly header + k entries, k descriptors, each entry with its own. */
+START_TEST(test_batch_sizes_roundtrip)
+{
+	struct msg_conns b;
+	int fds[MSG_MAXFDS];
+	struct msg m;
+
+	ck_assert_uint_eq(msg_batch_len(MSG_CONNS, 0), 0);
+	ck_assert_uint_eq(msg_batch_len(MSG_CONNS, MSG_MAXFDS + 1), 0);
+	ck_assert_uint_eq(msg_batch_len(MSG_CONN, 1), 0);
+	ck_assert_uint_eq(msg_batch_len(MSG_PARKS, 3), 8 + 3 * sizeof(struct msg_park));
+	for (uint32_t k = 1; k <= MSG_MAXFDS; k++) {
+		memset(&b, 0, sizeof(b));
+		b.count = k;
+		for (uint32_t i = 0; i < k; i++) {
+			fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			b.conn[i].peerlen = i + 1;
+			b.conn[i].flags = i % 2 ? MSG_CONN_RETURNING : 0;
+		}
+		ck_assert_uint_eq(msg_batch_len(MSG_CONNS, k), 8 + k * sizeof(struct msg_conn));
+		ck_assert_int_eq(
+		    msg_send(sp[0], MSG_CONNS, &b, msg_batch_len(MSG_CONNS, k), fds, (int)k), 0);
+		for (uint32_t i = 0; i < k; i++)
+			close(fds[i]);
+		ck_assert_int_eq(msg_recv(sp[1], &m), 1);
+		ck_assert_int_eq(m.hdr.type, MSG_CONNS);
+		ck_assert_uint_eq(m.hdr.len, msg_batch_len(MSG_CONNS, k));
+		ck_assert_int_eq(m.nfds, (int)k);
+		for (uint32_t i = 0; i < k; i++) {
+			ck_assert_uint_eq(m.u.conns.conn[i].peerlen, i + 1);
+			ck_assert_uint_eq(m.u.conns.conn[i].flags, i % 2 ? MSG_CONN_RETURNING : 0);
+			ck_assert_int_ge(fcntl(m.fds[i], F_GETFD), 0);
+		}
+		msg_close_fds(&m);
+	}
+}
+END_TEST
+
+/* A count that does not match the size or the descriptors is never sent. */
+START_TEST(test_batch_send_mismatch_refused)
+{
+	struct msg_parks b = {.count = 2};
+	int fds[3] = {0, 1, 2};
+
+	errno = 0;
+	ck_assert_int_eq(msg_send(sp[0], MSG_PARKS, &b, msg_batch_len(MSG_PARKS, 3), fds, 2), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(msg_send(sp[0], MSG_PARKS, &b, msg_batch_len(MSG_PARKS, 2), fds, 3), -1);
+	b.count = 0;
+	ck_assert_int_eq(msg_send(sp[0], MSG_PARKS, &b, 8, NULL, 0), -1);
+	b.count = MSG_MAXFDS + 1;
+	ck_assert_int_eq(msg_send(sp[0], MSG_PARKS, &b, sizeof(b), fds, 3), -1);
+	ck_assert_int_eq(msg_send(sp[0], MSG_PARKS, &b, 4, NULL, 0), -1); /* shorter than count */
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* Received with a count that lies about the size or the descriptors: refused, fds closed. */
+START_TEST(test_batch_recv_mismatch_closes_fds)
+{
+	struct msg_conns b = {.count = 3};
+	struct msg_hdr h = {MSG_PROTO_VERSION, MSG_CONNS, (uint32_t)msg_batch_len(MSG_CONNS, 2)};
+	struct msg m;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	send_raw_fds(&h, &b, h.len, p[1], 2); /* count 3, two entries, two fds */
+	b.count = 2;
+	h.len = (uint32_t)msg_batch_len(MSG_CONNS, 2);
+	send_raw_fds(&h, &b, h.len, p[1], 3); /* count 2, two entries, three fds */
+	b.count = MSG_MAXFDS + 1;
+	h.len = (uint32_t)sizeof(b);
+	send_raw_fds(&h, &b, h.len, p[1], 1); /* count out of range */
+	close(p[1]);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(msg_recv(sp[1], &m), -1);
+		ck_assert_int_eq(errno, EBADMSG);
+	}
+	assert_all_closed(p[0]);
+}
+END_TEST
+
+/* More descriptors than a batch may carry: the control data is truncated; none is kept. */
+START_TEST(test_batch_ctrunc_closes_fds)
+{
+	struct msg_conns b = {.count = MSG_MAXFDS};
+	struct msg_hdr h = {MSG_PROTO_VERSION, MSG_CONNS, (uint32_t)sizeof(b)};
+	struct msg m[2];
+	unsigned bad = 0;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	send_raw_fds(&h, &b, sizeof(b), p[1], MSG_MAXFDS + 4);
+	send_raw_fds(&h, &b, sizeof(b), p[1], MSG_MAXFDS + 4);
+	close(p[1]);
+	ck_assert_int_eq(msg_recv(sp[1], &m[0]), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_int_eq(msg_recv_many(sp[1], m, 2, &bad), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_uint_eq(bad, 1);
+	assert_all_closed(p[0]);
+}
+END_TEST
+
+/* Several messages in one call; the malformed skipped (counted, fds closed); then EAGAIN, EOF. */
+START_TEST(test_recv_many)
+{
+	struct msg_conns b = {.count = 3};
+	struct msg_conn mc = {.peerlen = 9};
+	struct msg_hdr h = {MSG_PROTO_VERSION, MSG_CONN, sizeof(mc)};
+	int fds[3], p[2];
+	unsigned bad = 0;
+	struct msg *m = calloc(8, sizeof(*m));
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(pipe(p), 0);
+	for (int i = 0; i < 3; i++)
+		fds[i] = p[1];
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONNS, &b, msg_batch_len(MSG_CONNS, 3), fds, 3), 0);
+	send_raw_fds(&h, &mc, sizeof(mc), p[1], 2); /* a MSG_CONN with two fds */
+	ck_assert_int_eq(msg_send(sp[0], MSG_CONN, &mc, sizeof(mc), fds, 1), 0);
+	close(p[1]);
+	ck_assert_int_eq(msg_recv_many(sp[1], m, 8, &bad), 2);
+	ck_assert_uint_eq(bad, 1);
+	ck_assert_int_eq(m[0].hdr.type, MSG_CONNS);
+	ck_assert_int_eq(m[0].nfds, 3);
+	ck_assert_int_eq(m[1].hdr.type, MSG_CONN);
+	ck_assert_int_eq(m[1].nfds, 1);
+	ck_assert_uint_eq(m[1].u.conn.peerlen, 9);
+	msg_close_fds(&m[0]);
+	msg_close_fds(&m[1]);
+	assert_all_closed(p[0]);
+	ck_assert_int_eq(msg_recv_many(sp[1], m, 8, &bad), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(msg_send(sp[0], MSG_READY, NULL, 0, NULL, 0), 0);
+	close(sp[0]);
+	sp[0] = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(msg_recv_many(sp[1], m, 8, &bad), 1); /* what came before the end */
+	ck_assert_int_eq(msg_recv_many(sp[1], m, 8, &bad), 0);
+	free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("msg");
@@ -278,6 +454,11 @@ int main(void)
 	tcase_add_test(tc, test_unexpected_fd_closed);
 	tcase_add_test(tc, test_eof_and_eagain);
 	tcase_add_test(tc, test_channel_full_is_eagain);
+	tcase_add_test(tc, test_batch_sizes_roundtrip);
+	tcase_add_test(tc, test_batch_send_mismatch_refused);
+	tcase_add_test(tc, test_batch_recv_mismatch_closes_fds);
+	tcase_add_test(tc, test_batch_ctrunc_closes_fds);
+	tcase_add_test(tc, test_recv_many);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	return check_run(sr, CK_NORMAL);
