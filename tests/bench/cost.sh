@@ -35,6 +35,7 @@ NGINX=0
 STRACE=1
 PROFILES_WANTED=ka-1k,close-1k,ka-64k,ka-1m,pipe-1k
 WSD_BIN=${WSD:-$ROOT_DIR/build/wsd}
+EXTRA_CONF=
 
 usage() {
 	cat <<EOF
@@ -50,6 +51,8 @@ usage: $(basename "$0") [options]
   --no-strace      CPU and context switches only
   --profiles LIST  comma-separated subset of ka-1k,close-1k,ka-64k,ka-1m,pipe-1k
   --wsd PATH       wsd binary (default: \$WSD, else build/wsd; nreq next to it)
+  --conf FILE      lines appended to wsd's configuration (e.g. "[http]" and
+                   "park_after = 0s", to compare a setting's cost)
 EOF
 }
 need_arg() {
@@ -66,6 +69,8 @@ while [[ $# -gt 0 ]]; do
 	--no-strace) STRACE=0 ;;
 	--profiles) [[ $# -ge 2 ]] || exit 2; PROFILES_WANTED=$2; shift ;;
 	--wsd) [[ $# -ge 2 ]] || exit 2; WSD_BIN=$2; shift ;;
+	--conf) [[ $# -ge 2 && -r $2 ]] || { echo "cost.sh: --conf needs a readable file" >&2; exit 2; }
+		EXTRA_CONF=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "cost.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -133,6 +138,7 @@ file = $TMP/wsd.log
 [control]
 socket = $TMP/wsd-ctl.sock
 EOF
+	[[ -z $EXTRA_CONF ]] || cat "$EXTRA_CONF" >>"$TMP/wsd.ini"
 	setsid "$WSD_BIN" -c "$TMP/wsd.ini" -w "$WORKERS:$WORKERS" </dev/null >"$TMP/wsd.out" 2>&1 &
 	SERVER_PIDS+=($!)
 	WSD_PID=$!
