@@ -4,7 +4,9 @@
  * answer in one pipeline (a cached small file, a file sent with sendfile,
  * HEAD, 404, a range, 304) comes whole and in order, nothing after one
  * that closes; a client that reads slowly (partial writes) gets all of a
- * long pipeline intact; the access log has one line per response.
+ * long pipeline intact; the access log has one line per response. In the
+ * optimised build, with strace: the writes a pipeline costs the worker,
+ * and the epoll_ctl a Connection: close request does not.
  */
 #include <check.h>
 
@@ -313,6 +315,41 @@ static long strace_calls(const char *path, const char *name)
 	return calls;
 }
 
+/* strace -c on the one worker, into out: strace's pid, or 0 when there is no strace. */
+static pid_t strace_begin(char *out, size_t len)
+{
+	pid_t pids[1], st;
+
+	if (access(STRACE, X_OK) != 0) {
+		fprintf(stderr, "no %s: syscall count not checked\n", STRACE);
+		return 0;
+	}
+	ck_assert_int_eq(h_count_role(&w, "worker", pids, 1), 1);
+	traced = pids[0];
+	snprintf(out, len, "%s/strace.out", w.dir);
+	if ((st = fork()) == 0) {
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", (int)traced);
+		execl(STRACE, STRACE, "-c", "-f", "-o", out, "-p", pid, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(st, 0);
+	ck_assert_msg(h_wait_until(attached, NULL, h_bound_ms(5000)), "strace did not attach");
+	return st;
+}
+
+static void strace_end(pid_t st)
+{
+	int status;
+
+	kill(st, SIGINT);
+	ck_assert_int_eq(waitpid(st, &status, 0), st);
+}
+
+#define ONE_WORKER \
+	HB "[pool]\nmin = 1\nmax = 1\n[http]\nopen_file_cache_valid = 1h\npark_after = 0s\n"
+
 /*
  * 16 pipelined requests for a cached small file, 100 times over: the
  * worker writes each 16 together, one sendmsg (16 before gathering).
@@ -323,35 +360,22 @@ START_TEST(test_pipeline_one_write)
 	char out[PATH_MAX + 32], reqs[DEPTH * 40];
 	struct h_response r;
 	size_t off = 0;
-	pid_t pids[1], st;
+	pid_t st;
 	long calls;
-	int fd, status;
+	int fd;
 
 	h_init(&w);
 	h_write_file(&w, "s.txt", "0123456789", 10);
-	h_start(
-	    &w, HB "[pool]\nmin = 1\nmax = 1\n[http]\nopen_file_cache_valid = 1h\npark_after = 0s\n");
-	if (access(STRACE, X_OK) != 0) {
-		fprintf(stderr, "no %s: syscall count not checked\n", STRACE);
-		ck_assert_int_eq(h_stop(&w), 0);
-		return;
-	}
+	h_start(&w, ONE_WORKER);
 	for (int i = 0; i < DEPTH; i++)
 		off += (size_t)snprintf(
 		    reqs + off, sizeof(reqs) - off, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 	fd = h_connect(&w);
-	ck_assert_int_eq(h_count_role(&w, "worker", pids, 1), 1);
-	traced = pids[0];
-	snprintf(out, sizeof(out), "%s/strace.out", w.dir);
-	if ((st = fork()) == 0) {
-		char pid[16];
-
-		snprintf(pid, sizeof(pid), "%d", (int)traced);
-		execl(STRACE, STRACE, "-c", "-f", "-o", out, "-p", pid, (char *)NULL);
-		_exit(127);
+	if ((st = strace_begin(out, sizeof(out))) == 0) {
+		close(fd);
+		ck_assert_int_eq(h_stop(&w), 0);
+		return;
 	}
-	ck_assert_int_gt(st, 0);
-	ck_assert_msg(h_wait_until(attached, NULL, h_bound_ms(5000)), "strace did not attach");
 	for (int k = 0; k < ROUNDS; k++) {
 		send_all(fd, reqs, off);
 		for (int i = 0; i < DEPTH; i++) {
@@ -360,12 +384,47 @@ START_TEST(test_pipeline_one_write)
 			h_response_free(&r);
 		}
 	}
-	kill(st, SIGINT);
-	ck_assert_int_eq(waitpid(st, &status, 0), st);
+	strace_end(st);
 	calls = strace_calls(out, "sendmsg");
 	ck_assert_msg(calls > 0 && calls <= 2 * ROUNDS, "%ld sendmsg for %d rounds of %d", calls,
 	    ROUNDS, DEPTH);
 	close(fd);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
+/*
+ * Connection: close, one request per connection: the request is read as
+ * the connection arrives, the socket never registered with epoll (2
+ * epoll_ctl a connection before). Bound: 1 in 4 connections may find its
+ * request not there yet on a loaded machine.
+ */
+START_TEST(test_close_no_epoll_ctl)
+{
+	char out[PATH_MAX + 32];
+	struct h_response r;
+	pid_t st;
+	long calls;
+
+	h_init(&w);
+	h_write_file(&w, "s.txt", "0123456789", 10);
+	h_start(&w, ONE_WORKER);
+	ck_assert_int_eq(h_get(&w, "GET", "/s.txt", &r), 0); /* cached now */
+	h_response_free(&r);
+	if ((st = strace_begin(out, sizeof(out))) == 0) {
+		ck_assert_int_eq(h_stop(&w), 0);
+		return;
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		ck_assert_int_eq(h_get(&w, "GET", "/s.txt", &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(r.body, "0123456789");
+		h_response_free(&r);
+	}
+	strace_end(st);
+	calls = strace_calls(out, "epoll_ctl");
+	ck_assert_msg(strace_calls(out, "read") >= ROUNDS, "strace counted no reads");
+	ck_assert_msg(calls <= ROUNDS / 2, "%ld epoll_ctl for %d connections", calls, ROUNDS);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
 END_TEST
@@ -381,6 +440,7 @@ Suite *pipeline_suite(void)
 	tcase_add_test(tc, test_pipeline_slow_reader);
 #ifdef WSD_OPTIMISED
 	tcase_add_test(tc, test_pipeline_one_write);
+	tcase_add_test(tc, test_close_no_epoll_ctl);
 #endif
 	suite_add_tcase(s, tc);
 	return s;
