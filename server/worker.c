@@ -45,10 +45,39 @@
 #define SPARE_IDLE 4             /* kept once the worker holds no connection */
 #define PARK_RETRY_MS 100        /* the listener channel was full: park again this much later */
 #define TRIM_AFTER_MS 250        /* holding no connection this long: spares and heap pages go */
+#define HEAD_MAX 1024            /* one response head */
+#define PIPE_MAX 32              /* pipelined responses gathered into one write, */
+#define PIPE_OUT 8192            /* their heads, */
+#define PIPE_BYTES (128 * 1024)  /* and their bytes, heads and bodies from memory */
 
 enum conn_state { C_READ, C_WRITE, C_LINGER };
 
 struct worker;
+
+/* A request as the access log and the figures need it; slices point into c->in. */
+struct reqinfo {
+	struct http_slice method, target, version, referer, user_agent;
+	int minor; /* -1: no request line */
+	int status;
+	uint64_t body;  /* body bytes sent: from memory or by sendfile */
+	size_t outbody; /* of its head in out[], the last outbody bytes are body (an error page) */
+	time_t when;
+	uint64_t start_us;
+};
+
+/*
+ * A response ready to go, queued till written: its head in out[] ends at
+ * head_end (and starts where the one before ends), then a body from
+ * memory; only the last of a batch may have a file to send after them.
+ */
+struct resp {
+	struct reqinfo req;
+	size_t head_end;
+	const char *mbody;
+	size_t mleft;
+	struct fc_entry *fent; /* the cache entry mbody or filefd belong to, held till done */
+	int filefd;
+};
 
 struct conn {
 	struct worker *w;
@@ -61,25 +90,22 @@ struct conn {
 	int proxy;               /* a PROXY v2 header must come first (server.proxy_from) */
 	uint64_t deadline_ms;    /* header timeout of the request being read, or end of linger */
 	uint64_t ka_deadline_ms; /* idle between requests: the keep-alive timeout; 0 = never idle */
-	size_t inlen, consumed;
-	char out[1024];
-	size_t outlen, outoff;
+	size_t inlen, consumed;  /* consumed: by the responses built so far (the batch) */
+	/* The batch: responses built and queued, written together (conn_flush). */
+	struct resp q[PIPE_MAX];
+	unsigned qn, qi;       /* queued; the first not yet written whole */
+	size_t qbytes;         /* their bytes */
+	size_t outlen, outoff; /* the queued heads in out[]; written so far */
+	off_t foff;            /* the last one's file: sent from, */
+	size_t fleft;          /* and left */
+	/* The response being built: its head at out + outlen, then queued. */
+	size_t hlen;
 	int filefd;
-	off_t foff;
-	size_t fleft;
-	struct fc_entry *fent; /* the cache entry filefd or mbody belong to, held till done */
-	const char *mbody;     /* a body from memory (a cached small file), sent with the head */
+	struct fc_entry *fent;
+	const char *mbody; /* a body from memory (a cached small file), sent with the head */
 	size_t mleft;
-	/* The request being answered, for the access log and the figures. */
-	struct {
-		struct http_slice method, target, version, referer, user_agent;
-		int minor; /* -1: no request line */
-		int status;
-		uint64_t body;  /* file bytes sent */
-		size_t outbody; /* of out[], the last outbody bytes are body */
-		time_t when;
-		uint64_t start_us;
-	} req;
+	struct reqinfo req;
+	char out[PIPE_OUT];
 	struct sockaddr_storage peer;
 	char in[HTTP_MAX_HEAD + 512];
 };
@@ -114,7 +140,7 @@ struct worker {
 };
 
 static void conn_run(struct conn *c);
-static void conn_account(struct conn *c);
+static void resp_account(struct conn *c, const struct reqinfo *r, uint64_t bytes);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static int conn_parkable(const struct conn *c, uint64_t now);
 static int parking(const struct worker *w);
@@ -187,7 +213,8 @@ static struct conn *conn_alloc(struct worker *w)
 		return NULL;
 	c->w = w;
 	c->inlen = c->consumed = 0;
-	c->outlen = c->outoff = 0;
+	c->qn = c->qi = 0;
+	c->qbytes = c->outlen = c->outoff = c->hlen = 0;
 	c->filefd = -1;
 	c->fleft = 0;
 	c->fent = NULL;
@@ -252,21 +279,55 @@ static void conn_trim(struct worker *w)
 		evtimer_add(&w->ev_trim, &tv);
 }
 
-/* The response's file goes back: to the cache, or closed. */
+/* The file of the response being built goes back: to the cache, or closed. */
 static void conn_file_done(struct conn *c)
 {
 	filecache_put(c->w->fc, c->fent, c->filefd);
 	c->fent = NULL;
 	c->filefd = -1;
-	c->fleft = c->mleft = 0;
+	c->mleft = 0;
+}
+
+/* A queued response's file goes back. */
+static void resp_file_done(struct conn *c, struct resp *p)
+{
+	filecache_put(c->w->fc, p->fent, p->filefd);
+	p->fent = NULL;
+	p->filefd = -1;
+}
+
+/* Body bytes of p's head in out[] (an error page's) that went out: p is the first unsent one. */
+static uint64_t resp_outbody_sent(const struct conn *c, const struct resp *p)
+{
+	size_t bodyat = p->head_end - p->req.outbody;
+
+	return c->outoff > bodyat ? c->outoff - bodyat : 0;
+}
+
+/*
+ * Responses queued and not written whole: each is logged as far as it
+ * went (the first may be partly sent, the rest not at all), files go back.
+ */
+static void conn_queue_drop(struct conn *c, int cut)
+{
+	for (; c->qi < c->qn; c->qi++) {
+		struct resp *p = &c->q[c->qi];
+
+		if (cut)
+			resp_account(c, &p->req, p->req.body + resp_outbody_sent(c, p));
+		resp_file_done(c, p);
+		c->outoff = p->head_end; /* the next one has sent nothing */
+	}
+	c->qn = c->qi = 0;
+	c->qbytes = c->outlen = c->outoff = c->hlen = 0;
+	c->fleft = 0;
 }
 
 static void conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
-	if (c->state == C_WRITE)
-		conn_account(c); /* a response cut short: logged as far as it went */
+	conn_queue_drop(c, c->state == C_WRITE);
 	if (c->armed)
 		event_del(&c->ev); /* before close: epoll interest follows the file */
 	close(c->fd);
@@ -360,6 +421,9 @@ static void conn_linger_read(struct conn *c)
 
 /* ---- answers ---- */
 
+/* Where the head of the response being built goes: after those queued, HEAD_MAX bytes free. */
+static char *conn_head(struct conn *c) { return c->out + c->outlen; }
+
 static const char *conn_header(const struct conn *c, const struct http_request *r)
 {
 	return http_connection_header(c->keepalive, r->minor);
@@ -377,14 +441,13 @@ static int respond_status(
 
 	if (close_conn)
 		c->keepalive = 0;
-	n = http_status_response(c->out, sizeof(c->out), status, extra,
+	n = http_status_response(conn_head(c), HEAD_MAX, status, extra,
 	    http_connection_header(c->keepalive, c->req.minor), head_only, c->req.when, &body);
 	if (n == 0)
 		return 0;
 	c->req.status = status;
 	c->req.outbody = body;
-	c->outlen = n;
-	c->outoff = 0;
+	c->hlen = n;
 	return 1;
 }
 
@@ -393,12 +456,11 @@ static void respond_error(struct conn *c, int status, int close_conn, int head_o
 	respond_status(c, status, "", close_conn, head_only); /* always fits */
 }
 
-/* The head just formatted into c->out (snprintf's n): 1 when it fit, else a 500 instead. */
+/* The head just formatted at conn_head() (snprintf's n): 1 when it fit, else a 500 instead. */
 static int out_fits(struct conn *c, int n)
 {
-	if (n >= 0 && (size_t)n < sizeof(c->out)) {
-		c->outlen = (size_t)n;
-		c->outoff = 0;
+	if (n >= 0 && n < HEAD_MAX) {
+		c->hlen = (size_t)n;
 		return 1;
 	}
 	log_warnx("a response head did not fit its buffer, answering 500");
@@ -410,7 +472,7 @@ static void respond_options(struct conn *c, const struct http_request *r)
 {
 	c->req.status = 200;
 	out_fits(c,
-	    snprintf(c->out, sizeof(c->out),
+	    snprintf(conn_head(c), HEAD_MAX,
 	        "HTTP/1.1 200 OK\r\nServer: wsd\r\nDate: %s\r\n"
 	        "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 0\r\n%s\r\n",
 	        http_date_cached(c->req.when), conn_header(c, r)));
@@ -421,7 +483,7 @@ static void respond_not_modified(
 {
 	c->req.status = 304;
 	out_fits(c,
-	    snprintf(c->out, sizeof(c->out),
+	    snprintf(conn_head(c), HEAD_MAX,
 	        "HTTP/1.1 304 Not Modified\r\nServer: wsd\r\nDate: %s\r\n"
 	        "Last-Modified: %s\r\nETag: %s\r\n%s\r\n",
 	        http_date_cached(c->req.when), v->lm, v->etag, conn_header(c, r)));
@@ -478,7 +540,7 @@ static void respond_file(struct conn *c, const struct http_request *r, struct fc
 	struct headbuf b;
 
 	c->req.status = partial ? 206 : 200;
-	hb_init(&b, c->out, sizeof(c->out));
+	hb_init(&b, conn_head(c), HEAD_MAX);
 	hb_str(&b, partial ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n");
 	hb_lit(&b, "Server: wsd\r\nDate: ");
 	hb_str(&b, http_date_cached(c->req.when));
@@ -553,7 +615,7 @@ static struct http_slice target_query(const struct http_request *r)
  */
 static int respond_slash_redirect(struct conn *c, const struct http_request *r, const char *path)
 {
-	char enc[sizeof(c->out)], location[sizeof(c->out)];
+	char enc[HEAD_MAX], location[HEAD_MAX];
 	struct http_slice q = target_query(r);
 	int n;
 
@@ -650,8 +712,6 @@ static void respond(struct conn *c, const struct http_request *r)
 
 /* ---- the state machine ---- */
 
-/* Parse what is buffered: 1 = an answer is ready, 0 = need more bytes. */
-
 /*
  * Remember what the access log and the figures need; slices point into
  * c->in. valid: the whole head parsed; a refused one keeps its request
@@ -674,10 +734,40 @@ static void conn_note_request(struct conn *c, const struct http_request *r, int 
 	c->req.start_us = c->w->now_us;
 }
 
+/* The response just built joins the batch. */
+static void conn_queue(struct conn *c)
+{
+	struct resp *p = &c->q[c->qn++];
+
+	p->req = c->req;
+	c->outlen += c->hlen;
+	p->head_end = c->outlen;
+	p->mbody = c->mbody;
+	p->mleft = c->mleft;
+	p->fent = c->fent;
+	p->filefd = c->filefd;
+	c->qbytes += c->hlen + c->mleft;
+	c->hlen = c->mleft = 0;
+	c->fent = NULL;
+	c->filefd = -1;
+}
+
+/*
+ * Another request may join the batch: more bytes are buffered, the last
+ * response keeps the connection and has no file to send after it, and
+ * there is room for one more (a head of HEAD_MAX at most).
+ */
+static int conn_batch_more(const struct conn *c)
+{
+	return c->keepalive && c->q[c->qn - 1].filefd < 0 && c->inlen > c->consumed &&
+	    c->qn < PIPE_MAX && sizeof(c->out) - c->outlen >= HEAD_MAX && c->qbytes < PIPE_BYTES;
+}
+
+/* Parse what is buffered after the batch so far: 1 = a response is queued, 0 = need more bytes. */
 static int conn_parse(struct conn *c)
 {
 	struct http_request req;
-	int rc = http_parse_request(c->in, c->inlen, &req);
+	int rc = http_parse_request(c->in + c->consumed, c->inlen - c->consumed, &req);
 
 	if (rc == 0)
 		return 0;
@@ -689,103 +779,40 @@ static int conn_parse(struct conn *c)
 		c->consumed = c->inlen;
 		respond_error(c, -rc, 1, head);
 	} else {
-		c->consumed = (size_t)rc;
+		c->consumed += (size_t)rc;
 		respond(c, &req);
 	}
-	c->state = C_WRITE;
-	return 1;
-}
-
-/*
- * The head and a body from memory, in one sendmsg: a cached small file
- * costs one write. 1 all sent, 0 again later, -1 error.
- */
-static int conn_flush_out(struct conn *c)
-{
-	struct iovec iov[2];
-	struct msghdr mh = {.msg_iov = iov};
-	size_t head;
-	ssize_t n;
-
-	while ((head = c->outlen - c->outoff) > 0 || c->mleft > 0) {
-		mh.msg_iovlen = 0;
-		if (head > 0)
-			iov[mh.msg_iovlen++] = (struct iovec){c->out + c->outoff, head};
-		if (c->mleft > 0)
-			iov[mh.msg_iovlen++] = (struct iovec){(void *)c->mbody, c->mleft};
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (c->fleft ? MSG_MORE : 0));
-		if (n == -1)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		c->w->bytes += (uint64_t)n;
-		if ((size_t)n < head) {
-			c->outoff += (size_t)n;
-			continue;
-		}
-		c->outoff = c->outlen;
-		c->mbody += (size_t)n - head;
-		c->mleft -= (size_t)n - head;
-		c->req.body += (uint64_t)n - head;
-	}
-	return 1;
-}
-
-/* Write the head (and a body from memory), then a file's body with sendfile: 1 done, 0 again later,
- * -1 error. */
-static int conn_flush(struct conn *c)
-{
-	ssize_t n;
-	int rc;
-
-	if ((rc = conn_flush_out(c)) != 1)
-		return rc;
-	while (c->fleft > 0) {
-		n = sendfile(c->fd, c->filefd, &c->foff, c->fleft);
-		if (n == -1)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		if (n == 0)
-			return -1; /* the file shrank under us */
-		c->fleft -= (size_t)n;
-		c->w->bytes += (uint64_t)n;
-		c->req.body += (uint64_t)n;
-	}
+	conn_queue(c);
 	return 1;
 }
 
 static const char *opt_ptr(struct http_slice s) { return s.len ? s.p : NULL; }
-
-/* Body bytes of out[] that went out: an error page's, cut short or not. */
-static uint64_t out_body_sent(const struct conn *c)
-{
-	size_t head = c->outlen - c->req.outbody;
-
-	return c->outoff > head ? c->outoff - head : 0;
-}
 
 /*
  * One response, whole or cut short (by the client, a send timeout, the
  * drain deadline): the figures, and a line in the access log with the
  * status as sent and the body bytes that actually went out.
  */
-static void conn_account(struct conn *c)
+static void resp_account(struct conn *c, const struct reqinfo *r, uint64_t bytes)
 {
 	struct worker *w = c->w;
-	uint64_t us = clock_now_us() - c->req.start_us;
+	uint64_t us = clock_now_us() - r->start_us;
 	struct accesslog_entry e = {
 	    .peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
-	    .when = c->req.when,
-	    .minor = c->req.minor,
-	    .status = c->req.status,
-	    .method = c->req.method.p,
-	    .method_len = c->req.method.len,
-	    .target = c->req.target.p,
-	    .target_len = c->req.target.len,
-	    .version = opt_ptr(c->req.version),
-	    .version_len = c->req.version.len,
-	    .referer = opt_ptr(c->req.referer),
-	    .referer_len = c->req.referer.len,
-	    .user_agent = opt_ptr(c->req.user_agent),
-	    .user_agent_len = c->req.user_agent.len,
-	    .bytes = c->req.body + out_body_sent(c),
+	    .when = r->when,
+	    .minor = r->minor,
+	    .status = r->status,
+	    .method = r->method.p,
+	    .method_len = r->method.len,
+	    .target = r->target.p,
+	    .target_len = r->target.len,
+	    .version = opt_ptr(r->version),
+	    .version_len = r->version.len,
+	    .referer = opt_ptr(r->referer),
+	    .referer_len = r->referer.len,
+	    .user_agent = opt_ptr(r->user_agent),
+	    .user_agent_len = r->user_agent.len,
+	    .bytes = bytes,
 	    .usec = us,
 	};
 
@@ -796,18 +823,115 @@ static void conn_account(struct conn *c)
 		accesslog_write(&e);
 }
 
-/* A response went out: keep the connection for the next request, or end it. */
+/* The first unsent response went out whole: logged, its file back. */
+static void resp_done(struct conn *c)
+{
+	struct resp *p = &c->q[c->qi++];
+
+	resp_account(c, &p->req, p->req.body + p->req.outbody);
+	resp_file_done(c, p);
+}
+
+/* n bytes of the batch's heads and bodies from memory went out, in order. */
+static void conn_sent(struct conn *c, size_t n)
+{
+	while (c->qi < c->qn) {
+		struct resp *p = &c->q[c->qi];
+		size_t h = p->head_end - c->outoff, b;
+
+		h = n < h ? n : h;
+		c->outoff += h;
+		n -= h;
+		b = n < p->mleft ? n : p->mleft;
+		p->mbody += b;
+		p->mleft -= b;
+		p->req.body += b;
+		n -= b;
+		if (c->outoff < p->head_end || p->mleft > 0 || p->filefd >= 0)
+			return; /* not whole yet, or its file comes next */
+		resp_done(c);
+	}
+}
+
+/* One iovec per head and per body from memory, from where the last write ended. */
+static int conn_iov(struct conn *c, struct iovec *iov)
+{
+	size_t at = c->outoff;
+	int n = 0;
+
+	for (unsigned i = c->qi; i < c->qn; i++) {
+		const struct resp *p = &c->q[i];
+
+		if (p->head_end > at)
+			iov[n++] = (struct iovec){c->out + at, p->head_end - at};
+		if (p->mleft > 0)
+			iov[n++] = (struct iovec){(void *)p->mbody, p->mleft};
+		at = p->head_end;
+	}
+	return n;
+}
+
+/*
+ * The batch's heads and bodies from memory, gathered into one sendmsg
+ * (2 * PIPE_MAX iovecs at most, well under IOV_MAX): a cached small file
+ * costs one write, and so do 16 pipelined ones. 1 all sent, 0 again
+ * later, -1 error.
+ */
+static int conn_flush_out(struct conn *c)
+{
+	struct iovec iov[2 * PIPE_MAX];
+	struct msghdr mh = {.msg_iov = iov};
+	ssize_t n;
+
+	while ((mh.msg_iovlen = (size_t)conn_iov(c, iov)) > 0) {
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (c->fleft ? MSG_MORE : 0));
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		c->w->bytes += (uint64_t)n;
+		conn_sent(c, (size_t)n);
+	}
+	return 1;
+}
+
+/*
+ * Write the batch, then the last response's file with sendfile: 1 done,
+ * 0 again later, -1 error.
+ */
+static int conn_flush(struct conn *c)
+{
+	struct resp *p;
+	ssize_t n;
+	int rc;
+
+	if ((rc = conn_flush_out(c)) != 1 || c->qi == c->qn)
+		return rc;
+	p = &c->q[c->qi];
+	while (c->fleft > 0) {
+		n = sendfile(c->fd, p->filefd, &c->foff, c->fleft);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (n == 0)
+			return -1; /* the file shrank under us */
+		c->fleft -= (size_t)n;
+		c->w->bytes += (uint64_t)n;
+		p->req.body += (uint64_t)n;
+	}
+	resp_done(c);
+	return 1;
+}
+
+/* The batch went out: keep the connection for the next request, or end it. */
 static int conn_next_request(struct conn *c)
 {
+	int status = c->q[c->qn - 1].req.status;
 	uint64_t now;
 
-	conn_file_done(c);
-	conn_account(c);
-	c->state = C_READ; /* accounted: a close from here on is not a cut response */
+	conn_queue_drop(c, 0); /* all written: only the counts are reset */
+	c->state = C_READ;     /* accounted: a close from here on is not a cut response */
 	if (!c->keepalive) {
 		/* Unread bytes, or a refused request: half-close so the answer is not lost to a
 		 * RST. */
-		if (c->inlen > c->consumed || c->req.status >= 400)
+		if (c->inlen > c->consumed || status >= 400)
 			conn_linger(c);
 		else
 			conn_close(c);
@@ -816,19 +940,30 @@ static int conn_next_request(struct conn *c)
 	c->inlen -= c->consumed;
 	memmove(c->in, c->in + c->consumed, c->inlen);
 	c->consumed = 0;
-	c->state = C_READ;
 	now = worker_now_ms(c->w);
 	c->deadline_ms = now + c->w->cfg.header_timeout_ms;
 	c->ka_deadline_ms = now + c->w->cfg.keepalive_timeout_ms; /* from the last request */
 	return 1;
 }
 
+/*
+ * Pipelined requests already buffered are answered together: their
+ * responses are queued, in order, and written at once when no complete
+ * request is left, the batch is full, or one ends it (a file to send, a
+ * connection to close).
+ */
 static void conn_run(struct conn *c)
 {
 	for (;;) {
-		if (c->state == C_READ && !conn_parse(c)) {
-			conn_wait_request(c);
-			return;
+		if (c->state == C_READ) {
+			if (conn_parse(c)) {
+				if (conn_batch_more(c))
+					continue;
+			} else if (c->qn == 0) {
+				conn_wait_request(c);
+				return;
+			}
+			c->state = C_WRITE;
 		}
 		switch (conn_flush(c)) {
 		case 0:
@@ -857,9 +992,10 @@ static void conn_on_timeout(struct conn *c)
 		http_parse_request(c->in, c->inlen, &req);
 		conn_note_request(c, &req, 0);
 		respond_error(c, 408, 1, 0);
+		conn_queue(c);
 		c->state = C_WRITE;
 		if (conn_flush(c) == 1) {
-			conn_account(c);
+			conn_queue_drop(c, 0);
 			conn_linger(c);
 			return;
 		}
@@ -887,6 +1023,7 @@ static int conn_proxy(struct conn *c)
 		proxy_log_refused(&c->w->proxy_log, &c->peer, rc, time(NULL));
 		conn_note_request(c, NULL, 0);
 		respond_error(c, 400, 1, 0);
+		conn_queue(c);
 		c->consumed = c->inlen;
 		c->state = C_WRITE;
 		conn_run(c);
@@ -1021,6 +1158,40 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	w->busy_us += clock_now_us() - t0;
 }
 
+/*
+ * A new connection's request is usually there already (sent with the
+ * connect, before the hand-off came): read it at once and wait in epoll
+ * only when it is not. A request answered and closed right away then
+ * costs no epoll_ctl at all (2 before); one that is not there yet costs a
+ * read answering EAGAIN. Draining, it waits as before (the idle grace).
+ */
+static void conn_begin(struct conn *c)
+{
+	struct worker *w = c->w;
+	ssize_t n;
+
+	if (w->draining) {
+		conn_arm(c, EV_READ,
+		    c->proxy       ? w->cfg.header_timeout_ms :
+		        parking(w) ? 0 :
+		                     IDLE_GRACE_MS);
+		return;
+	}
+	n = read(c->fd, c->in, sizeof(c->in));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		conn_arm(c, EV_READ, w->cfg.header_timeout_ms);
+		return;
+	}
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->inlen = (size_t)n;
+	if (c->proxy && !conn_proxy(c))
+		return;
+	conn_run(c);
+}
+
 static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 {
 	struct conn *c;
@@ -1051,13 +1222,12 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	/* A connection that never sends a byte ends at the header timeout. */
 	w->now_us = clock_now_us(); /* whichever callback received it */
 	c->deadline_ms = worker_now_ms(w) + w->cfg.header_timeout_ms;
-	conn_arm(c, EV_READ,
-	    !w->draining || c->proxy ? w->cfg.header_timeout_ms :
-	        parking(w)           ? 0 :
-	                               IDLE_GRACE_MS);
 	/* First: the oldest idle one parked below could be this very connection. */
-	if (mc && (mc->flags & MSG_CONN_RETURNING))
+	if (mc && (mc->flags & MSG_CONN_RETURNING)) {
+		conn_arm(c, EV_READ, w->cfg.header_timeout_ms);
 		conn_read(c); /* a parked client spoke: its bytes are there */
+	} else
+		conn_begin(c);
 	if (w->nconns >= w->cfg.max_workload && w->cfg.park_after_ms > 0)
 		park_oldest_idle(w);
 }
