@@ -380,7 +380,9 @@ static struct slot *least_loaded_over(struct manager *m, uint32_t *n)
  * once: what it brought beyond the room goes out too, over max_workload
  * (the pool's target, not a worker's limit; a worker at it parks its
  * oldest idle connection), rather than wait in our queue, where it would
- * die with us. Only a stopping manager keeps a queue.
+ * die with us. Only a stopping manager keeps a queue: taking all the
+ * listener sends (the server stops) or draining, it gives out no more
+ * than the workers have room for.
  */
 void dispatch(struct manager *m)
 {
@@ -389,7 +391,7 @@ void dispatch(struct manager *m)
 
 	while (m->qlen > 0) {
 		if ((s = least_loaded_share(m, &n)) == NULL &&
-		    (m->draining || (s = least_loaded_over(m, &n)) == NULL))
+		    (m->draining || m->taking || (s = least_loaded_over(m, &n)) == NULL))
 			break;
 		queue_drop(m, give(m, s, n)); /* 0: s is blocked now, the next one */
 	}

@@ -252,6 +252,47 @@ static int daemon_gone(void *arg) { return waitpid(w.pid, &exit_status, WNOHANG)
  * process to be gone (h_stop would signal again, and a second SIGTERM in
  * the instant after the daemon's handlers are gone kills it).
  */
+/* Client sockets the one worker holds: its sockets past its channels (fds 0..6). */
+static int worker_clients(void *arg)
+{
+	char path[64], link[64], target[64];
+	struct dirent *e;
+	pid_t pid;
+	DIR *d;
+	int n = 0;
+
+	(void)arg;
+	if (h_count_role(&w, "worker", &pid, 1) != 1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		ssize_t k;
+
+		if (atoi(e->d_name) <= 6 ||
+		    snprintf(link, sizeof(link), "%s/%s", path, e->d_name) >= (int)sizeof(link))
+			continue;
+		if ((k = readlink(link, target, sizeof(target) - 1)) > 0) {
+			target[k] = '\0';
+			n += strncmp(target, "socket:", 7) == 0;
+		}
+	}
+	closedir(d);
+	return n > 0;
+}
+
+/* The hog's unfinished head is in the worker before anyone else connects. */
+static int hog_connect(void)
+{
+	int hog = h_connect(&w);
+
+	ck_assert_int_eq(h_send(hog, "GET /f HTTP/1.1\r\n"), 0);
+	ck_assert_msg(h_wait_until(worker_clients, NULL, h_bound_ms(5000)),
+	    "the hog never reached the worker");
+	return hog;
+}
+
 static int wait_stopped(void)
 {
 	char path[PATH_MAX + 32], *err;
@@ -308,9 +349,8 @@ START_TEST(test_stop_timeout_closes_cleanly)
 	h_start(&w,
 	    "[server]\nshutdown_timeout = 1s\n[http]\nheader_timeout = 60s\n"
 	    "[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n");
-	/* First in the backlog, so first to the worker: an unfinished head holds it. */
-	hog = h_connect(&w);
-	ck_assert_int_eq(h_send(hog, "GET /f HTTP/1.1\r\n"), 0);
+	/* In the worker before the others come: an unfinished head holds it. */
+	hog = hog_connect();
 	burst_open(n);
 	ck_assert_int_eq(kill(w.pid, SIGTERM), 0);
 	burst_collect(h_bound_ms(10000));
@@ -487,12 +527,19 @@ END_TEST
 START_TEST(test_fd_limit_256_stop_serves_the_backlog)
 {
 	int n = 600;
+	pid_t wpid;
 
 	setup_root();
-	start_limited(
-	    "[server]\nbacklog = 1024\n[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n", 256);
+	start_limited("[server]\nbacklog = 1024\n[heartbeat]\ninterval = 2s\n"
+	              "[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n",
+	    256);
+	/* Held, the worker serves none before the stop: all 600 wait for it. */
+	ck_assert_int_eq(h_count_role(&w, "worker", &wpid, 1), 1);
+	ck_assert_int_eq(kill(wpid, SIGSTOP), 0);
 	burst_open(n);
 	ck_assert_int_eq(kill(w.pid, SIGTERM), 0);
+	ck_assert(h_wait_log(&w, "near the descriptor limit 256", h_bound_ms(5000)));
+	ck_assert_int_eq(kill(wpid, SIGCONT), 0);
 	burst_collect(h_bound_ms(20000));
 	expect_all_answered(n);
 	ck_assert_int_eq(wait_stopped(), 0);
@@ -516,8 +563,7 @@ START_TEST(test_fd_limit_256_stop_timeout_closes_cleanly)
 	start_limited("[server]\nbacklog = 1024\nshutdown_timeout = 1s\n[http]\nheader_timeout = "
 	              "60s\n[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n",
 	    256);
-	hog = h_connect(&w);
-	ck_assert_int_eq(h_send(hog, "GET /f HTTP/1.1\r\n"), 0);
+	hog = hog_connect();
 	burst_open(n);
 	ck_assert_int_eq(kill(w.pid, SIGTERM), 0);
 	burst_collect(h_bound_ms(10000));
