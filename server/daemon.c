@@ -182,14 +182,15 @@ static pid_t kid_spawn(struct sv_entry *e, void *arg)
 }
 
 /*
- * k serves its role from now on. A new manager has a pool of its own: the
- * table of the old one no longer says what serves.
+ * k serves its role from now on. A new manager has a pool of its own, but
+ * until its first table comes the old one's says more than an empty one:
+ * those workers still serve (retiring, or orphaned and finishing).
  */
 void daemon_set_current(struct daemon *d, struct kid *k)
 {
 	d->cur[k->role] = k;
 	if (k->role == ROLE_MANAGER)
-		wtable_clear(&d->workers);
+		wtable_carry(&d->workers);
 }
 
 /* A table entry with a fresh channel. */

@@ -97,6 +97,9 @@ static void status_totals(const struct daemon *d, struct status_view *v)
 	v->workload = v->active;
 	v->queue = m ? m->e.sv.figures.queued : 0;
 	v->current = m ? m->e.sv.figures.workers : 0;
+	/* A new manager before its first table: the old one's workers still serve. */
+	if (d->workers.carried && d->workers.ncur > v->current)
+		v->current = d->workers.ncur;
 	(void)l;
 }
 

@@ -156,14 +156,17 @@ static void slot_draining(struct sv_entry *e, void *arg)
 static void slot_msg(struct sv_entry *e, struct msg *msg, void *arg)
 {
 	struct slot *s = (struct slot *)e;
+	struct manager *m = arg;
 
 	if (msg->hdr.type != MSG_CONN_DONE) {
 		svt_unexpected(e, msg);
 		return;
 	}
 	s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
-	if (s->conns == 0)
-		dispatch(arg); /* room for what waits, here or in the listener channel */
+	/* Room for what waits, here or in the listener channel - while we do not take from
+	 * there (no worker had room), the first report of room must restart it. */
+	if (s->conns == 0 || !m->listening || m->qlen > 0)
+		dispatch(m);
 }
 
 static void slot_write_cb(evutil_socket_t fd, short what, void *arg)

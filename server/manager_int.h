@@ -93,6 +93,7 @@ struct manager {
 	struct pool_worker *pload; /* pool_limit entries: the running workers' load, */
 	struct slot **prun;        /* and their slots, filled each decision */
 	uint64_t pool_early_ms;    /* the last decision out of turn (the pool was full) */
+	int queue_emptied;         /* the queue was seen empty since the last decision */
 };
 
 /* Over the slots ever used: per connection, not pool.limit (256) of them. */

@@ -70,6 +70,7 @@ static void policy_input(struct manager *m, struct pool_input *in)
 		    s->conns, s->e.sv.figures.busy_ppm, s->e.sv.figures.lag_us};
 	}
 	in->queue = m->qlen + channel_queued(FD_FROM_LISTENER);
+	in->emptied = m->queue_emptied;
 	in->now_ms = clock_now_ms();
 }
 
@@ -156,6 +157,7 @@ void pool_policy(struct manager *m)
 		return;
 	policy_params(m, &p);
 	policy_input(m, &in);
+	m->queue_emptied = 0;
 	switch (pool_decide(&m->pst, &p, &in, &d)) {
 	case POOL_GROW:
 		policy_grow(m, &d);

@@ -448,6 +448,8 @@ void listener_cb(evutil_socket_t fd, short what, void *arg)
 		if (!take_some(m, fd, want)) {
 			if (m->draining)
 				m->taking = 0; /* empty (or gone): all taken */
+			/* Nothing waits: a queue the policy sees next is a new one. */
+			m->queue_emptied |= m->qlen == 0;
 			break;
 		}
 	}

@@ -1,6 +1,6 @@
 /*
- * The pool policy (pool.h). Grow when connections wait with no worker to
- * take them, when the workers are busy, or when their loops run late;
+ * The pool policy (pool.h). Grow when connections have waited a whole
+ * tick, when the workers are busy, or when their loops run late;
  * doubling per consecutive tick up to pool.spawn_rate_max. Shrink one
  * worker per tick, only after a quiet pool.idle_timeout and only while the
  * rest would hold the connections and stay below pool.scale_up_at: the gap
@@ -79,12 +79,11 @@ static const char *grow_why(const struct pool_state *st, const struct pool_param
 {
 	uint64_t demand = queue_demand(p, in);
 
-	if (demand > 0 && l->room == 0)
-		return "connections wait, no worker has room";
+	if (demand > 0 && st->queue_since_ms && in->now_ms - st->queue_since_ms >= POOL_TICK_MS)
+		return l->room == 0 ? "connections waited a whole tick, no worker has room" :
+		                      "connections waited a whole tick";
 	if (!full_tick)
 		return NULL;
-	if (demand > 0 && st->queue_since_ms && in->now_ms - st->queue_since_ms >= POOL_TICK_MS)
-		return "connections waited a whole tick";
 	if (in->nstarting > 0 || in->nrunning == 0)
 		return NULL; /* their share shows once they run */
 	if (l->busy > p->scale_up_ppm)
@@ -150,8 +149,8 @@ enum pool_action pool_decide(struct pool_state *st, const struct pool_params *p,
 	d->lag_us = l.lag_us;
 	if (in->queue == 0)
 		st->queue_since_ms = 0;
-	else if (st->queue_since_ms == 0)
-		st->queue_since_ms = in->now_ms;
+	else if (st->queue_since_ms == 0 || in->emptied)
+		st->queue_since_ms = in->now_ms; /* empty in between: the wait starts again */
 	if (full_tick)
 		remember(st, p, in, &l);
 	if ((why = grow_why(st, p, in, &l, full_tick)) != NULL) {

@@ -39,13 +39,14 @@ struct pool_input {
 	uint32_t nrunning;
 	uint32_t nstarting; /* started, not yet READY */
 	uint32_t queue;     /* connections waiting: listener channel + our queue */
+	int emptied;        /* the queue was seen empty since the last decision */
 	uint64_t now_ms;
 };
 
 /* What the policy remembers between ticks; zero it to start. */
 struct pool_state {
 	uint64_t last_ms;        /* the last tick judged */
-	uint64_t queue_since_ms; /* the queue non-empty since (0: empty) */
+	uint64_t queue_since_ms; /* the queue non-empty, not seen empty, since (0: empty) */
 	uint64_t quiet_since_ms; /* idle and empty since (0: not quiet) */
 	uint32_t streak;         /* consecutive ticks that grew */
 	uint32_t lag_ticks;      /* consecutive ticks with a late loop */
@@ -64,8 +65,10 @@ struct pool_decision {
 
 /*
  * Judge one tick. Returns the action (also in d->action). A call sooner
- * than POOL_TICK_MS after the last judged one only grows for a queue that
- * no worker has room for (the "at once when the queue grows" path).
+ * than POOL_TICK_MS after the last judged one (the manager's "at once when
+ * the queue grows" path) only starts the queue's clock, or grows for a
+ * queue that has been non-empty a whole tick: one sample of a queue is no
+ * load (a batch in flight, a report of room not yet read).
  */
 enum pool_action pool_decide(struct pool_state *st, const struct pool_params *p,
     const struct pool_input *in, struct pool_decision *d);

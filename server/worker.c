@@ -119,6 +119,7 @@ struct worker {
 	int configured, draining;
 	int retiring; /* draining, but parking: keep-alive stays on, no connection is closed */
 	int last_conn_sent; /* the manager promised no more connections */
+	int orphaned;       /* 1: our manager is gone (said once), 2: the daemon too */
 	int rootfd;
 	struct filecache *fc;
 	uint64_t now_us; /* the clock, read once as each callback starts */
@@ -1331,6 +1332,10 @@ static void worker_orphaned(struct worker *w)
 	uint32_t grace = daemon_lives ? w->cfg.shutdown_timeout_ms : PARENT_GONE_GRACE_MS;
 
 	parent_read(w);
+	/* PR_SET_PDEATHSIG and end-of-file both tell it: act and say it once per loss. */
+	if (w->orphaned >= (daemon_lives ? 1 : 2))
+		return;
+	w->orphaned = daemon_lives ? 1 : 2;
 	log_warnx("%s is gone, finishing in-flight requests within %u ms",
 	    daemon_lives ? "manager" : "daemon", grace);
 	w->last_conn_sent = 1;

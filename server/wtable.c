@@ -41,6 +41,7 @@ static void swap_in(struct wtable *t, uint64_t now_ms)
 	t->gen = t->next_gen;
 	t->at_ms = now_ms;
 	t->valid = 1;
+	t->carried = 0;
 	/* The old table's buffer assembles the next generation. */
 	t->next = old;
 	t->cap = oldcap;
@@ -80,6 +81,13 @@ void wtable_clear(struct wtable *t)
 {
 	t->valid = 0;
 	t->ncur = 0;
+	t->carried = 0;
+	t->assembling = 0;
+}
+
+void wtable_carry(struct wtable *t)
+{
+	t->carried = t->valid;
 	t->assembling = 0;
 }
 

@@ -18,6 +18,7 @@ struct wtable {
 	uint32_t gen;                  /* its generation */
 	uint64_t at_ms;                /* when it completed */
 	int valid;                     /* a generation has completed since the last clear */
+	int carried;                   /* cur is the previous manager's (wtable_carry) */
 	struct msg_worker_entry *next; /* the generation being assembled */
 	uint32_t nnext, cap;
 	uint32_t next_gen, next_page, next_pages;
@@ -36,6 +37,12 @@ int wtable_page(struct wtable *t, const struct msg_worker_page *p, uint64_t now_
 
 /* The manager is gone: no current table. */
 void wtable_clear(struct wtable *t);
+/*
+ * A new manager serves: the old one's table stays current, marked carried,
+ * until the new one's first complete generation replaces it (its workers
+ * are still there, retiring); a generation half assembled is dropped.
+ */
+void wtable_carry(struct wtable *t);
 void wtable_free(struct wtable *t);
 
 #endif

@@ -10,6 +10,7 @@
 #include "check_run.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -464,6 +465,55 @@ START_TEST(test_busy_then_manager_killed)
 }
 END_TEST
 
+/* Workers in one status: the worker rows with a pid, and pool.current (the smaller). */
+static int status_workers(void)
+{
+	cJSON *j = ctl_json("status", "status", NULL);
+	int rows = num(j, "roles.worker.count"), cur = num(j, "pool.current");
+
+	cJSON_Delete(j);
+	return rows < cur ? rows : cur;
+}
+
+static int status_shows_2(void *arg) { return status_workers() == 2; }
+
+/*
+ * An operator watching status during wsctl restart manager never sees the
+ * pool vanish: the retiring manager's workers show until the new manager's
+ * first table (docs/operations.md).
+ */
+START_TEST(test_status_shows_workers_through_manager_restart)
+{
+	char path[PATH_MAX + 32];
+	uint64_t end = 0, limit;
+	int polls = 0, n, st;
+	pid_t bg;
+
+	start("[pool]\nmin = 2\nmax = 2\nidle_timeout = 1h\n");
+	ck_assert(h_wait_until(status_shows_2, NULL, h_bound_ms(10000)));
+	load_start(&l, w.port, "/a.txt", (long)strlen(BODY), 1, 1);
+	ck_assert_msg(load_wait_more(&l, 50, 10000), "no load got through");
+	snprintf(path, sizeof(path), "%s/restart.out", w.dir);
+	bg = ctl_bg(path, "restart", "manager", NULL);
+	limit = h_now_ms() + 30000;
+	/* Until 2 s after the restart's reply: the new manager's first table comes by then. */
+	while (end == 0 || h_now_ms() < end) {
+		n = status_workers();
+		polls++;
+		ck_assert_msg(n > 0, "status shows %d workers at poll %d", n, polls);
+		if (end == 0 && waitpid(bg, &st, WNOHANG) == bg) {
+			ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			end = h_now_ms() + 2000;
+		}
+		ck_assert_msg(h_now_ms() < limit, "the restart did not end");
+	}
+	ck_assert(h_wait_until(status_shows_2, NULL, h_bound_ms(5000)));
+	load_stop(&l);
+	ck_assert_uint_eq(l.failed, 0);
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool_ops");
@@ -477,6 +527,7 @@ int main(void)
 	tcase_add_test(tc, test_drain_and_refusals);
 	tcase_add_test(tc, test_restart_kills_at_timeout);
 	tcase_add_test(tc, test_busy_then_manager_killed);
+	tcase_add_test(tc, test_status_shows_workers_through_manager_restart);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_VERBOSE);
 }

@@ -432,7 +432,7 @@ START_TEST(test_pool_grows_and_shrinks)
 		h_response_free(&r);
 	}
 	ck_assert(h_wait_until(role_count_pred, &rc, 5000));
-	ck_assert(h_log_has(&w, "→3: connections wait, no worker has room"));
+	ck_assert(h_log_has(&w, "→3: connections waited a whole tick, no worker has room"));
 	/* A fourth waits in the backlog, and the operator is told why. */
 	extra = h_connect(&w);
 	ck_assert_int_eq(h_send(extra, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"), 0);

@@ -8,6 +8,7 @@
 #include "check_run.h"
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -466,6 +467,50 @@ START_TEST(test_manager_crash_keeps_downloads)
 }
 END_TEST
 
+static int pids_gone(void *arg)
+{
+	const pid_t *p = arg;
+
+	for (; *p > 0; p++)
+		if (kill(*p, 0) == 0 || errno != ESRCH)
+			return 0;
+	return 1;
+}
+
+/*
+ * A manager killed: each of its workers learns it twice (PR_SET_PDEATHSIG's
+ * SIGTERM and end-of-file on the channel) and says it once. A download
+ * keeps one of them alive long enough to see both.
+ */
+START_TEST(test_manager_gone_said_once)
+{
+	pid_t old[3] = {0};
+	char line[96];
+	int fd;
+
+	h_init(&w);
+	write_big();
+	h_write_file(&w, "a.txt", BODY, strlen(BODY));
+	h_start(&w, POOL_PINNED);
+	h_expect_lost(&w, 1, 1);
+	ck_assert_int_eq(h_count_role(&w, "worker", old, 2), 2);
+	fd = start_download();
+	ck_assert_int_eq(kill(pid_of("manager"), SIGKILL), 0);
+	ck_assert(h_wait_log(&w, "manager is gone, finishing in-flight requests", 5000));
+	poll(NULL, 0, 300); /* the download holds its worker: both notices reach it */
+	ck_assert_uint_ge(read_rest(fd) + 65536, (size_t)BIG);
+	close(fd);
+	ck_assert_msg(h_wait_until(pids_gone, old, h_bound_ms(10000)), "old workers still run");
+	for (int i = 0; i < 2; i++) {
+		snprintf(line, sizeof(line), "worker[%d]: manager is gone", (int)old[i]);
+		ck_assert_msg(h_log_count(&w, line) == 1, "'%s' %d times in %s", line,
+		    h_log_count(&w, line), w.log);
+	}
+	ck_assert(get_ok());
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+
 /* Stop the daemon and wait for its outcome line; the log stays for the test to read. */
 static void stop_and_wait_outcome(void)
 {
@@ -633,6 +678,7 @@ int main(void)
 	tcase_add_test(tc, test_whole_server_stall_kills_nothing);
 	tcase_add_test(tc, test_manager_kills_recover_fast);
 	tcase_add_test(tc, test_manager_crash_keeps_downloads);
+	tcase_add_test(tc, test_manager_gone_said_once);
 	tcase_add_test(tc, test_stop_counts_cut_downloads);
 	tcase_add_test(tc, test_stop_escalates_to_sigkill);
 	tcase_add_test(tc, test_sigusr2_logs_table);

@@ -30,17 +30,48 @@ static enum pool_action tick(struct pool_state *st, struct pool_input in, struct
 	return pool_decide(st, &P, &in, d);
 }
 
-START_TEST(test_queue_with_no_room_grows_at_once)
+START_TEST(test_queue_with_no_room_grows_after_a_whole_tick)
 {
 	struct pool_state st = {0};
 	struct pool_decision d;
 
 	ck_assert_int_eq(tick(&st, in_of(1, 8, 100000, 0, 0, 1000), &d), POOL_KEEP);
-	/* 200 ms later, the queue grows and the one worker is full: no waiting for the tick. */
-	ck_assert_int_eq(tick(&st, in_of(1, 8, 100000, 0, 37, 1200), &d), POOL_GROW);
+	/* 200 ms later the queue grows and the one worker is full: its clock starts. */
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 100000, 0, 37, 1200), &d), POOL_KEEP);
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 100000, 0, 37, 2000), &d), POOL_KEEP);
+	/* Non-empty a whole tick since: no waiting for the next tick either. */
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 100000, 0, 37, 2200), &d), POOL_GROW);
 	ck_assert_uint_eq(d.from, 1);
 	ck_assert_uint_eq(d.to, 3); /* the first tick starts two */
+	ck_assert_ptr_nonnull(strstr(d.reason, "whole tick, no worker has room"));
 	ck_assert_ptr_nonnull(strstr(d.reason, "queue 37"));
+}
+END_TEST
+
+/*
+ * Idle keep-alive connections arriving fast: a worker at max_workload (its
+ * report of a parked one not yet read) and one connection in the channel,
+ * seen at two samples a tick apart - but the queue was empty in between.
+ * One sample of a queue is no load: the pool keeps its size.
+ */
+START_TEST(test_queue_seen_empty_between_samples_does_not_grow)
+{
+	struct pool_state st = {0};
+	struct pool_decision d;
+	struct pool_input in;
+
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 0, 380000, 1, 1000), &d), POOL_KEEP);
+	in = in_of(1, 8, 0, 0, 1, 2000);
+	in.emptied = 1;
+	ck_assert_int_eq(pool_decide(&st, &P, &in, &d), POOL_KEEP);
+	in = in_of(1, 8, 0, 0, 1, 2900);
+	in.emptied = 1;
+	ck_assert_int_eq(pool_decide(&st, &P, &in, &d), POOL_KEEP);
+	/* A single sample, even at a full tick with no room: no growth. */
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 0, 0, 0, 3000), &d), POOL_KEEP);
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 0, 0, 1, 4000), &d), POOL_KEEP);
+	/* Not seen empty since, a whole tick later: that is a queue. */
+	ck_assert_int_eq(tick(&st, in_of(1, 8, 0, 0, 1, 5000), &d), POOL_GROW);
 }
 END_TEST
 
@@ -52,7 +83,8 @@ START_TEST(test_starting_workers_absorb_the_queue)
 
 	in.nstarting = 2; /* room for 16 once they run */
 	ck_assert_int_eq(pool_decide(&st, &P, &in, &d), POOL_KEEP);
-	in.queue = 17;
+	in.queue = 17; /* a whole tick later, one more than they will take */
+	in.now_ms = 2000;
 	ck_assert_int_eq(pool_decide(&st, &P, &in, &d), POOL_GROW);
 	ck_assert_uint_eq(d.to - d.from, 1); /* just what the rest needs */
 }
@@ -307,7 +339,8 @@ int main(void)
 	TCase *tc = tcase_create("pool");
 	SRunner *sr;
 
-	tcase_add_test(tc, test_queue_with_no_room_grows_at_once);
+	tcase_add_test(tc, test_queue_with_no_room_grows_after_a_whole_tick);
+	tcase_add_test(tc, test_queue_seen_empty_between_samples_does_not_grow);
 	tcase_add_test(tc, test_starting_workers_absorb_the_queue);
 	tcase_add_test(tc, test_queue_a_whole_tick_grows_even_with_room);
 	tcase_add_test(tc, test_busy_grows_doubling_up_to_rate);

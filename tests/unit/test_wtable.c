@@ -117,6 +117,29 @@ START_TEST(test_clear)
 }
 END_TEST
 
+/* A new manager: the old table stays until the new one's first complete generation. */
+START_TEST(test_carry_until_the_new_table)
+{
+	struct wtable t = {0};
+	struct msg_worker_page old = page(9, 0, 1, 2, 10);
+	struct msg_worker_page a = page(1, 0, 2, MSG_WORKER_PAGE_N, 1000);
+	struct msg_worker_page b = page(1, 1, 2, 1, 2000);
+
+	ck_assert_int_eq(wtable_page(&t, &old, 1), 1);
+	wtable_carry(&t);
+	ck_assert_int_eq(t.valid, 1);
+	ck_assert_int_eq(t.carried, 1);
+	ck_assert_uint_eq(t.ncur, 2);
+	ck_assert_int_eq(wtable_page(&t, &a, 2), 0);
+	ck_assert_int_eq(t.cur[0].pid, 10); /* half of the new one is not shown */
+	ck_assert_int_eq(wtable_page(&t, &b, 3), 1);
+	ck_assert_int_eq(t.carried, 0);
+	ck_assert_uint_eq(t.ncur, MSG_WORKER_PAGE_N + 1);
+	ck_assert_int_eq(t.cur[0].pid, 1000);
+	wtable_free(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wtable");
@@ -128,6 +151,7 @@ int main(void)
 	tcase_add_test(tc, test_out_of_sequence_dropped);
 	tcase_add_test(tc, test_malformed_pages);
 	tcase_add_test(tc, test_clear);
+	tcase_add_test(tc, test_carry_until_the_new_table);
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
