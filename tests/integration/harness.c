@@ -203,6 +203,32 @@ static void remember(struct wsd *w, pid_t pid)
 		w->seen[w->nseen++] = pid;
 }
 
+/* Sockets process pid holds at descriptors above min_fd (-1 if it is gone). */
+int h_proc_sockets(pid_t pid, int min_fd)
+{
+	char path[64], link[320], target[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		ssize_t k;
+
+		if (e->d_name[0] == '.' || atoi(e->d_name) <= min_fd)
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		if ((k = readlink(link, target, sizeof(target) - 1)) > 0) {
+			target[k] = '\0';
+			n += strncmp(target, "socket:", 7) == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max)
 {
 	char want[64];

@@ -66,6 +66,8 @@ int h_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
 
 /* Processes of the instance whose cmdline is exactly "wsd: ROLE". */
 int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max);
+/* Sockets process pid holds at descriptors above min_fd (-1 if it is gone). */
+int h_proc_sockets(pid_t pid, int min_fd);
 /* Wait until the log contains needle (or timeout): 1 found, 0 not. */
 int h_wait_log(struct wsd *w, const char *needle, int timeout_ms);
 /* Does the log contain needle now? */

@@ -255,31 +255,10 @@ static int daemon_gone(void *arg) { return waitpid(w.pid, &exit_status, WNOHANG)
 /* Client sockets the one worker holds: its sockets past its channels (fds 0..6). */
 static int worker_clients(void *arg)
 {
-	char path[64], link[64], target[64];
-	struct dirent *e;
 	pid_t pid;
-	DIR *d;
-	int n = 0;
 
 	(void)arg;
-	if (h_count_role(&w, "worker", &pid, 1) != 1)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		ssize_t k;
-
-		if (atoi(e->d_name) <= 6 ||
-		    snprintf(link, sizeof(link), "%s/%s", path, e->d_name) >= (int)sizeof(link))
-			continue;
-		if ((k = readlink(link, target, sizeof(target) - 1)) > 0) {
-			target[k] = '\0';
-			n += strncmp(target, "socket:", 7) == 0;
-		}
-	}
-	closedir(d);
-	return n > 0;
+	return h_count_role(&w, "worker", &pid, 1) == 1 && h_proc_sockets(pid, 6) > 0;
 }
 
 /* The hog's unfinished head is in the worker before anyone else connects. */

@@ -38,28 +38,10 @@ static void setup(const char *extra)
 /* Sockets a role's process holds now (its channels, and the clients it holds). */
 static int role_sockets(const char *role)
 {
-	char path[64], link[64];
-	struct dirent *de;
 	pid_t pid;
-	int n = 0;
-	DIR *d;
 
 	ck_assert_int_eq(h_count_role(&w, role, &pid, 1), 1);
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		char fp[320];
-		ssize_t len;
-
-		snprintf(fp, sizeof(fp), "%s/%s", path, de->d_name);
-		if ((len = readlink(fp, link, sizeof(link) - 1)) > 0) {
-			link[len] = '\0';
-			n += strncmp(link, "socket:", 7) == 0;
-		}
-	}
-	closedir(d);
-	return n;
+	return h_proc_sockets(pid, -1);
 }
 
 struct count_arg {
