@@ -356,44 +356,15 @@ static void pool_full_soon(struct manager *m)
 	pool_policy(m);
 }
 
-/*
- * The least loaded running worker whether it has room or not, and how
- * many of the queue it gets (*n, at most one message's worth).
- */
-static struct slot *least_loaded_over(struct manager *m, uint32_t *n)
-{
-	struct slot *best = NULL;
-
-	FOREACH_SLOT (m, s) {
-		if (s->e.sv.state != SV_RUNNING || s->blocked)
-			continue;
-		if (best == NULL || s->conns < best->conns)
-			best = s;
-	}
-	*n = min_u32(m->qlen, MSG_MAXFDS);
-	return best;
-}
-
-/*
- * Give out the queue. We take from the listener channel only while a
- * worker has room (may_take), but a message brings up to MSG_MAXFDS at
- * once: what it brought beyond the room goes out too, over max_workload
- * (the pool's target, not a worker's limit; a worker at it parks its
- * oldest idle connection), rather than wait in our queue, where it would
- * die with us. Only a stopping manager keeps a queue: taking all the
- * listener sends (the server stops) or draining, it gives out no more
- * than the workers have room for.
- */
 void dispatch(struct manager *m)
 {
 	struct slot *s;
 	uint32_t n;
 
 	while (m->qlen > 0) {
-		if ((s = least_loaded_share(m, &n)) == NULL &&
-		    (m->draining || m->taking || (s = least_loaded_over(m, &n)) == NULL))
+		if ((s = least_loaded_share(m, &n)) == NULL)
 			break;
-		queue_drop(m, give(m, s, n)); /* 0: s is blocked now, the next one */
+		queue_drop(m, give(m, s, n));
 	}
 	listener_interest(m);
 	if (!m->listening)

@@ -209,7 +209,13 @@ void proc_describe_status(int status, char *buf, size_t len)
 
 pid_t proc_daemon_pid(void) { return daemon_pid; }
 
-int proc_daemon_alive(void) { return daemon_pid > 0 && getppid() == daemon_pid; }
+/* Our parent, or (a manager just gone, our reparenting not seen yet) still there:
+ * EPERM is a live daemon too (it runs as root, we may not). */
+int proc_daemon_alive(void)
+{
+	return daemon_pid > 0 &&
+	    (getppid() == daemon_pid || kill(daemon_pid, 0) == 0 || errno == EPERM);
+}
 
 /* Parsing a pid list as /proc/.../children writes it: numbers separated by spaces. */
 struct pid_list {

@@ -65,8 +65,8 @@ void proc_adopt_log(int type, int fd);
 /* The daemon's pid (in the daemon: its own); 0 if unknown. */
 pid_t proc_daemon_pid(void);
 /*
- * Our parent is the daemon. For a worker whose manager died: it was
- * re-parented to the daemon (the subreaper), so the daemon still lives.
+ * The daemon lives: it is our parent (a worker whose manager died is
+ * re-parented to it, the subreaper) or, not yet our parent, it exists.
  */
 int proc_daemon_alive(void);
 
