@@ -120,8 +120,12 @@ static void finish(void)
 
 /*
  * What the design promises: a kill -9 of the listener or the manager loses
- * no request (the listener holds none; the manager's workers finish theirs),
- * a kill -9 of a worker loses only the connections it held.
+ * at most what that process alone held at the instant - the connections of
+ * one accept round the listener has not handed over yet, or one read of
+ * the manager's not given out yet (docs/operations.md): with NSHORT new
+ * connections at a time, at most NSHORT, and nearly always none; the
+ * manager's workers finish theirs. A kill -9 of a worker loses only the
+ * connections it held.
  */
 START_TEST(test_kill9_each_role)
 {
@@ -130,8 +134,8 @@ START_TEST(test_kill9_each_role)
 
 	start_under_load(NULL);
 	h_expect_lost(&w, 3, 3);
-	ck_assert_uint_eq(hit("listener", SIGKILL, 1), 0);
-	ck_assert_uint_eq(hit("manager", SIGKILL, 1), 0);
+	ck_assert_uint_le(hit("listener", SIGKILL, 1), NSHORT);
+	ck_assert_uint_le(hit("manager", SIGKILL, 1), NSHORT);
 	/* Stopped first, so what it holds is counted before it dies. */
 	worker = pid_of("worker");
 	ck_assert_int_eq(kill(worker, SIGSTOP), 0);
@@ -148,7 +152,7 @@ START_TEST(test_sigstop_each_role)
 {
 	start_under_load(NULL);
 	h_expect_lost(&w, 3, 3);
-	ck_assert_uint_eq(hit("listener", SIGSTOP, 1), 0);
+	ck_assert_uint_le(hit("listener", SIGSTOP, 1), NSHORT); /* as a kill -9 */
 	ck_assert_uint_le(hit("worker", SIGSTOP, 2), NKEEP + NSHORT);
 	ck_assert_uint_le(hit("manager", SIGSTOP, 1), NKEEP + NSHORT);
 	ck_assert(h_log_has(&w, "listener (hung: no heartbeat for"));
