@@ -291,10 +291,12 @@ static void expect_answered(int *fds, int n)
 	}
 }
 
-static int one_worker(void *arg)
+/* One worker, and not *arg (the old manager's, which drains and exits). */
+static int one_new_worker(void *arg)
 {
-	(void)arg;
-	return h_count_role(&w, "worker", NULL, 0) == 1;
+	pid_t pid;
+
+	return h_count_role(&w, "worker", &pid, 1) == 1 && pid != *(pid_t *)arg;
 }
 
 /*
@@ -306,7 +308,7 @@ START_TEST(test_waiting_connections_survive)
 {
 	struct h_response r;
 	int busy, fds[3];
-	pid_t worker;
+	pid_t worker, old;
 
 	h_init(&w);
 	h_write_file(&w, "a.txt", BODY, strlen(BODY));
@@ -320,12 +322,13 @@ START_TEST(test_waiting_connections_survive)
 	ck_assert_int_eq(h_read_response(busy, &r, 0), 0);
 	h_response_free(&r);
 	send_waiting(fds, 3);
+	old = pid_of("worker");
 	ck_assert_int_eq(kill(pid_of("manager"), SIGTERM), 0);
 	expect_answered(fds, 3);
 	close(busy);
 
 	/* Now requests queued to a worker that is stopped, then killed: the new manager's. */
-	ck_assert_msg(h_wait_until(one_worker, NULL, 10000), "the old worker did not exit");
+	ck_assert_msg(h_wait_until(one_new_worker, &old, 10000), "the old worker did not exit");
 	worker = pid_of("worker");
 	ck_assert_int_eq(kill(worker, SIGSTOP), 0);
 	send_waiting(fds, 1);
