@@ -203,6 +203,82 @@ static void remember(struct wsd *w, pid_t pid)
 		w->seen[w->nseen++] = pid;
 }
 
+#define STRACE "/usr/bin/strace"
+
+/* strace has attached: the traced process's TracerPid is set. */
+static int strace_attached(void *arg)
+{
+	char path[64], line[256];
+	int yes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)*(pid_t *)arg);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			yes = atoi(line + 10) != 0;
+	fclose(f);
+	return yes;
+}
+
+long h_strace_calls(const char *path, const char *name)
+{
+	char line[512], last[64];
+	long calls = 0, v[4];
+	FILE *f = fopen(path, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		double pct, secs;
+		int n = sscanf(
+		    line, "%lf %lf %ld %ld %ld %63s", &pct, &secs, &v[0], &v[1], &v[2], last);
+
+		if (n == 6 && strcmp(last, name) == 0)
+			calls = v[1]; /* usecs/call, calls, errors, name */
+		else if (n == 4 && sscanf(line, "%*f %*f %ld %ld %63s", &v[0], &v[1], last) == 3 &&
+		    strcmp(last, name) == 0)
+			calls = v[1]; /* usecs/call, calls, name */
+	}
+	fclose(f);
+	return calls;
+}
+
+pid_t h_strace_begin(struct wsd *w, char *out, size_t len)
+{
+	pid_t pids[1], st;
+	int status;
+
+	if (access(STRACE, X_OK) != 0) {
+		fprintf(stderr, "no %s: syscall count not checked\n", STRACE);
+		return 0;
+	}
+	ck_assert_int_eq(h_count_role(w, "worker", pids, 1), 1);
+	snprintf(out, len, "%s/strace.out", w->dir);
+	if ((st = fork()) == 0) {
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", (int)pids[0]);
+		execl(STRACE, STRACE, "-c", "-f", "-o", out, "-p", pid, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(st, 0);
+	if (h_wait_until(strace_attached, &pids[0], h_bound_ms(5000)))
+		return st;
+	fprintf(stderr, "strace could not attach: syscall count not checked\n");
+	kill(st, SIGKILL);
+	waitpid(st, &status, 0);
+	return 0;
+}
+
+void h_strace_end(pid_t st)
+{
+	int status;
+
+	kill(st, SIGINT);
+	ck_assert_int_eq(waitpid(st, &status, 0), st);
+}
+
 /* Sockets process pid holds at descriptors above min_fd (-1 if it is gone). */
 int h_proc_sockets(pid_t pid, int min_fd)
 {

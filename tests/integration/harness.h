@@ -66,6 +66,15 @@ int h_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
 
 /* Processes of the instance whose cmdline is exactly "wsd: ROLE". */
 int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max);
+/*
+ * strace -c -f attached to the instance's one worker, its table into out:
+ * strace's pid, or 0 when there is no strace or it cannot attach (ptrace
+ * refused): the caller then checks nothing. h_strace_end stops it and
+ * h_strace_calls reads one syscall's calls ("total": all) from the table.
+ */
+pid_t h_strace_begin(struct wsd *w, char *out, size_t len);
+void h_strace_end(pid_t st);
+long h_strace_calls(const char *path, const char *name);
 /* Sockets process pid holds at descriptors above min_fd (-1 if it is gone). */
 int h_proc_sockets(pid_t pid, int min_fd);
 /* Wait until the log contains needle (or timeout): 1 found, 0 not. */

@@ -234,93 +234,9 @@ START_TEST(test_reload_new_root)
 END_TEST
 
 #ifdef WSD_OPTIMISED
-#define STRACE "/usr/bin/strace"
 #define REQUESTS 500
 #define BURSTS 20
 #define BURST 8
-
-static pid_t traced;
-
-/* strace has attached: the worker's TracerPid is set. */
-static int attached(void *arg)
-{
-	char path[64], line[256];
-	int yes = 0;
-	FILE *f;
-
-	(void)arg;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)traced);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "TracerPid:", 10) == 0)
-			yes = atoi(line + 10) != 0;
-	fclose(f);
-	return yes;
-}
-
-/* Calls of one syscall ("total": all) in strace -c's table; 0 when absent. */
-static long strace_calls(const char *path, const char *name)
-{
-	char line[512], last[64];
-	long calls = 0, v[4];
-	FILE *f = fopen(path, "r");
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		double pct, secs;
-		int n = sscanf(
-		    line, "%lf %lf %ld %ld %ld %63s", &pct, &secs, &v[0], &v[1], &v[2], last);
-
-		if (n == 6 && strcmp(last, name) == 0)
-			calls = v[1]; /* usecs/call, calls, errors, name */
-		else if (n == 4 && sscanf(line, "%*f %*f %ld %ld %63s", &v[0], &v[1], last) == 3 &&
-		    strcmp(last, name) == 0)
-			calls = v[1]; /* usecs/call, calls, name */
-	}
-	fclose(f);
-	return calls;
-}
-
-/*
- * strace -c on the one worker, output to w.dir/strace.out: its pid, or 0
- * when strace is missing or cannot attach (then nothing is checked).
- */
-static pid_t strace_start(char *out, size_t len)
-{
-	pid_t pids[1], st;
-	int status;
-
-	if (access(STRACE, X_OK) != 0) {
-		fprintf(stderr, "no %s: syscall count not checked\n", STRACE);
-		return 0;
-	}
-	ck_assert_int_eq(h_count_role(&w, "worker", pids, 1), 1);
-	traced = pids[0];
-	snprintf(out, len, "%s/strace.out", w.dir);
-	if ((st = fork()) == 0) {
-		char pid[16];
-
-		snprintf(pid, sizeof(pid), "%d", (int)traced);
-		execl(STRACE, STRACE, "-c", "-f", "-o", out, "-p", pid, (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(st, 0);
-	if (h_wait_until(attached, NULL, h_bound_ms(5000)))
-		return st;
-	fprintf(stderr, "strace could not attach: syscall count not checked\n");
-	kill(st, SIGKILL);
-	waitpid(st, &status, 0);
-	return 0;
-}
-
-static void strace_stop(pid_t st)
-{
-	int status;
-
-	kill(st, SIGINT);
-	ck_assert_int_eq(waitpid(st, &status, 0), st);
-}
 
 /*
  * A cached small file on one keep-alive connection costs the worker its
@@ -340,14 +256,14 @@ START_TEST(test_syscalls_per_request)
 	fd = h_connect(&w);
 	request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0); /* cached now */
 	h_response_free(&r);
-	if ((st = strace_start(out, sizeof(out))) != 0) {
+	if ((st = h_strace_begin(&w, out, sizeof(out))) != 0) {
 		for (int i = 0; i < REQUESTS; i++) {
 			request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0);
 			ck_assert_int_eq(r.status, 200);
 			h_response_free(&r);
 		}
-		strace_stop(st);
-		calls = strace_calls(out, "total");
+		h_strace_end(st);
+		calls = h_strace_calls(out, "total");
 		ck_assert_msg(calls > 0 && calls <= 4 * REQUESTS, "%ld syscalls for %d requests",
 		    calls, REQUESTS);
 	}
@@ -356,26 +272,13 @@ START_TEST(test_syscalls_per_request)
 }
 END_TEST
 
-/* Sockets the traced worker holds. */
+/* Sockets the one worker holds. */
 static int worker_sockets(void)
 {
-	char dir[64], link[PATH_MAX + 32], target[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
+	pid_t pid;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)traced);
-	if ((d = opendir(dir)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		ssize_t len;
-
-		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
-		len = readlink(link, target, sizeof(target) - 1);
-		n += len > 7 && strncmp(target, "socket:", 7) == 0;
-	}
-	closedir(d);
-	return n;
+	ck_assert_int_eq(h_count_role(&w, "worker", &pid, 1), 1);
+	return h_proc_sockets(pid, -1);
 }
 
 static int sockets_back_to(void *arg) { return worker_sockets() == *(int *)arg; }
@@ -398,7 +301,7 @@ START_TEST(test_bursts_map_nothing)
 
 	start("park_after = 0s\n");
 	h_write_file(&w, "s.txt", "0123456789", 10);
-	if ((st = strace_start(out, sizeof(out))) != 0) {
+	if ((st = h_strace_begin(&w, out, sizeof(out))) != 0) {
 		base = worker_sockets();
 		for (int b = 0; b < BURSTS; b++) {
 			for (int i = 0; i < BURST; i++)
@@ -412,9 +315,9 @@ START_TEST(test_bursts_map_nothing)
 				close(fd[i]);
 			ck_assert(h_wait_until(sockets_back_to, &base, h_bound_ms(5000)));
 		}
-		strace_stop(st);
-		maps = strace_calls(out, "mmap") + strace_calls(out, "munmap");
-		ck_assert_msg(strace_calls(out, "total") > 0, "strace counted nothing");
+		h_strace_end(st);
+		maps = h_strace_calls(out, "mmap") + h_strace_calls(out, "munmap");
+		ck_assert_msg(h_strace_calls(out, "total") > 0, "strace counted nothing");
 		ck_assert_msg(maps <= 2 * BURSTS, "%ld mmap + munmap for %d bursts", maps, BURSTS);
 	}
 	ck_assert_int_eq(h_stop(&w), 0);

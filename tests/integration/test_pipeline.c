@@ -268,84 +268,8 @@ START_TEST(test_pipeline_slow_reader)
 END_TEST
 
 #ifdef WSD_OPTIMISED
-#define STRACE "/usr/bin/strace"
 #define ROUNDS 100
 #define DEPTH 16
-
-static pid_t traced;
-
-/* strace has attached: the worker's TracerPid is set. */
-static int attached(void *arg)
-{
-	char path[64], line[256];
-	int yes = 0;
-	FILE *f;
-
-	(void)arg;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)traced);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "TracerPid:", 10) == 0)
-			yes = atoi(line + 10) != 0;
-	fclose(f);
-	return yes;
-}
-
-/* Calls of one syscall in strace -c's table; 0 when absent. */
-static long strace_calls(const char *path, const char *name)
-{
-	char line[512], last[64];
-	long calls = 0, v[4];
-	FILE *f = fopen(path, "r");
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		double pct, secs;
-		int n = sscanf(
-		    line, "%lf %lf %ld %ld %ld %63s", &pct, &secs, &v[0], &v[1], &v[2], last);
-
-		if (n == 6 && strcmp(last, name) == 0)
-			calls = v[1]; /* usecs/call, calls, errors, name */
-		else if (n == 4 && sscanf(line, "%*f %*f %ld %ld %63s", &v[0], &v[1], last) == 3 &&
-		    strcmp(last, name) == 0)
-			calls = v[1]; /* usecs/call, calls, name */
-	}
-	fclose(f);
-	return calls;
-}
-
-/* strace -c on the one worker, into out: strace's pid, or 0 when there is no strace. */
-static pid_t strace_begin(char *out, size_t len)
-{
-	pid_t pids[1], st;
-
-	if (access(STRACE, X_OK) != 0) {
-		fprintf(stderr, "no %s: syscall count not checked\n", STRACE);
-		return 0;
-	}
-	ck_assert_int_eq(h_count_role(&w, "worker", pids, 1), 1);
-	traced = pids[0];
-	snprintf(out, len, "%s/strace.out", w.dir);
-	if ((st = fork()) == 0) {
-		char pid[16];
-
-		snprintf(pid, sizeof(pid), "%d", (int)traced);
-		execl(STRACE, STRACE, "-c", "-f", "-o", out, "-p", pid, (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(st, 0);
-	ck_assert_msg(h_wait_until(attached, NULL, h_bound_ms(5000)), "strace did not attach");
-	return st;
-}
-
-static void strace_end(pid_t st)
-{
-	int status;
-
-	kill(st, SIGINT);
-	ck_assert_int_eq(waitpid(st, &status, 0), st);
-}
 
 #define ONE_WORKER \
 	HB "[pool]\nmin = 1\nmax = 1\n[http]\nopen_file_cache_valid = 1h\npark_after = 0s\n"
@@ -371,7 +295,7 @@ START_TEST(test_pipeline_one_write)
 		off += (size_t)snprintf(
 		    reqs + off, sizeof(reqs) - off, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 	fd = h_connect(&w);
-	if ((st = strace_begin(out, sizeof(out))) == 0) {
+	if ((st = h_strace_begin(&w, out, sizeof(out))) == 0) {
 		close(fd);
 		ck_assert_int_eq(h_stop(&w), 0);
 		return;
@@ -384,8 +308,8 @@ START_TEST(test_pipeline_one_write)
 			h_response_free(&r);
 		}
 	}
-	strace_end(st);
-	calls = strace_calls(out, "sendmsg");
+	h_strace_end(st);
+	calls = h_strace_calls(out, "sendmsg");
 	ck_assert_msg(calls > 0 && calls <= 2 * ROUNDS, "%ld sendmsg for %d rounds of %d", calls,
 	    ROUNDS, DEPTH);
 	close(fd);
@@ -411,7 +335,7 @@ START_TEST(test_close_no_epoll_ctl)
 	h_start(&w, ONE_WORKER);
 	ck_assert_int_eq(h_get(&w, "GET", "/s.txt", &r), 0); /* cached now */
 	h_response_free(&r);
-	if ((st = strace_begin(out, sizeof(out))) == 0) {
+	if ((st = h_strace_begin(&w, out, sizeof(out))) == 0) {
 		ck_assert_int_eq(h_stop(&w), 0);
 		return;
 	}
@@ -421,9 +345,9 @@ START_TEST(test_close_no_epoll_ctl)
 		ck_assert_str_eq(r.body, "0123456789");
 		h_response_free(&r);
 	}
-	strace_end(st);
-	calls = strace_calls(out, "epoll_ctl");
-	ck_assert_msg(strace_calls(out, "read") >= ROUNDS, "strace counted no reads");
+	h_strace_end(st);
+	calls = h_strace_calls(out, "epoll_ctl");
+	ck_assert_msg(h_strace_calls(out, "read") >= ROUNDS, "strace counted no reads");
 	ck_assert_msg(calls <= ROUNDS / 2, "%ld epoll_ctl for %d connections", calls, ROUNDS);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
