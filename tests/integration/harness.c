@@ -279,6 +279,23 @@ void h_strace_end(pid_t st)
 	ck_assert_int_eq(waitpid(st, &status, 0), st);
 }
 
+/* The metrics port the daemon logged ("metrics at http://127.0.0.1:PORT/metrics"). */
+uint16_t h_metrics_port(struct wsd *w)
+{
+	FILE *f = fopen(w->log, "r");
+	char line[1024];
+	const char *p;
+	int port = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (port == 0 && fgets(line, sizeof(line), f))
+		if ((p = strstr(line, "metrics at http://127.0.0.1:")) != NULL)
+			port = atoi(p + strlen("metrics at http://127.0.0.1:"));
+	fclose(f);
+	ck_assert_int_gt(port, 0);
+	return (uint16_t)port;
+}
+
 /* Sockets process pid holds at descriptors above min_fd (-1 if it is gone). */
 int h_proc_sockets(pid_t pid, int min_fd)
 {

@@ -75,6 +75,8 @@ int h_count_role(struct wsd *w, const char *role, pid_t *pids, int max);
 pid_t h_strace_begin(struct wsd *w, char *out, size_t len);
 void h_strace_end(pid_t st);
 long h_strace_calls(const char *path, const char *name);
+/* The port of [metrics] listen = 127.0.0.1:0, as the daemon logged it. */
+uint16_t h_metrics_port(struct wsd *w);
 /* Sockets process pid holds at descriptors above min_fd (-1 if it is gone). */
 int h_proc_sockets(pid_t pid, int min_fd);
 /* Wait until the log contains needle (or timeout): 1 found, 0 not. */

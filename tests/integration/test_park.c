@@ -56,6 +56,13 @@ static int sockets_are(void *arg)
 	return role_sockets(a->role) == a->want;
 }
 
+static int sockets_at_least(void *arg)
+{
+	struct count_arg *a = arg;
+
+	return role_sockets(a->role) >= a->want;
+}
+
 /* Wait until the role holds exactly want sockets. */
 static void wait_sockets(const char *role, int want, int timeout_ms)
 {
@@ -445,6 +452,7 @@ START_TEST(test_speaks_while_manager_channel_full)
 {
 	static int q[QUEUED_MAX];
 	int a, s1, s2, base, wbase, nq = 0;
+	struct count_arg held;
 	struct h_response r;
 	long cpu;
 
@@ -459,8 +467,11 @@ START_TEST(test_speaks_while_manager_channel_full)
 	s1 = h_connect(&w); /* silent: they fill the only worker */
 	s2 = h_connect(&w);
 	wait_sockets("worker", wbase + 2, h_bound_ms(3000));
-	/* until the channel is full: the listener holds connections besides the parked one */
-	while (role_sockets("listener") < base + 2) {
+	/* until the channel is full: the listener holds connections besides the parked one
+	 * (each 50 given up to 100 ms to show there before 50 more come) */
+	held.role = "listener";
+	held.want = base + 2;
+	while (!h_wait_until(sockets_at_least, &held, 100)) {
 		ck_assert_int_lt(nq, QUEUED_MAX);
 		for (int i = 0; i < 50; i++, nq++) {
 			q[nq] = h_connect(&w);
@@ -469,7 +480,6 @@ START_TEST(test_speaks_while_manager_channel_full)
 			        q[nq], "GET /f HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
 			    0);
 		}
-		usleep(20000); /* let the listener hand them over: we count what it holds after */
 	}
 	cpu = role_cpu_ticks("listener");
 	ck_assert_int_eq(h_send(a, "GET /f HTTP/1.1\r\nHost: t\r\n\r\n"), 0);

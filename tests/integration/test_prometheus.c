@@ -45,21 +45,7 @@ static uint16_t free_port(void)
 	return ntohs(sin.sin_port);
 }
 
-static uint16_t metrics_port(void)
-{
-	FILE *f = fopen(w.log, "r");
-	char line[1024];
-	const char *p;
-	int port = 0;
-
-	ck_assert_ptr_nonnull(f);
-	while (port == 0 && fgets(line, sizeof(line), f))
-		if ((p = strstr(line, "metrics at http://127.0.0.1:")) != NULL)
-			port = atoi(p + strlen("metrics at http://127.0.0.1:"));
-	fclose(f);
-	ck_assert_int_gt(port, 0);
-	return (uint16_t)port;
-}
+static uint16_t metrics_port(void) { return h_metrics_port(&w); }
 
 static void prom_start(uint16_t target)
 {
