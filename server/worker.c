@@ -122,7 +122,8 @@ struct worker {
 	int orphaned;       /* 1: our manager is gone (said once), 2: the daemon too */
 	int rootfd;
 	struct filecache *fc;
-	uint64_t now_us; /* the clock, read once as each callback starts */
+	uint64_t now_us; /* the clock as this loop round started (worker_round) */
+	int in_round;    /* a callback of this round read it; worker_run reads the end */
 	pid_t ppid;
 	struct conn *open, *spare; /* spare: freed conns kept for reuse */
 	unsigned nspare;
@@ -187,10 +188,21 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg) { report_done_fl
 /* ---- connection life ---- */
 
 /*
- * The monotonic clock as the running callback started: read once there
- * (conn_read_cb, parent_cb, sigterm_cb; and as a connection arrives), not
- * at every step of a request.
+ * The monotonic clock is read twice per loop round, not per callback or
+ * request: by the round's first callback that works (here), and by
+ * worker_run as the round ends, for the busy share. Everything in a round
+ * uses its start: deadlines, and both ends of a response time, so a
+ * response sent in the round its request was read in counts 0 µs (as
+ * nginx's time, updated once per loop round, does).
  */
+static void worker_round(struct worker *w)
+{
+	if (!w->in_round) {
+		w->in_round = 1;
+		w->now_us = clock_now_us();
+	}
+}
+
 static uint64_t worker_now_ms(const struct worker *w) { return w->now_us / 1000; }
 
 /* Wall-clock seconds for Date and the access log: libevent's time of this loop round. */
@@ -797,7 +809,7 @@ static const char *opt_ptr(struct http_slice s) { return s.len ? s.p : NULL; }
 static void resp_account(struct conn *c, const struct reqinfo *r, uint64_t bytes)
 {
 	struct worker *w = c->w;
-	uint64_t us = clock_now_us() - r->start_us;
+	uint64_t us = w->now_us - r->start_us;
 	struct accesslog_entry e = {
 	    .peer = c->peer.ss_family ? (const struct sockaddr *)&c->peer : NULL,
 	    .when = r->when,
@@ -1032,7 +1044,7 @@ static int conn_proxy(struct conn *c)
 	}
 	if ((c->inlen = proxy_apply(c->in, c->inlen, (size_t)rc, &h, &c->peer)) > 0)
 		return 1;
-	now = clock_now_ms(); /* the request still has the header timeout */
+	now = worker_now_ms(c->w); /* the request still has the header timeout */
 	conn_arm(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 0);
 	return 0;
 }
@@ -1147,16 +1159,15 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct worker *w = c->w; /* c may be freed below */
-	uint64_t t0 = w->now_us = clock_now_us();
 
 	(void)fd;
+	worker_round(w);
 	if (what & EV_TIMEOUT)
 		conn_on_timeout(c);
 	else if (c->state == C_WRITE)
 		conn_run(c);
 	else
 		conn_read(c);
-	w->busy_us += clock_now_us() - t0;
 }
 
 /*
@@ -1221,7 +1232,7 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 	    proxy_from_match(w->cfg.proxy_from, w->cfg.proxy_from_n, (struct sockaddr *)&c->peer);
 	c->ka_deadline_ms = 0; /* not idle between requests until it had one */
 	/* A connection that never sends a byte ends at the header timeout. */
-	w->now_us = clock_now_us(); /* whichever callback received it */
+	worker_round(w); /* whichever callback received it */
 	c->deadline_ms = worker_now_ms(w) + w->cfg.header_timeout_ms;
 	/* First: the oldest idle one parked below could be this very connection. */
 	if (mc && (mc->flags & MSG_CONN_RETURNING)) {
@@ -1248,6 +1259,7 @@ static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	uint64_t n = 0;
 
+	worker_round(w); /* the responses cut short are timed */
 	for (struct conn *c = w->open; c; c = c->next)
 		n += c->state != C_LINGER; /* a lingering one has had its answer */
 	log_warnx("drain deadline passed with %llu connection%s open, closing %s",
@@ -1348,7 +1360,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	w->now_us = clock_now_us();
+	worker_round(w);
 	if (getppid() != w->ppid) {
 		worker_orphaned(w);
 		return;
@@ -1556,15 +1568,34 @@ static int parent_read(struct worker *w)
 static void parent_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	uint64_t t0 = w->now_us = clock_now_us();
-	int rc = parent_read(w);
+	int rc;
 
-	w->busy_us += clock_now_us() - t0;
+	worker_round(w);
+	rc = parent_read(w);
 	if (msg_peer_gone(rc)) {
 		event_del(&w->ev_parent);
 		log_warnx("manager channel closed");
 		worker_orphaned(w);
 	}
+}
+
+/*
+ * The loop, one round at a time: the time a round's callbacks took (from
+ * the clock read by its first one) is the busy share's figure.
+ */
+static void worker_run(struct worker *w)
+{
+	int rc;
+
+	do {
+		rc = event_base_loop(w->base, EVLOOP_ONCE);
+		if (w->in_round) {
+			w->busy_us += clock_now_us() - w->now_us;
+			w->in_round = 0;
+		}
+	} while (rc == 0 && !event_base_got_exit(w->base) && !event_base_got_break(w->base));
+	if (rc == -1)
+		log_warnx("event loop failed");
 }
 
 int worker_main(void)
@@ -1587,7 +1618,7 @@ int worker_main(void)
 	event_add(&w.ev_parent, NULL);
 	evsignal_assign(&w.ev_term, w.base, SIGTERM, sigterm_cb, &w);
 	evsignal_add(&w.ev_term, NULL);
-	event_base_dispatch(w.base);
+	worker_run(&w);
 	log_debug("exiting after %llu requests, %llu connections parked",
 	    (unsigned long long)w.requests, (unsigned long long)w.parked);
 	while (w.open)
