@@ -32,6 +32,23 @@ static uint64_t parked(const struct daemon *d)
 
 static int running(const struct kid *k) { return k != NULL && k->e.sv.state == SV_RUNNING; }
 
+/*
+ * A worker can take a new connection: one running or starting (a graceful
+ * replacement is starting). While a manager's table is not in yet, or the
+ * old manager's is carried through its restart, there is nothing to judge.
+ */
+static int workers_serving(const struct daemon *d)
+{
+	const struct wtable *t = &d->workers;
+
+	if (!t->valid || t->carried)
+		return 1;
+	for (uint32_t i = 0; i < t->ncur; i++)
+		if (t->cur[i].state == SV_RUNNING || t->cur[i].state == SV_STARTING)
+			return 1;
+	return 0;
+}
+
 int daemon_ready(const struct daemon *d, char *why, size_t len)
 {
 	const char *r = d->stopping         ? "stopping" :
@@ -39,6 +56,7 @@ int daemon_ready(const struct daemon *d, char *why, size_t len)
 	    !d->ready                       ? "starting" :
 	    !running(d->cur[ROLE_LISTENER]) ? "the listener is not running" :
 	    !running(d->cur[ROLE_MANAGER])  ? "the manager is not running" :
+	    !workers_serving(d)             ? "no worker is running (all are restarting)" :
 	                                      NULL;
 
 	if (r == NULL)

@@ -539,6 +539,39 @@ START_TEST(test_preflight_and_busy_port)
 }
 END_TEST
 
+#ifdef WSD_FAULTS
+/* Every worker dead and restarting (a crash loop): /readyz is 503 until one runs again. */
+START_TEST(test_readyz_without_workers)
+{
+	struct ready_want x;
+	char fault[PATH_MAX + 16], *body;
+	pid_t pids[4];
+
+	h_init(&w);
+	snprintf(fault, sizeof(fault), "%s/fault", w.dir);
+	setenv("WSD_FAULT_FILE", fault, 1);
+	h_write_file(&w, "index.html", "x\n", 2);
+	h_start(&w, "[pool]\nmin = 1\nmax = 1\n" METRICS_ON);
+	h_expect_lost(&w, 1, 1000);
+	x.port = mport();
+	ck_assert_int_eq(mget(x.port, "GET", "/readyz", NULL), 200);
+	h_write_text(fault, "worker\n");
+	ck_assert_int_eq(h_count_role(&w, "worker", pids, 4), 1);
+	ck_assert_int_eq(kill(pids[0], SIGKILL), 0);
+	x.status = 503;
+	ck_assert(h_wait_until(ready_is, &x, h_bound_ms(5000)));
+	ck_assert_int_eq(mget(x.port, "GET", "/readyz", &body), 503);
+	ck_assert_str_eq(body, "not ready: no worker is running (all are restarting)\n");
+	ck_assert_int_eq(mget(x.port, "GET", "/healthz", NULL), 200);
+	unlink(fault);
+	x.status = 200;
+	ck_assert(h_wait_until(ready_is, &x, h_bound_ms(15000)));
+	unsetenv("WSD_FAULT_FILE");
+	ck_assert_int_eq(h_stop(&w), 0);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("metrics");
@@ -554,6 +587,9 @@ int main(void)
 	tcase_add_test(tc, test_counters_survive_restarts);
 	tcase_add_test(tc, test_stop_with_metrics_connections_open);
 	tcase_add_test(tc, test_preflight_and_busy_port);
+#ifdef WSD_FAULTS
+	tcase_add_test(tc, test_readyz_without_workers);
+#endif
 	suite_add_tcase(s, tc);
 	return check_run(srunner_create(s), CK_NORMAL);
 }
