@@ -313,3 +313,21 @@ void msg_conn_abandon(int fd)
 		;
 	close(fd);
 }
+
+void msg_close_sent(const int *fds, int n)
+{
+	int lo, hi;
+
+	if (n <= 0)
+		return;
+	lo = hi = fds[0];
+	for (int i = 1; i < n; i++) {
+		lo = fds[i] < lo ? fds[i] : lo;
+		hi = fds[i] > hi ? fds[i] : hi;
+	}
+	/* n distinct open descriptors spanning n numbers are exactly that range. */
+	if (n > 1 && hi - lo + 1 == n && close_range((unsigned)lo, (unsigned)hi, 0) == 0)
+		return;
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}

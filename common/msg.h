@@ -306,4 +306,11 @@ long msg_fd_limit(void);
  */
 void msg_conn_abandon(int fd);
 
+/*
+ * Close our copies of n descriptors just sent on. Accepted or received
+ * together, they are usually consecutive numbers: then one close_range
+ * instead of n calls to close.
+ */
+void msg_close_sent(const int *fds, int n);
+
 #endif

@@ -109,12 +109,11 @@ static int batch_send(struct batch *b)
 /* Close our copies (sent), or each connection (FIN, not RST: dropped). */
 static void batch_clear(struct batch *b, int abandon)
 {
-	for (int i = 0; i < b->n; i++) {
-		if (abandon)
+	if (abandon)
+		for (int i = 0; i < b->n; i++)
 			msg_conn_abandon(b->fds[i]);
-		else
-			close(b->fds[i]);
-	}
+	else
+		msg_close_sent(b->fds, b->n);
 	b->n = 0;
 	b->held = 0;
 }

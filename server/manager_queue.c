@@ -72,10 +72,16 @@ void queue_push(struct manager *m, int fd, const struct msg_conn *mc, int front)
 /* The n at the head were given (the worker has its copies) or dropped. */
 static void queue_drop(struct manager *m, uint32_t n)
 {
+	int fds[MSG_MAXFDS], k = 0;
+
 	for (; n > 0; n--) {
-		close(m->queue[m->qhead].fd);
+		fds[k++] = m->queue[m->qhead].fd;
 		m->qhead = (m->qhead + 1) % m->qcap;
 		m->qlen--;
+		if (k == MSG_MAXFDS || n == 1) {
+			msg_close_sent(fds, k);
+			k = 0;
+		}
 	}
 }
 

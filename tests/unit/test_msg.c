@@ -435,6 +435,37 @@ START_TEST(test_recv_many)
 }
 END_TEST
 
+static int fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+/* Consecutive or not, exactly the descriptors given are closed, and no neighbour. */
+START_TEST(test_close_sent)
+{
+	int fds[6], some[3], null = open("/dev/null", O_RDONLY);
+
+	ck_assert_int_ge(null, 0);
+	for (int i = 0; i < 6; i++) { /* six consecutive numbers, as accepted together */
+		ck_assert(!fd_open(300 + i));
+		ck_assert_int_eq(fds[i] = dup2(null, 300 + i), 300 + i);
+	}
+	close(null);
+	/* fds[1..3]: consecutive, given out of order. */
+	some[0] = fds[3], some[1] = fds[1], some[2] = fds[2];
+	msg_close_sent(some, 3);
+	ck_assert(fd_open(fds[0]) && fd_open(fds[4]) && fd_open(fds[5]));
+	ck_assert(!fd_open(fds[1]) && !fd_open(fds[2]) && !fd_open(fds[3]));
+	/* fds[0] and fds[5]: a gap between, and what is in it stays as it is. */
+	ck_assert_int_eq(dup2(fds[4], fds[2]), fds[2]);
+	some[0] = fds[5], some[1] = fds[0];
+	msg_close_sent(some, 2);
+	ck_assert(!fd_open(fds[0]) && !fd_open(fds[5]));
+	ck_assert(fd_open(fds[2]) && fd_open(fds[4]));
+	msg_close_sent(&fds[4], 1);
+	ck_assert(!fd_open(fds[4]) && fd_open(fds[2]));
+	close(fds[2]);
+	msg_close_sent(NULL, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("msg");
@@ -459,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_batch_recv_mismatch_closes_fds);
 	tcase_add_test(tc, test_batch_ctrunc_closes_fds);
 	tcase_add_test(tc, test_recv_many);
+	tcase_add_test(tc, test_close_sent);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	return check_run(sr, CK_NORMAL);
