@@ -94,21 +94,17 @@ if ((NGINX)) && [[ ! -x $NGINX_BIN ]]; then
 fi
 TCK=$(getconf CLK_TCK)
 
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsd-cost.XXXXXX")
 chmod 755 "$TMP"
-SERVER_PIDS=()
 STRACE_PIDS=()
 # shellcheck disable=SC2317  # invoked from the EXIT trap
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
 	for p in "${STRACE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-	for p in "${SERVER_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL -- "-$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	bench_stop_all
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -125,35 +121,12 @@ chmod 644 "$TMP/root"/*.bin
 # --- servers -----------------------------------------------------------------
 
 start_wsd() {
-	cat >"$TMP/wsd.ini" <<EOF
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
-[pool]
+	wsd_start "$TMP/wsd" "$TMP/root" "[pool]
 min = $WORKERS
 max = $WORKERS
 [log]
 level = info
-file = $TMP/wsd.log
-[control]
-socket = $TMP/wsd-ctl.sock
-EOF
-	[[ -z $EXTRA_CONF ]] || cat "$EXTRA_CONF" >>"$TMP/wsd.ini"
-	setsid "$WSD_BIN" -c "$TMP/wsd.ini" -w "$WORKERS:$WORKERS" </dev/null >"$TMP/wsd.out" 2>&1 &
-	SERVER_PIDS+=($!)
-	WSD_PID=$!
-	local i line
-	for ((i = 0; i < 150; i++)); do
-		line=$(grep -m1 ' ready: serving ' "$TMP/wsd.log" 2>/dev/null || true)
-		if [[ $line =~ http://127\.0\.0\.1:([0-9]+)/ ]]; then
-			WSD_PORT=${BASH_REMATCH[1]}
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "cost.sh: wsd did not start:" >&2
-	cat "$TMP/wsd.out" "$TMP/wsd.log" >&2 2>/dev/null
-	exit 3
+${EXTRA_CONF:+$(cat "$EXTRA_CONF")}" -w "$WORKERS:$WORKERS"
 }
 
 start_nginx() {
@@ -180,7 +153,7 @@ http {
 EOF
 	setsid "$NGINX_BIN" -e "$TMP/nginx/error.log" -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" \
 		</dev/null >"$TMP/nginx/out" 2>&1 &
-	SERVER_PIDS+=($!)
+	BENCH_PIDS+=($!)
 	NGINX_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$NGINX_PORT/1k.bin" 2>/dev/null &&

@@ -40,38 +40,21 @@ for t in wrk python3 "$WSD_BIN" "$WSCTL_BIN"; do
 	command -v "$t" >/dev/null || { echo "ctl_status.sh: missing $t" >&2; exit 2; }
 done
 
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/wsd-ctlbench-XXXXXX)
-WSD_PID=
 WRK_PID=
 cleanup() {
 	[[ -n $WRK_PID ]] && kill "$WRK_PID" 2>/dev/null || true
-	if [[ -n $WSD_PID ]]; then
-		kill "$WSD_PID" 2>/dev/null || true
-		wait "$WSD_PID" 2>/dev/null || true
-	fi
+	bench_stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
 
 mkdir "$TMP/root"
 head -c 1024 /dev/urandom >"$TMP/root/1k.bin"
-cat >"$TMP/wsd.conf" <<CONF
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
-[log]
-file = $TMP/wsd.log
-[control]
-socket = $TMP/ctl.sock
-CONF
-"$WSD_BIN" -c "$TMP/wsd.conf" 2>"$TMP/stderr" &
-WSD_PID=$!
-for _ in $(seq 100); do
-	grep -q "ready: serving" "$TMP/wsd.log" 2>/dev/null && break
-	sleep 0.05
-done
-PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/wsd.log" | head -1 | cut -d: -f3)
-[[ -n $PORT ]] || { echo "ctl_status.sh: wsd did not start" >&2; cat "$TMP/stderr" >&2; exit 3; }
+wsd_start "$TMP" "$TMP/root"
+PORT=$WSD_PORT
 
 # N calls, each timed as a whole process; prints "median p95" in ms.
 measure() {

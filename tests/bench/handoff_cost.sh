@@ -34,43 +34,26 @@ for t in ab strace; do
 	command -v $t >/dev/null || { echo "handoff_cost.sh: $t not found" >&2; exit 2; }
 done
 
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsd-handoff.XXXXXX")
 chmod 755 "$TMP"
-WSD_PID=""
 cleanup() {
-	[[ -n $WSD_PID ]] && kill "$WSD_PID" 2>/dev/null && wait "$WSD_PID" 2>/dev/null
+	bench_stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 mkdir "$TMP/root"
 head -c 1024 /dev/urandom >"$TMP/root/1k.bin"
 chmod -R a+rX "$TMP/root"
-cat >"$TMP/wsd.ini" <<EOI
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
+wsd_start "$TMP" "$TMP/root" "[server]
 shutdown_timeout = 2s
 [pool]
 min = $WORKERS
 max = $WORKERS
 [log]
-level = info
-file = $TMP/wsd.log
-[control]
-socket = $TMP/ctl.sock
-EOI
-: >"$TMP/wsd.log"
-setsid "$WSD_BIN" -c "$TMP/wsd.ini" </dev/null >"$TMP/wsd.out" 2>&1 &
-WSD_PID=$!
-PORT=""
-for ((i = 0; i < 150; i++)); do
-	if [[ $(grep -m1 ' ready: serving ' "$TMP/wsd.log" || true) =~ 127\.0\.0\.1:([0-9]+)/ ]]; then
-		PORT=${BASH_REMATCH[1]}
-		break
-	fi
-	sleep 0.1
-done
-[[ -n $PORT ]] || { cat "$TMP/wsd.out" "$TMP/wsd.log" >&2; exit 3; }
+level = info"
+PORT=$WSD_PORT
 
 role_pids() { pgrep -P "$1" -f "^wsd: $2" | paste -sd' '; }
 LISTENER=$(role_pids "$WSD_PID" listener)

@@ -36,44 +36,26 @@ if [[ $HARD != unlimited && $HARD -lt $((N + 300)) ]]; then
 fi
 ulimit -n "$HARD"
 
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/wsd-idlemem.XXXXXX)
-WSD_PID=
 C_PID=
 cleanup() {
 	[[ -n $C_PID ]] && kill "$C_PID" 2>/dev/null || true
-	if [[ -n $WSD_PID ]]; then
-		kill "$WSD_PID" 2>/dev/null || true
-		wait "$WSD_PID" 2>/dev/null || true
-	fi
+	bench_stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
 
 mkdir "$TMP/root"
 head -c 1024 /dev/urandom >"$TMP/root/1k.bin"
-cat >"$TMP/wsd.conf" <<CONF
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
-[pool]
+wsd_start "$TMP" "$TMP/root" "[pool]
 min = 2
 max = 16
 [http]
 park_after = 1s
-keepalive_timeout = 5m
-[log]
-file = $TMP/wsd.log
-[control]
-socket = $TMP/ctl.sock
-CONF
-"$WSD_BIN" -c "$TMP/wsd.conf" 2>"$TMP/stderr" &
-WSD_PID=$!
-for _ in $(seq 100); do
-	grep -q "ready: serving" "$TMP/wsd.log" 2>/dev/null && break
-	sleep 0.05
-done
-PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/wsd.log" | head -1 | cut -d: -f3)
-[[ -n $PORT ]] || { echo "idle_mem.sh: wsd did not start" >&2; cat "$TMP/stderr" >&2; exit 3; }
+keepalive_timeout = 5m"
+PORT=$WSD_PORT
 
 # wsd's processes: the daemon and its descendants.
 pids() {

@@ -19,10 +19,11 @@ CONNS=50
 command -v wrk >/dev/null || { echo "park_bench.sh: needs wrk (apt-get install wrk)" >&2; exit 2; }
 [[ -x $WSD_BIN ]] || { echo "park_bench.sh: no wsd at $WSD_BIN" >&2; exit 2; }
 
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/wsd-parkbench.XXXXXX)
-PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	bench_stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
@@ -31,28 +32,12 @@ head -c 1024 /dev/urandom >"$TMP/root/1k.bin"
 
 # start NAME PARK_AFTER -> sets PORT_<NAME>
 start() {
-	mkdir "$TMP/$1"
-	cat >"$TMP/$1/wsd.conf" <<CONF
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
-[pool]
+	wsd_start "$TMP/$1" "$TMP/root" "[pool]
 min = 2
 max = 2
 [http]
-park_after = $2
-[log]
-file = $TMP/$1/wsd.log
-[control]
-socket = $TMP/$1/ctl.sock
-CONF
-	"$WSD_BIN" -c "$TMP/$1/wsd.conf" 2>"$TMP/$1/stderr" &
-	PIDS+=($!)
-	for _ in $(seq 100); do grep -q "ready: serving" "$TMP/$1/wsd.log" 2>/dev/null && break; sleep 0.05; done
-	local port
-	port=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/$1/wsd.log" | head -1 | cut -d: -f3)
-	[[ -n $port ]] || { echo "park_bench.sh: wsd ($1) did not start" >&2; exit 3; }
-	printf -v "PORT_$1" '%s' "$port"
+park_after = $2"
+	printf -v "PORT_$1" '%s' "$WSD_PORT"
 }
 start on 1s
 start off 0s

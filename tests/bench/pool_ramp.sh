@@ -32,34 +32,25 @@ for t in wrk jq; do
 done
 [[ -x $WSD_BIN && -x $WSCTL_BIN ]] || { echo "pool_ramp.sh: no wsd/wsctl at $WSD_BIN, $WSCTL_BIN" >&2; exit 2; }
 
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/wsd-poolramp.XXXXXX)
-WSD_PID="" SAMPLER_PID="" WRK_PID=""
+SAMPLER_PID="" WRK_PID=""
 cleanup() {
-	for p in $WRK_PID $SAMPLER_PID $WSD_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	for p in $WRK_PID $SAMPLER_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	bench_stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
 mkdir "$TMP/root"
 head -c 100 /dev/urandom >"$TMP/root/100.bin"
-cat >"$TMP/wsd.conf" <<CONF
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
-[pool]
+wsd_start "$TMP" "$TMP/root" "[pool]
 min = $MIN
 max = $MAX
 idle_timeout = ${IDLE_S}s
 [log]
-file = $TMP/wsd.log
-level = info
-[control]
-socket = $TMP/ctl.sock
-CONF
-"$WSD_BIN" -c "$TMP/wsd.conf" 2>"$TMP/stderr" &
-WSD_PID=$!
-for _ in $(seq 100); do grep -q "ready: serving" "$TMP/wsd.log" 2>/dev/null && break; sleep 0.05; done
-PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/wsd.log" | head -1 | cut -d: -f3)
-[[ -n $PORT ]] || { echo "pool_ramp.sh: wsd did not start" >&2; exit 3; }
+level = info"
+PORT=$WSD_PORT
 
 now() { date +%s.%N; }
 T0=$(now)
@@ -129,6 +120,4 @@ awk -v on="$on_s" -v off="$off_s" -v min="$MIN" -v idle="$IDLE_S" '
 		if (down == "") printf "down: not back at %d within the bound\n", min
 		else printf "down %.1f s (target <= %d s = idle_timeout %d + %d ticks + 2: %s)\n", down, target, idle, settled - min, (down <= target ? "met" : "NOT met")
 	}' "$TMP/samples"
-kill "$WSD_PID"
-wait "$WSD_PID" || echo "pool_ramp.sh: wsd exited with status $?" >&2
-WSD_PID=""
+bench_stop "$WSD_PID" || echo "pool_ramp.sh: wsd exited with status $?" >&2

@@ -604,9 +604,11 @@ int h_connect(struct wsd *w)
 	return fd;
 }
 
-int h_send(int fd, const char *s)
+/* All len bytes, however many sends it takes: 0, or -1 with errno set. */
+static int send_whole(int fd, const void *p, size_t len)
 {
-	size_t len = strlen(s), off = 0;
+	const char *s = p;
+	size_t off = 0;
 	ssize_t n;
 
 	while (off < len) {
@@ -615,6 +617,34 @@ int h_send(int fd, const char *s)
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+int h_send(int fd, const char *s) { return send_whole(fd, s, strlen(s)); }
+
+void h_send_all(int fd, const void *p, size_t len)
+{
+	ck_assert_msg(send_whole(fd, p, len) == 0, "send: %s", strerror(errno));
+}
+
+long h_drain_to_eof(int fd, int timeout_ms)
+{
+	uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
+	char buf[4096];
+	long n = 0;
+	ssize_t k;
+
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		uint64_t now = h_now_ms();
+
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			return -1;
+		if ((k = recv(fd, buf, sizeof(buf), 0)) == 0)
+			return n;
+		if (k < 0)
+			return errno == ECONNRESET ? -2 : -1;
+		n += k;
+	}
 }
 
 int h_header(const struct h_response *r, const char *name, char *out, size_t len)

@@ -89,6 +89,14 @@ int h_log_count(struct wsd *w, const char *needle);
 /* A connected TCP socket to the instance (blocking, with a receive timeout). */
 int h_connect(struct wsd *w);
 int h_send(int fd, const char *s);
+/* Send exactly len bytes (may hold NULs), however many sends it takes; fails the test on error. */
+void h_send_all(int fd, const void *p, size_t len);
+/*
+ * Raw reader: read until the server closes. The number of bytes that came
+ * before the end of file (0 when the answer already read was all there
+ * was), -1 on timeout, -2 on a reset (an answer lost to a RST is a bug too).
+ */
+long h_drain_to_eof(int fd, int timeout_ms);
 
 struct h_response {
 	int status;

@@ -35,6 +35,12 @@ struct expect {
 	const char *body; /* NULL: any */
 };
 
+/* Is r's body exactly body? */
+static int body_is(const struct h_response *r, const char *body)
+{
+	return r->body_len == strlen(body) && memcmp(r->body, body, r->body_len) == 0;
+}
+
 /* One GET on a fresh connection: does it answer as expected? */
 static int answers(void *arg)
 {
@@ -44,9 +50,7 @@ static int answers(void *arg)
 
 	if (h_get(&w, "GET", e->path, &r) != 0)
 		return 0;
-	ok = r.status == e->status &&
-	    (e->body == NULL ||
-	        (r.body_len == strlen(e->body) && memcmp(r.body, e->body, r.body_len) == 0));
+	ok = r.status == e->status && (e->body == NULL || body_is(&r, e->body));
 	h_response_free(&r);
 	return ok;
 }
@@ -78,6 +82,18 @@ static void start(const char *http)
 	h_start(&w, extra);
 }
 
+/* Start with http.open_file_cache_valid = valid and f.txt holding body, served as such. */
+static void start_with_file(const char *valid, const char *body)
+{
+	char http[64];
+
+	ck_assert_int_lt(
+	    snprintf(http, sizeof(http), "open_file_cache_valid = %s\n", valid), (int)sizeof(http));
+	start(http);
+	h_write_file(&w, "f.txt", body, strlen(body));
+	expect_now("/f.txt", 200, body);
+}
+
 /* Rename a new file over rel: another inode under the same name. */
 static void rename_over(const char *rel, const char *text)
 {
@@ -91,9 +107,7 @@ static void rename_over(const char *rel, const char *text)
 
 START_TEST(test_replaced_by_rename)
 {
-	start("open_file_cache_valid = 300ms\n");
-	h_write_file(&w, "f.txt", "old\n", 4);
-	expect_now("/f.txt", 200, "old\n");
+	start_with_file("300ms", "old\n");
 	rename_over("f.txt", "the new content\n");
 	expect_within("/f.txt", 200, "the new content\n");
 	ck_assert_int_eq(h_stop(&w), 0);
@@ -102,9 +116,7 @@ END_TEST
 
 START_TEST(test_rewritten_in_place)
 {
-	start("open_file_cache_valid = 300ms\n");
-	h_write_file(&w, "f.txt", "old\n", 4);
-	expect_now("/f.txt", 200, "old\n");
+	start_with_file("300ms", "old\n");
 	h_write_file(&w, "f.txt", "rewritten, longer\n", 18); /* O_TRUNC: the same inode */
 	expect_within("/f.txt", 200, "rewritten, longer\n");
 	ck_assert_int_eq(h_stop(&w), 0);
@@ -115,9 +127,7 @@ START_TEST(test_deleted_becomes_404)
 {
 	char path[PATH_MAX * 2];
 
-	start("open_file_cache_valid = 300ms\n");
-	h_write_file(&w, "f.txt", "here\n", 5);
-	expect_now("/f.txt", 200, "here\n");
+	start_with_file("300ms", "here\n");
 	snprintf(path, sizeof(path), "%s/f.txt", w.root);
 	ck_assert_int_eq(unlink(path), 0);
 	expect_within("/f.txt", 404, NULL);
@@ -131,9 +141,7 @@ END_TEST
  */
 START_TEST(test_cached_within_bound)
 {
-	start("open_file_cache_valid = 1h\n");
-	h_write_file(&w, "f.txt", "old\n", 4);
-	expect_now("/f.txt", 200, "old\n");
+	start_with_file("1h", "old\n");
 	rename_over("f.txt", "new\n");
 	expect_now("/f.txt", 200, "old\n");
 	ck_assert_int_eq(h_stop(&w), 0);
@@ -142,9 +150,7 @@ END_TEST
 
 START_TEST(test_off_serves_fresh)
 {
-	start("open_file_cache_valid = 0s\n");
-	h_write_file(&w, "f.txt", "old\n", 4);
-	expect_now("/f.txt", 200, "old\n");
+	start_with_file("0s", "old\n");
 	rename_over("f.txt", "new\n");
 	expect_now("/f.txt", 200, "new\n");
 	ck_assert_int_eq(h_stop(&w), 0);
@@ -155,6 +161,18 @@ static void request(int fd, const char *req, struct h_response *r, int head)
 {
 	ck_assert_int_eq(h_send(fd, req), 0);
 	ck_assert_int_eq(h_read_response(fd, r, head), 0);
+}
+
+/* One request on fd answered with status and (unless NULL) exactly body. */
+static void ask(int fd, const char *req, int head, int status, const char *body)
+{
+	struct h_response r;
+
+	request(fd, req, &r, head);
+	ck_assert_int_eq(r.status, status);
+	if (body != NULL)
+		ck_assert_msg(body_is(&r, body), "%s: not the body %s", req, body);
+	h_response_free(&r);
 }
 
 /* HEAD, a range, an unsatisfiable one, a conditional: from memory, on one connection. */
@@ -170,7 +188,7 @@ START_TEST(test_small_file_answers)
 	for (int i = 0; i < 2; i++) { /* a miss, then a hit */
 		request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0);
 		ck_assert_int_eq(r.status, 200);
-		ck_assert(r.body_len == 10 && memcmp(r.body, "0123456789", 10) == 0);
+		ck_assert(body_is(&r, "0123456789"));
 		ck_assert_int_eq(h_header(&r, "ETag", etag, sizeof(etag)), 0);
 		h_response_free(&r);
 	}
@@ -178,22 +196,13 @@ START_TEST(test_small_file_answers)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.content_length, 10);
 	h_response_free(&r);
-	request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-5\r\n\r\n", &r, 0);
-	ck_assert_int_eq(r.status, 206);
-	ck_assert(r.body_len == 4 && memcmp(r.body, "2345", 4) == 0);
-	h_response_free(&r);
-	request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=20-\r\n\r\n", &r, 0);
-	ck_assert_int_eq(r.status, 416);
-	h_response_free(&r);
+	ask(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-5\r\n\r\n", 0, 206, "2345");
+	ask(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=20-\r\n\r\n", 0, 416, NULL);
 	snprintf(
 	    req, sizeof(req), "GET /s.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n\r\n", etag);
-	request(fd, req, &r, 1);
-	ck_assert_int_eq(r.status, 304);
-	h_response_free(&r);
+	ask(fd, req, 1, 304, NULL);
 	/* and the next one is whole again */
-	request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0);
-	ck_assert(r.body_len == 10 && memcmp(r.body, "0123456789", 10) == 0);
-	h_response_free(&r);
+	ask(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, "0123456789");
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -219,12 +228,10 @@ START_TEST(test_reload_new_root)
 	char root2[PATH_MAX + 16], out[4096];
 	char *argv[] = {WSCTL_BIN, "-s", w.sock, "reload", NULL};
 
-	start("open_file_cache_valid = 1h\n");
+	start_with_file("1h", "old root\n");
 	snprintf(root2, sizeof(root2), "%s/root2", w.root);
 	ck_assert_int_eq(mkdir(root2, 0755), 0);
-	h_write_file(&w, "f.txt", "old root\n", 9);
 	h_write_file(&w, "root2/f.txt", "new root\n", 9);
-	expect_now("/f.txt", 200, "old root\n");
 	write_conf_root(root2);
 	ck_assert_int_eq(h_run(argv, out, sizeof(out), 20000), 0);
 	ck_assert_ptr_nonnull(strstr(out, "root reopened"));
@@ -257,11 +264,8 @@ START_TEST(test_syscalls_per_request)
 	request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0); /* cached now */
 	h_response_free(&r);
 	if ((st = h_strace_begin(&w, out, sizeof(out))) != 0) {
-		for (int i = 0; i < REQUESTS; i++) {
-			request(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0);
-			ck_assert_int_eq(r.status, 200);
-			h_response_free(&r);
-		}
+		for (int i = 0; i < REQUESTS; i++)
+			ask(fd, "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, NULL);
 		h_strace_end(st);
 		calls = h_strace_calls(out, "total");
 		ck_assert_msg(calls > 0 && calls <= 4 * REQUESTS, "%ld syscalls for %d requests",
@@ -294,7 +298,6 @@ static int sockets_back_to(void *arg) { return worker_sockets() == *(int *)arg; 
 START_TEST(test_bursts_map_nothing)
 {
 	char out[PATH_MAX + 32];
-	struct h_response r;
 	int fd[BURST], base;
 	long maps;
 	pid_t st;
@@ -306,11 +309,8 @@ START_TEST(test_bursts_map_nothing)
 		for (int b = 0; b < BURSTS; b++) {
 			for (int i = 0; i < BURST; i++)
 				fd[i] = h_connect(&w);
-			for (int i = 0; i < BURST; i++) { /* all 8 held by the worker */
-				request(fd[i], "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r, 0);
-				ck_assert_int_eq(r.status, 200);
-				h_response_free(&r);
-			}
+			for (int i = 0; i < BURST; i++) /* all 8 held by the worker */
+				ask(fd[i], "GET /s.txt HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, NULL);
 			for (int i = 0; i < BURST; i++)
 				close(fd[i]);
 			ck_assert(h_wait_until(sockets_back_to, &base, h_bound_ms(5000)));

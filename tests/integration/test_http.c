@@ -63,47 +63,6 @@ static void set_mtime(const char *rel, time_t t)
 	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
 
-/* Send exactly len bytes (may hold NULs). */
-static void send_raw(int fd, const void *p, size_t len)
-{
-	const char *s = p;
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < len) {
-		n = send(fd, s + off, len - off, MSG_NOSIGNAL);
-		ck_assert_msg(n > 0, "send: %s", strerror(errno));
-		off += (size_t)n;
-	}
-}
-
-/*
- * Read until the server closes: the number of bytes that came before the
- * end of file (0 when the answer was all there was), -1 on timeout, -2 on
- * a reset (an answer lost to a RST is a bug too).
- */
-static long drain_to_eof(int fd, int timeout_ms)
-{
-	uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
-	char buf[4096];
-	long n = 0;
-	ssize_t k;
-
-	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		uint64_t now = h_now_ms();
-
-		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
-			return -1;
-		k = recv(fd, buf, sizeof(buf), 0);
-		if (k == 0)
-			return n;
-		if (k < 0)
-			return errno == ECONNRESET ? -2 : -1;
-		n += k;
-	}
-}
-
 /* Nothing arrives on fd for ms milliseconds (the connection stays quiet and open). */
 static int quiet_for(int fd, int ms)
 {
@@ -213,14 +172,14 @@ static void expect_refused(const char *what, const char *req, size_t len, int st
 	ck_assert_ptr_nonnull(buf);
 	memcpy(buf, req, len);
 	memcpy(buf + len, follow, sizeof(follow) - 1);
-	send_raw(fd, buf, len + (flags & R_FOLLOW ? sizeof(follow) - 1 : 0));
+	h_send_all(fd, buf, len + (flags & R_FOLLOW ? sizeof(follow) - 1 : 0));
 	free(buf);
 	ck_assert_msg(h_read_response(fd, &r, 0) == 0, "%s: no answer", what);
 	ck_assert_msg(r.status == status, "%s: got %d, want %d", what, r.status, status);
 	expect_error_page(what, &r);
 	if (must_close) {
 		ck_assert_msg(has_conn_close(&r), "%s: no Connection: close in:\n%s", what, r.head);
-		rest = drain_to_eof(fd, EOF_WAIT_MS);
+		rest = h_drain_to_eof(fd, EOF_WAIT_MS);
 		ck_assert_msg(rest == 0,
 		    "%s: after the answer: %ld (want end of file, nothing more)", what, rest);
 	}
@@ -236,7 +195,7 @@ static int ask(const char *req, size_t len, int head_only, struct h_response *r)
 {
 	int fd = h_connect(&w), rc;
 
-	send_raw(fd, req, len);
+	h_send_all(fd, req, len);
 	rc = h_read_response(fd, r, head_only);
 	close(fd);
 	return rc;
@@ -347,7 +306,7 @@ START_TEST(test_keepalive_rules)
 	ck_assert_str_eq(r.body, alpha);
 	expect_header(&r, "Connection", "close");
 	h_response_free(&r);
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 
 	/* HTTP/1.0 keeps the connection only when asked, and says so. */
@@ -368,7 +327,7 @@ START_TEST(test_keepalive_rules)
 	ck_assert_str_eq(r.body, alpha);
 	ck_assert_msg(has_conn_close(&r), "1.0 without keep-alive:\n%s", r.head);
 	h_response_free(&r);
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -419,7 +378,7 @@ START_TEST(test_pipeline_50_in_one_write)
 		ck_assert_msg(has_conn_close(&r) == (i == N - 1), "answer %d: Connection", i);
 		h_response_free(&r);
 	}
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -453,7 +412,7 @@ START_TEST(test_pipeline_mixed_then_bad)
 		h_response_free(&r);
 	}
 	/* The request after the bad one is not answered. */
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 	ck_assert_int_eq(h_stop(&w), 0);
 }
@@ -640,7 +599,7 @@ START_TEST(test_head_error_has_no_body)
 		ck_assert_msg(
 		    r.status == want[i], "HEAD %d: got %d, want %d", i, r.status, want[i]);
 		ck_assert_msg(r.content_length > 0, "HEAD %d: no Content-Length", i);
-		rest = drain_to_eof(fd, EOF_WAIT_MS);
+		rest = h_drain_to_eof(fd, EOF_WAIT_MS);
 		if (rest != 0)
 			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad),
 			    " [HEAD %d -> %d: %ld body bytes after the head]", i, want[i], rest);
@@ -679,7 +638,7 @@ START_TEST(test_error_answers_keep_connection_rules)
 			BAD("\n  '%s HTTP/1.1' + Connection: close: %d without Connection: close",
 			    lines[i], r.status);
 		h_response_free(&r);
-		ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+		ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 		close(fd);
 
 		/* HTTP/1.0 with keep-alive: kept, and said so; then a 200 on it. */
@@ -712,7 +671,7 @@ START_TEST(test_error_answers_keep_connection_rules)
 		if (!has_conn_close(&r))
 			BAD("\n  '%s HTTP/1.0': %d without Connection: close", lines[i], r.status);
 		h_response_free(&r);
-		ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+		ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 		close(fd);
 	}
 #undef BAD
@@ -1028,7 +987,7 @@ START_TEST(test_forbidden_log_rate_limited)
 	for (int i = 0; i < N; i++)
 		memcpy(burst + i * (sizeof(one) - 1), one, sizeof(one) - 1);
 	fd = h_connect(&w);
-	send_raw(fd, burst, N * (sizeof(one) - 1));
+	h_send_all(fd, burst, N * (sizeof(one) - 1));
 	free(burst);
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
@@ -1109,7 +1068,7 @@ START_TEST(test_access_log_timeout_keeps_line)
 
 	start_logged("[http]\nheader_timeout = 300ms\n");
 	fd = h_connect(&w);
-	send_raw(fd, part, sizeof(part) - 1);
+	h_send_all(fd, part, sizeof(part) - 1);
 	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 	ck_assert_int_eq(r.status, 408);
 	h_response_free(&r);
@@ -1138,7 +1097,7 @@ static int begin_huge(void)
 	int fd = h_connect(&w);
 	ssize_t n;
 
-	send_raw(fd, req, sizeof(req) - 1);
+	h_send_all(fd, req, sizeof(req) - 1);
 	n = recv(fd, buf, sizeof(buf), 0);
 	ck_assert_msg(n > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0, "no 200 for /huge.bin");
 	return fd;
@@ -1214,7 +1173,7 @@ START_TEST(test_half_close_and_big_file)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, alpha);
 	h_response_free(&r);
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 
 	fd = h_connect(&w);
@@ -1225,7 +1184,7 @@ START_TEST(test_half_close_and_big_file)
 	ck_assert_int_eq(r.body_len, BIG_SIZE);
 	ck_assert(memcmp(r.body, data, BIG_SIZE) == 0);
 	h_response_free(&r);
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 
 	/* The big file twice on one connection, HEAD in between: framing exact. */
@@ -1245,7 +1204,7 @@ START_TEST(test_half_close_and_big_file)
 		}
 		h_response_free(&r);
 	}
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 	close(fd);
 	free(data);
 	ck_assert_int_eq(h_stop(&w), 0);
@@ -1269,7 +1228,7 @@ START_TEST(test_keepalive_idle_closed_silently)
 	ck_assert_int_eq(r.status, 200);
 	h_response_free(&r);
 	/* End of file with no bytes: no 408 for an idle connection. */
-	ck_assert_int_eq(drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
 	dt = h_now_ms() - t0;
 	expect_elapsed("idle close", dt, 500);
 	close(fd);
@@ -1281,7 +1240,7 @@ START_TEST(test_keepalive_idle_closed_silently)
 	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 	expect_header(&r, "Connection", "keep-alive");
 	h_response_free(&r);
-	ck_assert_int_eq(drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
 	dt = h_now_ms() - t0;
 	expect_elapsed("1.0 idle close", dt, 500);
 	close(fd);
@@ -1301,7 +1260,7 @@ static void expect_408(int fd, uint64_t t0, const char *what)
 	expect_error_page(what, &r);
 	ck_assert_msg(has_conn_close(&r), "%s: 408 without Connection: close", what);
 	h_response_free(&r);
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0);
 }
 
 START_TEST(test_header_timeout)
@@ -1322,7 +1281,7 @@ START_TEST(test_header_timeout)
 	/* Not a byte: closed at the same timeout, with no answer at all. */
 	fd = h_connect(&w);
 	t0 = h_now_ms();
-	ck_assert_int_eq(drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
+	ck_assert_int_eq(h_drain_to_eof(fd, 500 + LATE_MS + 1000), 0);
 	dt = h_now_ms() - t0;
 	expect_elapsed("silent connection closed", dt, 500);
 	close(fd);
@@ -1358,7 +1317,7 @@ START_TEST(test_linger_ends)
 
 	start_with_alpha(NULL);
 	fd = h_connect(&w);
-	send_raw(fd, bad, sizeof(bad) - 1);
+	h_send_all(fd, bad, sizeof(bad) - 1);
 	ck_assert_int_eq(h_read_response(fd, &r, 0), 0);
 	ck_assert_int_eq(r.status, 400);
 	h_response_free(&r);
@@ -1462,7 +1421,7 @@ START_TEST(test_slowloris)
 		    "slow client %d: 408 after %llu ms (%zu bytes sent), want %d (+ up to %d)", i,
 		    (unsigned long long)dt, sent[i], TIMEOUT_MS, LATE_MS);
 		ck_assert_uint_ge(sent[i], 5);
-		ck_assert_int_eq(drain_to_eof(slow[i], EOF_WAIT_MS), 0);
+		ck_assert_int_eq(h_drain_to_eof(slow[i], EOF_WAIT_MS), 0);
 		close(slow[i]);
 	}
 	ck_assert_int_ge(normal, 5); /* served throughout, even on a loaded machine */
@@ -1509,10 +1468,10 @@ static void cond_get(const char *extra, int want, struct h_response *r)
 	snprintf(what, sizeof(what), "%s", extra);
 	for (char *p = what; (p = strstr(p, "\r\n")) != NULL;)
 		memcpy(p, p[2] ? "; " : "\0", 2);
-	send_raw(fd, req, (size_t)n);
+	h_send_all(fd, req, (size_t)n);
 	ck_assert_msg(h_read_response(fd, r, want == 304) == 0, "[%s]: no answer", what);
 	ck_assert_msg(r->status == want, "[%s]: got %d, want %d", what, r->status, want);
-	rest = drain_to_eof(fd, EOF_WAIT_MS);
+	rest = h_drain_to_eof(fd, EOF_WAIT_MS);
 	ck_assert_msg(rest == 0, "[%s]: %ld bytes after the answer, want none", what, rest);
 	close(fd);
 }

@@ -11,9 +11,7 @@
 #include <check.h>
 
 #include "check_run.h"
-#include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,40 +50,6 @@ static void start_logged(const char *extra)
 	snprintf(alog, sizeof(alog), "%s/access.log", w.dir);
 	snprintf(conf, sizeof(conf), "%s[log]\naccess_log = %s\n%s", HB, alog, extra ? extra : "");
 	h_start(&w, conf);
-}
-
-static void send_all(int fd, const char *p, size_t len)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < len) {
-		n = send(fd, p + off, len - off, MSG_NOSIGNAL);
-		ck_assert_msg(n > 0, "send: %s", strerror(errno));
-		off += (size_t)n;
-	}
-}
-
-/* Bytes until the server closes: 0 when nothing more came, -1 timeout or reset. */
-static long drain_to_eof(int fd, int timeout_ms)
-{
-	uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
-	char buf[4096];
-	long n = 0;
-	ssize_t k;
-
-	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		uint64_t now = h_now_ms();
-
-		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
-			return -1;
-		if ((k = recv(fd, buf, sizeof(buf), 0)) == 0)
-			return n;
-		if (k < 0)
-			return -1;
-		n += k;
-	}
 }
 
 /* Lines of the access log holding needle. */
@@ -164,7 +128,7 @@ START_TEST(test_pipeline_mixed_16)
 		    wants[i].req, wants[i].status == 304 ? extra : "");
 	ck_assert_uint_lt(off, sizeof(reqs));
 	fd = h_connect(&w);
-	send_all(fd, reqs, off); /* one write: all of them reach the server together */
+	h_send_all(fd, reqs, off); /* one write: all of them reach the server together */
 	for (int i = 0; i < answered; i++) {
 		const struct want *x = &wants[i];
 
@@ -184,7 +148,7 @@ START_TEST(test_pipeline_mixed_16)
 		ck_assert_msg(r.closed == (i == answered - 1), "answer %d: Connection", i);
 		h_response_free(&r);
 	}
-	ck_assert_int_eq(drain_to_eof(fd, EOF_WAIT_MS), 0); /* nothing after the close */
+	ck_assert_int_eq(h_drain_to_eof(fd, EOF_WAIT_MS), 0); /* nothing after the close */
 	close(fd);
 	/* One access-log line per answer, the 13th and later never answered. */
 	ck_assert_msg(h_wait_until(alog_has_n, &(int){answered + 1}, h_bound_ms(5000)),
@@ -245,7 +209,7 @@ START_TEST(test_pipeline_slow_reader)
 		off += (size_t)snprintf(reqs + off, SLOW_REQS * 64 - off,
 		    "GET /f%03d.txt HTTP/1.1\r\nHost: x\r\n\r\n", i % SLOW_N);
 	fd = h_connect(&w);
-	send_all(fd, reqs, off); /* 37 KB: the socket buffers hold them */
+	h_send_all(fd, reqs, off); /* 37 KB: the socket buffers hold them */
 	ck_assert_msg(h_wait_until(stalled, &fd, h_bound_ms(10000)), "the server never stalled");
 	for (int i = 0; i < SLOW_REQS; i++) {
 		int f = i % SLOW_N;
@@ -301,7 +265,7 @@ START_TEST(test_pipeline_one_write)
 		return;
 	}
 	for (int k = 0; k < ROUNDS; k++) {
-		send_all(fd, reqs, off);
+		h_send_all(fd, reqs, off);
 		for (int i = 0; i < DEPTH; i++) {
 			ck_assert_msg(h_read_response(fd, &r, 0) == 0, "round %d answer %d", k, i);
 			ck_assert_int_eq(r.status, 200);

@@ -102,6 +102,20 @@ static void assert_errors(const char *fmt)
 	ck_assert_str_eq(err, expect);
 }
 
+/*
+ * text loads, then config_finish finds nerr errors: exactly the lines given
+ * (as assert_errors), or none when nerr is 0.
+ */
+static void assert_finish(const char *text, int nerr, const char *fmt)
+{
+	struct wsd_config cfg;
+
+	ck_assert_int_eq(load(&cfg, text), 0);
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), nerr);
+	if (nerr > 0)
+		assert_errors(fmt);
+}
+
 static void assert_set_error(
     const char *section, const char *key, const char *value, const char *expect)
 {
@@ -569,36 +583,26 @@ END_TEST
 
 START_TEST(test_finish_pool)
 {
-	struct wsd_config cfg;
-
-	ck_assert_int_eq(load(&cfg, "[pool]\nmin = 20\nmax = 10\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
-	assert_errors("%s:2: pool.min: 20 is greater than pool.max (10, from %s:3)\n");
+	assert_finish("[pool]\nmin = 20\nmax = 10\n", 1,
+	    "%s:2: pool.min: 20 is greater than pool.max (10, from %s:3)\n");
 
 	/* Named where it was set: here only max was, so the line is max's. */
-	ck_assert_int_eq(load(&cfg, "[pool]\nmax = 300\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
-	assert_errors("%s:2: pool.max: 300 is greater than pool.limit (256, the default)\n");
-	ck_assert_int_eq(load(&cfg, "[pool]\nmax = 1\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
-	assert_errors("%s:2: pool.max: 1 is less than pool.min (2, the default)\n");
+	assert_finish("[pool]\nmax = 300\n", 1,
+	    "%s:2: pool.max: 300 is greater than pool.limit (256, the default)\n");
+	assert_finish(
+	    "[pool]\nmax = 1\n", 1, "%s:2: pool.max: 1 is less than pool.min (2, the default)\n");
 
 	/* Order in the file does not matter: limit may come after max. */
-	ck_assert_int_eq(load(&cfg, "[pool]\nmax = 300\nlimit = 300\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	assert_finish("[pool]\nmax = 300\nlimit = 300\n", 0, NULL);
 }
 END_TEST
 
 START_TEST(test_finish_heartbeat)
 {
-	struct wsd_config cfg;
-
-	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 7\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
-	assert_errors("%s:2: heartbeat.interval: 10s x heartbeat.misses (7, from %s:3) is more "
-	              "than 60s\n");
-	ck_assert_int_eq(load(&cfg, "[heartbeat]\ninterval = 10s\nmisses = 6\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	assert_finish("[heartbeat]\ninterval = 10s\nmisses = 7\n", 1,
+	    "%s:2: heartbeat.interval: 10s x heartbeat.misses (7, from %s:3) is more "
+	    "than 60s\n");
+	assert_finish("[heartbeat]\ninterval = 10s\nmisses = 6\n", 0, NULL);
 }
 END_TEST
 
@@ -698,17 +702,13 @@ END_TEST
 
 START_TEST(test_finish_user)
 {
-	struct wsd_config cfg;
-
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_finish_user: SKIP: users are looked up only as root\n");
 		return;
 	}
-	ck_assert_int_eq(load(&cfg, "[server]\n\nuser = nosuchuser-wsd\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 1);
-	assert_errors("%s:3: server.user: no such user 'nosuchuser-wsd'\n");
-	ck_assert_int_eq(load(&cfg, "[server]\nuser = root\n"), 0);
-	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	assert_finish("[server]\n\nuser = nosuchuser-wsd\n", 1,
+	    "%s:3: server.user: no such user 'nosuchuser-wsd'\n");
+	assert_finish("[server]\nuser = root\n", 0, NULL);
 }
 END_TEST
 

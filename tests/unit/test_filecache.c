@@ -27,13 +27,20 @@
 static char base[] = "/tmp/wsd-filecache.XXXXXX";
 static int rootfd = -1;
 
+/* name's path in the tree (valid until the next call). */
+static const char *path_of(const char *name)
+{
+	static char p[256];
+
+	ck_assert_int_lt(snprintf(p, sizeof(p), "%s/%s", base, name), (int)sizeof(p));
+	return p;
+}
+
 static void put(const char *name, const char *content, size_t len)
 {
-	char p[256];
 	FILE *f;
 
-	snprintf(p, sizeof(p), "%s/%s", base, name);
-	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	ck_assert_ptr_nonnull(f = fopen(path_of(name), "w"));
 	ck_assert_uint_eq(fwrite(content, 1, len, f), len);
 	fclose(f);
 }
@@ -61,19 +68,15 @@ static void replace(const char *name, const char *s)
 
 static void setup(void)
 {
-	char p[256];
-
 	ck_assert_ptr_nonnull(mkdtemp(base));
 	ck_assert_int_ne(rootfd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC), -1);
 	put_str("small.txt", "AAAA");
 	put_big("big.bin", 'b');
 	put_big("big2.bin", 'c');
 	put_big("big3.bin", 'd');
-	snprintf(p, sizeof(p), "%s/dir", base);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
+	ck_assert_int_eq(mkdir(path_of("dir"), 0755), 0);
 	put_str("dir/index.html", "<p>index</p>");
-	snprintf(p, sizeof(p), "%s/out", base);
-	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", path_of("out")), 0);
 }
 
 static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
@@ -96,6 +99,46 @@ static void must_open(struct filecache *fc, const char *path, uint64_t now, stru
 
 	ck_assert_msg(
 	    filecache_open(fc, rootfd, path, now, f, &status) == 0, "%s: %d", path, status);
+}
+
+/* Open path and release it at once: the entry (if any) stays in the cache. */
+static void visit(struct filecache *fc, const char *path, uint64_t now)
+{
+	struct fc_file f;
+
+	must_open(fc, path, now, &f);
+	filecache_release(fc, &f);
+}
+
+/* Opening path fails with this HTTP status. */
+static void must_fail(struct filecache *fc, const char *path, uint64_t now, int status)
+{
+	struct fc_file f;
+	int got = 0;
+
+	ck_assert_int_eq(filecache_open(fc, rootfd, path, now, &f, &got), -1);
+	ck_assert_int_eq(got, status);
+}
+
+/* path opens (at now) as content, held in memory. */
+static void expect_data(struct filecache *fc, const char *path, uint64_t now, const char *content)
+{
+	size_t len = strlen(content);
+	struct fc_file f;
+
+	must_open(fc, path, now, &f);
+	ck_assert_int_eq(f.st->st_size, (off_t)len);
+	ck_assert_ptr_nonnull(f.data);
+	ck_assert_mem_eq(f.data, content, len);
+	filecache_release(fc, &f);
+}
+
+static struct filecache_stats stats_of(struct filecache *fc)
+{
+	struct filecache_stats s;
+
+	filecache_stats(fc, &s);
+	return s;
 }
 
 START_TEST(test_hit_from_memory)
@@ -129,21 +172,12 @@ END_TEST
 START_TEST(test_deleted_within_then_after_bound)
 {
 	struct filecache *fc = filecache_new(16, 16, VALID);
-	struct fc_file f;
-	char p[256];
-	int status = 0;
 
-	must_open(fc, "small.txt", 0, &f);
-	filecache_release(fc, &f);
-	snprintf(p, sizeof(p), "%s/small.txt", base);
-	ck_assert_int_eq(unlink(p), 0);
-	must_open(fc, "small.txt", VALID - 1, &f);
-	filecache_release(fc, &f);
-	ck_assert_int_eq(filecache_open(fc, rootfd, "small.txt", VALID, &f, &status), -1);
-	ck_assert_int_eq(status, 404);
-	struct filecache_stats s;
-	filecache_stats(fc, &s);
-	ck_assert_uint_eq(s.entries, 0);
+	visit(fc, "small.txt", 0);
+	ck_assert_int_eq(unlink(path_of("small.txt")), 0);
+	visit(fc, "small.txt", VALID - 1);
+	must_fail(fc, "small.txt", VALID, 404);
+	ck_assert_uint_eq(stats_of(fc).entries, 0);
 	filecache_free(fc);
 }
 END_TEST
@@ -170,22 +204,13 @@ END_TEST
 START_TEST(test_replaced_by_rename)
 {
 	struct filecache *fc = filecache_new(16, 16, VALID);
-	struct fc_file f;
 
-	must_open(fc, "small.txt", 0, &f);
-	filecache_release(fc, &f);
+	visit(fc, "small.txt", 0);
 	replace("small.txt", "BBBBBB");
-	must_open(fc, "small.txt", 10, &f);
-	ck_assert_mem_eq(f.data, "AAAA", 4); /* within the bound: the old one */
-	filecache_release(fc, &f);
-	must_open(fc, "small.txt", 10 + VALID, &f);
-	ck_assert_int_eq(f.st->st_size, 6);
-	ck_assert_mem_eq(f.data, "BBBBBB", 6);
-	filecache_release(fc, &f);
-	struct filecache_stats s;
-	filecache_stats(fc, &s);
-	ck_assert_uint_eq(s.replaced, 1);
-	ck_assert_uint_eq(s.mem, 6);
+	expect_data(fc, "small.txt", 10, "AAAA"); /* within the bound: the old one */
+	expect_data(fc, "small.txt", 10 + VALID, "BBBBBB");
+	ck_assert_uint_eq(stats_of(fc).replaced, 1);
+	ck_assert_uint_eq(stats_of(fc).mem, 6);
 	filecache_free(fc);
 }
 END_TEST
@@ -194,15 +219,10 @@ END_TEST
 START_TEST(test_rewritten_in_place)
 {
 	struct filecache *fc = filecache_new(16, 16, VALID);
-	struct fc_file f;
 
-	must_open(fc, "small.txt", 0, &f);
-	filecache_release(fc, &f);
+	visit(fc, "small.txt", 0);
 	put_str("small.txt", "CCCCCCCCC");
-	must_open(fc, "small.txt", VALID, &f);
-	ck_assert_int_eq(f.st->st_size, 9);
-	ck_assert_mem_eq(f.data, "CCCCCCCCC", 9);
-	filecache_release(fc, &f);
+	expect_data(fc, "small.txt", VALID, "CCCCCCCCC");
 	filecache_free(fc);
 }
 END_TEST
@@ -213,8 +233,7 @@ START_TEST(test_grows_past_memory)
 	struct filecache *fc = filecache_new(16, 16, VALID);
 	struct fc_file f;
 
-	must_open(fc, "small.txt", 0, &f);
-	filecache_release(fc, &f);
+	visit(fc, "small.txt", 0);
 	put_big("small.txt", 'z');
 	must_open(fc, "small.txt", VALID, &f);
 	ck_assert_ptr_null(f.data);
@@ -235,8 +254,7 @@ START_TEST(test_eviction_closes_fds)
 	must_open(fc, "big.bin", 0, &f);
 	first = f.fd;
 	filecache_release(fc, &f);
-	must_open(fc, "big2.bin", 1, &f);
-	filecache_release(fc, &f);
+	visit(fc, "big2.bin", 1);
 	ck_assert(fd_open(first));
 	must_open(fc, "big3.bin", 2, &f); /* the least recently used goes: closed */
 	third = f.fd;
@@ -255,17 +273,13 @@ END_TEST
 START_TEST(test_entry_bound)
 {
 	struct filecache *fc = filecache_new(3, 16, VALID);
-	struct filecache_stats s;
 	const char *names[] = {
 	    "small.txt", "big.bin", "big2.bin", "big3.bin", "dir", "dir/index.html"};
-	struct fc_file f;
 
 	for (int round = 0; round < 3; round++)
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			must_open(fc, names[i], (uint64_t)round, &f);
-			filecache_release(fc, &f);
-			filecache_stats(fc, &s);
-			ck_assert_uint_le(s.entries, 3);
+			visit(fc, names[i], (uint64_t)round);
+			ck_assert_uint_le(stats_of(fc).entries, 3);
 		}
 	filecache_free(fc);
 }
@@ -325,19 +339,12 @@ END_TEST
 START_TEST(test_failures_not_cached)
 {
 	struct filecache *fc = filecache_new(16, 16, VALID);
-	struct filecache_stats s;
-	struct fc_file f;
-	int status = 0;
 
-	ck_assert_int_eq(filecache_open(fc, rootfd, "missing", 0, &f, &status), -1);
-	ck_assert_int_eq(status, 404);
-	ck_assert_int_eq(filecache_open(fc, rootfd, "out", 0, &f, &status), -1);
-	ck_assert_int_eq(status, 403); /* a symlink out of the root */
-	filecache_stats(fc, &s);
-	ck_assert_uint_eq(s.entries, 0);
+	must_fail(fc, "missing", 0, 404);
+	must_fail(fc, "out", 0, 403); /* a symlink out of the root */
+	ck_assert_uint_eq(stats_of(fc).entries, 0);
 	put_str("missing", "now");
-	must_open(fc, "missing", 1, &f);
-	filecache_release(fc, &f);
+	visit(fc, "missing", 1);
 	filecache_free(fc);
 }
 END_TEST
@@ -346,17 +353,11 @@ END_TEST
 START_TEST(test_replaced_by_escaping_symlink)
 {
 	struct filecache *fc = filecache_new(16, 16, VALID);
-	struct fc_file f;
-	char p[256];
-	int status = 0;
 
-	must_open(fc, "small.txt", 0, &f);
-	filecache_release(fc, &f);
-	snprintf(p, sizeof(p), "%s/small.txt", base);
-	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
-	ck_assert_int_eq(filecache_open(fc, rootfd, "small.txt", VALID, &f, &status), -1);
-	ck_assert_int_eq(status, 403);
+	visit(fc, "small.txt", 0);
+	ck_assert_int_eq(unlink(path_of("small.txt")), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", path_of("small.txt")), 0);
+	must_fail(fc, "small.txt", VALID, 403);
 	filecache_free(fc);
 }
 END_TEST
