@@ -37,52 +37,21 @@ LIBC=$(ldd "$WSD_BIN" | awk '/libc\.so/ {print $3}')
 command -v perf >/dev/null || { echo "clock_reads.sh: needs perf (apt-get install linux-perf)" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "clock_reads.sh: needs root (a uprobe)" >&2; exit 2; }
 
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT_DIR/tests/bench/lib.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsd-clock.XXXXXX")
 chmod 755 "$TMP"
-WSD_PID=
-# shellcheck disable=SC2317  # invoked from the EXIT trap
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	perf probe -q -d probe_libc:clock_gettime 2>/dev/null || true
-	if [[ -n $WSD_PID ]]; then
-		kill -TERM "$WSD_PID" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$WSD_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL -- "-$WSD_PID" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2317  # invoked by bench_traps
+bench_cleanup_extra() { perf probe -q -d probe_libc:clock_gettime 2>/dev/null || true; }
+bench_traps
 
 mkdir -m 755 "$TMP/root"
 head -c 1024 /dev/urandom >"$TMP/root/1k.bin"
 chmod 644 "$TMP/root/1k.bin"
-cat >"$TMP/wsd.ini" <<EOF
-[server]
-listen = 127.0.0.1:0
-root = $TMP/root
-[pool]
+wsd_start "$TMP/wsd" "$TMP/root" "[pool]
 min = 2
-max = 2
-[log]
-file = $TMP/wsd.log
-[control]
-socket = $TMP/ctl.sock
-EOF
-setsid "$WSD_BIN" -c "$TMP/wsd.ini" </dev/null >"$TMP/wsd.out" 2>&1 &
-WSD_PID=$!
-PORT=
-for _ in $(seq 150); do
-	if [[ $(grep -m1 ' ready: serving ' "$TMP/wsd.log" 2>/dev/null) =~ http://127\.0\.0\.1:([0-9]+)/ ]]; then
-		PORT=${BASH_REMATCH[1]}
-		break
-	fi
-	sleep 0.1
-done
-[[ -n $PORT ]] || { echo "clock_reads.sh: wsd did not start" >&2; cat "$TMP/wsd.log" >&2; exit 3; }
+max = 2"
+PORT=$WSD_PORT
 perf probe -q -d probe_libc:clock_gettime 2>/dev/null || true
 perf probe -q -x "$LIBC" clock_gettime
 MANAGER=$(pgrep -P "$WSD_PID" -f '^wsd: manager' || true)

@@ -99,18 +99,12 @@ TCK=$(getconf CLK_TCK)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsd-cost.XXXXXX")
 chmod 755 "$TMP"
 STRACE_PIDS=()
-# shellcheck disable=SC2317  # invoked from the EXIT trap
-cleanup() {
-	local rc=$? p
-	trap - EXIT INT TERM
+# shellcheck disable=SC2317  # invoked by bench_traps
+bench_cleanup_extra() {
+	local p
 	for p in "${STRACE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-	bench_stop_all
-	rm -rf "$TMP"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 mkdir -m 755 "$TMP/root"
 for f in 1k:1024 64k:65536 1m:1048576; do

@@ -15,6 +15,9 @@
 #   bench_stop_all
 #       bench_stop for every server in BENCH_PIDS (wsd_start adds each wsd;
 #       a script adds any other server it starts): for the EXIT trap.
+#   bench_traps
+#       on exit, error or Ctrl-C: the caller's bench_cleanup_extra if it
+#       defines one, bench_stop_all, then removes $TMP; the exit status kept.
 #
 # The caller sets WSD_BIN and `set -euo pipefail`.
 # shellcheck shell=bash disable=SC2034  # WSD_PID and WSD_PORT are for the caller
@@ -71,4 +74,20 @@ bench_stop() {
 bench_stop_all() {
 	local p
 	for p in "${BENCH_PIDS[@]}"; do bench_stop "$p" || true; done
+}
+
+# shellcheck disable=SC2317  # invoked from the EXIT trap
+bench_on_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	! declare -F bench_cleanup_extra >/dev/null || bench_cleanup_extra
+	bench_stop_all
+	[[ -z ${TMP:-} ]] || rm -rf "$TMP"
+	exit "$rc"
+}
+
+bench_traps() {
+	trap bench_on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 }
