@@ -6,13 +6,17 @@
 #     (utime + stime from /proc/PID/stat before and after, divided by N;
 #     the clock ticks at 1/CLK_TCK s, so N is large enough for hundreds of
 #     ticks), and context switches per request (voluntary + involuntary
-#     from /proc/PID/status, same processes); the median of several runs;
+#     from /proc/PID/task/*/status, every thread of the same processes);
+#     the median of several runs;
 #   - syscalls per request in each role (strace -c -f attached to every pid
 #     of the role for one more run of N/4 requests, -s, divided by that count),
 #     with the most frequent calls of each role.
 # wsd's roles come from /proc: the daemon, its children (listener, manager
-# by their titles) and the manager's children (workers). With --nginx the
-# same figures for nginx (master, workers). Under strace a role runs slower
+# by their titles) and the manager's children (workers). With --peers the
+# same figures for nginx, lighttpd or h2o, configured as bench.sh does
+# (tests/bench/peers.sh), one after the other, each stopped before the next
+# starts: the master and its worker processes (h2o: one process, its
+# threads). Under strace a role runs slower
 # and may batch more per wake-up, so its counts are an upper bound of the
 # untraced ones; CPU time is measured without strace.
 #
@@ -21,8 +25,9 @@
 # error or Ctrl-C. Exit status: 0 done; 1 a request failed; 2 usage or a
 # missing tool; 3 a server did not start.
 #
-#   tests/bench/cost.sh [-n N] [-c CONNS] [-r RUNS] [-s DIV] [-w WORKERS] [--nginx]
-#                       [--profiles LIST] [--no-strace] [--wsd PATH]
+#   tests/bench/cost.sh [-n N] [-c CONNS] [-r RUNS] [-s DIV] [-w WORKERS]
+#                       [--peers LIST | --nginx] [--profiles LIST] [--no-strace]
+#                       [--wsd PATH] [--conf FILE]
 set -euo pipefail
 
 ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,7 +36,7 @@ CONNS=64
 RUNS=3
 STRACE_DIV=4
 WORKERS=$(nproc)
-NGINX=0
+PEERS_WANTED=
 STRACE=1
 PROFILES_WANTED=ka-1k,close-1k,ka-64k,ka-1m,pipe-1k
 WSD_BIN=${WSD:-$ROOT_DIR/build/wsd}
@@ -47,7 +52,9 @@ usage: $(basename "$0") [options]
   -r N             CPU runs per profile, median reported (default 3)
   -s N             the strace run makes 1/N of the requests (default 4)
   -w N             worker processes (default: nproc)
-  --nginx          the same figures for nginx
+  --peers LIST     the same figures for these peers after wsd: a
+                   comma-separated subset of nginx,lighttpd,h2o
+  --nginx          the same as --peers nginx
   --no-strace      CPU and context switches only
   --profiles LIST  comma-separated subset of ka-1k,close-1k,ka-64k,ka-1m,pipe-1k
   --wsd PATH       wsd binary (default: \$WSD, else build/wsd; nreq next to it)
@@ -65,7 +72,8 @@ while [[ $# -gt 0 ]]; do
 	-r) need_arg "$@"; RUNS=$2; shift ;;
 	-s) need_arg "$@"; STRACE_DIV=$2; shift ;;
 	-w) need_arg "$@"; WORKERS=$2; shift ;;
-	--nginx) NGINX=1 ;;
+	--nginx) PEERS_WANTED=nginx ;;
+	--peers) [[ $# -ge 2 ]] || exit 2; PEERS_WANTED=$2; shift ;;
 	--no-strace) STRACE=0 ;;
 	--profiles) [[ $# -ge 2 ]] || exit 2; PROFILES_WANTED=$2; shift ;;
 	--wsd) [[ $# -ge 2 ]] || exit 2; WSD_BIN=$2; shift ;;
@@ -87,15 +95,22 @@ if ((STRACE)) && ! command -v strace >/dev/null; then
 	echo "cost.sh: needs strace (apt-get install strace), or --no-strace" >&2
 	exit 2
 fi
-NGINX_BIN=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
-if ((NGINX)) && [[ ! -x $NGINX_BIN ]]; then
-	echo "cost.sh: --nginx, but nginx is not installed (apt-get install nginx-light)" >&2
-	exit 2
-fi
 TCK=$(getconf CLK_TCK)
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$ROOT_DIR/tests/bench/lib.sh"
+# shellcheck source=SCRIPTDIR/peers.sh
+. "$ROOT_DIR/tests/bench/peers.sh"
+declare -A BIN CONF
+PEERS=()
+for p in ${PEERS_WANTED//,/ }; do
+	[[ $p =~ ^(nginx|lighttpd|h2o)$ ]] || { echo "cost.sh: unknown peer '$p'" >&2; exit 2; }
+	BIN[$p]=$(find_bin "$p")
+	[[ -n ${BIN[$p]} ]] || { echo "cost.sh: $p is not installed (Debian package: $p)" >&2; exit 2; }
+	PEERS+=("$p")
+done
+RUN_AS=""
+[[ $(id -u) -ne 0 ]] || RUN_AS=nobody
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsd-cost.XXXXXX")
 chmod 755 "$TMP"
 STRACE_PIDS=()
@@ -106,7 +121,8 @@ bench_cleanup_extra() {
 }
 bench_traps
 
-mkdir -m 755 "$TMP/root"
+DOCROOT=$TMP/root
+mkdir -m 755 "$DOCROOT"
 for f in 1k:1024 64k:65536 1m:1048576; do
 	head -c "${f#*:}" /dev/urandom >"$TMP/root/${f%%:*}.bin"
 done
@@ -123,39 +139,23 @@ level = info
 ${EXTRA_CONF:+$(cat "$EXTRA_CONF")}" -w "$WORKERS:$WORKERS"
 }
 
-start_nginx() {
-	mkdir -p "$TMP/nginx/tmp"
-	local user="" i
-	[[ $(id -u) -ne 0 ]] || user="user nobody $(id -gn nobody);"
-	NGINX_PORT=$((20000 + RANDOM % 12000))
-	cat >"$TMP/nginx/nginx.conf" <<EOF
-$user
-worker_processes $WORKERS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;
-    keepalive_timeout 65; keepalive_requests 1000000;
-    default_type application/octet-stream;
-    client_body_temp_path $TMP/nginx/tmp/body; proxy_temp_path $TMP/nginx/tmp/proxy;
-    fastcgi_temp_path $TMP/nginx/tmp/fastcgi; uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
-    scgi_temp_path $TMP/nginx/tmp/scgi;
-    server { listen 127.0.0.1:$NGINX_PORT; root $TMP/root; }
-}
-EOF
-	setsid "$NGINX_BIN" -e "$TMP/nginx/error.log" -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" \
-		</dev/null >"$TMP/nginx/out" 2>&1 &
-	BENCH_PIDS+=($!)
-	NGINX_PID=$!
+# start_peer NAME: configured as bench.sh does, on a free port; sets PEER_PID, PEER_PORT.
+start_peer() {
+	local name=$1 i
+	PEER_PORT=$((20000 + RANDOM % 12000))
+	CMD=()
+	"conf_$name" "$PEER_PORT"
+	setsid "${CMD[@]}" </dev/null >"$TMP/$name/out" 2>&1 &
+	PEER_PID=$!
+	BENCH_PIDS+=("$PEER_PID")
 	for ((i = 0; i < 100; i++)); do
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$NGINX_PORT/1k.bin" 2>/dev/null &&
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$PEER_PORT/1k.bin" 2>/dev/null &&
 			return 0
+		kill -0 "$PEER_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "cost.sh: nginx did not start:" >&2
-	cat "$TMP/nginx/out" "$TMP/nginx/error.log" >&2 2>/dev/null
+	echo "cost.sh: $name did not start:" >&2
+	cat "$TMP/$name/out" "$TMP/$name/error.log" >&2 2>/dev/null
 	exit 3
 }
 
@@ -175,8 +175,9 @@ roles() {
 			fi
 		done
 	else
-		echo "master $NGINX_PID"
-		echo "worker $(children "$NGINX_PID" | paste -sd' ')"
+		echo "master $PEER_PID"
+		c=$(children "$PEER_PID" | paste -sd' ')
+		[[ -z $c ]] || echo "worker $c"
 	fi
 }
 
@@ -193,7 +194,7 @@ ticks() {
 csw() {
 	local p t=0
 	for p in "$@"; do
-		t=$((t + $(awk '/ctxt_switches/ {s += $2} END {print s}' "/proc/$p/status")))
+		t=$((t + $(cat "/proc/$p"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}')))
 	done
 	echo "$t"
 }
@@ -308,11 +309,14 @@ echo "requests: N=$N (close, 64 KiB: N/2; 1 MiB: N/20), $CONNS connections (1 Mi
 	"pipelined 16 deep; every response checked by $NREQ"
 echo
 report wsd "$WSD_PORT"
-if ((NGINX)); then
-	start_nginx
+bench_stop "$WSD_PID" || true
+for p in "${PEERS[@]}"; do
+	start_peer "$p"
 	echo
-	echo "nginx:    $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $WORKERS workers, sendfile on, access_log off"
-	report nginx "$NGINX_PORT"
-fi
+	printf '%-9s %s, %s workers or threads, configured as bench.sh does (%s)\n' "$p:" \
+		"$(peer_version "$p")" "$WORKERS" "$(basename "${CONF[$p]}")"
+	report "$p" "$PEER_PORT"
+	bench_stop "$PEER_PID" || true
+done
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
