@@ -33,8 +33,10 @@ static uint64_t parked(const struct daemon *d)
 static int running(const struct kid *k) { return k != NULL && k->e.sv.state == SV_RUNNING; }
 
 /*
- * A worker can take a new connection: one running or starting (a graceful
- * replacement is starting). While a manager's table is not in yet, or the
+ * A worker can take a new connection: one running, or one starting for the
+ * first time (a graceful replacement, a new slot). A restart after a crash
+ * or a start that hung does not count until it runs: a crash loop spends
+ * most of its time starting. While a manager's table is not in yet, or the
  * old manager's is carried through its restart, there is nothing to judge.
  */
 static int workers_serving(const struct daemon *d)
@@ -43,9 +45,12 @@ static int workers_serving(const struct daemon *d)
 
 	if (!t->valid || t->carried)
 		return 1;
-	for (uint32_t i = 0; i < t->ncur; i++)
-		if (t->cur[i].state == SV_RUNNING || t->cur[i].state == SV_STARTING)
+	for (uint32_t i = 0; i < t->ncur; i++) {
+		const struct msg_worker_entry *e = &t->cur[i];
+
+		if (e->state == SV_RUNNING || (e->state == SV_STARTING && e->restarts == 0))
 			return 1;
+	}
 	return 0;
 }
 

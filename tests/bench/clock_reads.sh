@@ -32,8 +32,9 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 NREQ=$(dirname "$WSD_BIN")/tests/nreq
-LIBC=$(ldd "$WSD_BIN" | awk '/libc\.so/ {print $3}')
 [[ -x $WSD_BIN && -x $NREQ ]] || { echo "clock_reads.sh: no $WSD_BIN or $NREQ (build first)" >&2; exit 2; }
+LIBC=$(ldd "$WSD_BIN" | awk '/libc\.so/ {print $3}')
+[[ -n $LIBC ]] || { echo "clock_reads.sh: cannot find the libc $WSD_BIN uses (ldd)" >&2; exit 2; }
 command -v perf >/dev/null || { echo "clock_reads.sh: needs perf (apt-get install linux-perf)" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "clock_reads.sh: needs root (a uprobe)" >&2; exit 2; }
 

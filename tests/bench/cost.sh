@@ -284,14 +284,16 @@ report() {
 		"context switches per request"
 	printf '  %-9s %9s %22s %8s\n' profile requests "CPU µs/req" "cs/req"
 	for p in ${PROFILES_WANTED//,/ }; do
-		read -r us range cs <<<"$(cpu "$server" "$port" "$p")"
+		cpu "$server" "$port" "$p" >"$TMP/cpu.out" # not in $(...): a failed request must end the script
+		read -r us range cs <"$TMP/cpu.out"
 		printf '  %-9s %9s %22s %8s\n' "$p" "$(spec "$p" | cut -d' ' -f1)" "$us $range" "$cs"
 	done
 	((STRACE)) || return 0
 	echo
 	echo "$server: syscalls per request per role (strace -c -f, 1/$STRACE_DIV of the requests; calls >= 0.005/req)"
 	for p in ${PROFILES_WANTED//,/ }; do
-		count=$(traced "$server" "$port" "$p")
+		traced "$server" "$port" "$p" >"$TMP/count" # in this shell: STRACE_PIDS for the cleanup
+		count=$(<"$TMP/count")
 		while read -r role _; do
 			line=$(per_req "$TMP/strace.$role" "$count")
 			printf '  %-9s %-8s %6s/req:%s\n' "$p" "$role" "${line%% |*}" "${line#*|}"

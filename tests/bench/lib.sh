@@ -80,7 +80,7 @@ bench_stop_all() {
 bench_on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
-	! declare -F bench_cleanup_extra >/dev/null || bench_cleanup_extra
+	! declare -F bench_cleanup_extra >/dev/null || bench_cleanup_extra || true
 	bench_stop_all
 	[[ -z ${TMP:-} ]] || rm -rf "$TMP"
 	exit "$rc"
