@@ -437,8 +437,10 @@ START_TEST(test_full_worker_channel_loses_nothing)
 
 	setup_root();
 	h_start(&w,
-	    "[server]\nbacklog = 2048\n[heartbeat]\ninterval = 2s\n"
+	    "[server]\nbacklog = 2048\n[heartbeat]\ninterval = 2s\nmisses = 15\n"
 	    "[pool]\nmin = 1\nmax = 1\nmax_workload = 5000\n");
+	/* misses = 15: held for as long as a loaded machine takes, the worker is not judged hung.
+	 */
 	ck_assert_int_eq(h_count_role(&w, "worker", &wpid, 1), 1);
 	ck_assert_int_eq(kill(wpid, SIGSTOP), 0);
 	burst_open(n);
@@ -509,10 +511,12 @@ START_TEST(test_fd_limit_256_stop_serves_the_backlog)
 	pid_t wpid;
 
 	setup_root();
-	start_limited("[server]\nbacklog = 1024\n[heartbeat]\ninterval = 2s\n"
+	start_limited("[server]\nbacklog = 1024\n[heartbeat]\ninterval = 2s\nmisses = 15\n"
 	              "[pool]\nmin = 1\nmax = 1\nmax_workload = 1\n",
 	    256);
-	/* Held, the worker serves none before the stop: all 600 wait for it. */
+	/* Held, the worker serves none before the stop: all 600 wait for it (misses = 15: not
+	 * judged hung meanwhile, however slow the machine - killed, it would leave the backlog
+	 * to be closed by the stop). */
 	ck_assert_int_eq(h_count_role(&w, "worker", &wpid, 1), 1);
 	ck_assert_int_eq(kill(wpid, SIGSTOP), 0);
 	burst_open(n);
