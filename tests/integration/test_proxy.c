@@ -7,7 +7,6 @@
 
 #include "check_run.h"
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,30 +267,13 @@ START_TEST(test_keepalive_keeps_client)
 }
 END_TEST
 
-/* The sockets the listener holds now. */
+/* The sockets the listener holds now, at any descriptor. */
 static int listener_sockets(void)
 {
-	char path[64], link[64], fp[320];
-	struct dirent *de;
 	pid_t pid;
-	int n = 0;
-	DIR *d;
 
 	ck_assert_int_eq(h_count_role(&w, "listener", &pid, 1), 1);
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		ssize_t len;
-
-		snprintf(fp, sizeof(fp), "%s/%s", path, de->d_name);
-		if ((len = readlink(fp, link, sizeof(link) - 1)) > 0) {
-			link[len] = '\0';
-			n += strncmp(link, "socket:", 7) == 0;
-		}
-	}
-	closedir(d);
-	return n;
+	return h_proc_sockets(pid, -1);
 }
 
 static int listener_holds(void *arg) { return listener_sockets() == *(int *)arg; }
