@@ -163,8 +163,6 @@ static void slot_msg(struct sv_entry *e, struct msg *msg, void *arg)
 		return;
 	}
 	s->conns -= msg->u.done.count < s->conns ? msg->u.done.count : s->conns;
-	m->hs.done += msg->u.done.count;
-	m->hs.done_msgs++;
 	/* Room for what waits, here or in the listener channel - while we do not take from
 	 * there (no worker had room), the first report of room must restart it. */
 	if (s->conns == 0 || !m->listening || m->qlen > 0)
@@ -558,11 +556,10 @@ int manager_main(void)
 	    (unsigned long long)m.full_waits, log_s(m.full_waits),
 	    (unsigned long long)m.refs_waits);
 	log_info("hand-off: took %llu connections in %llu messages over %llu reads, gave %llu in "
-	         "%llu messages, heard %llu ended in %llu reports",
+	         "%llu messages",
 	    (unsigned long long)m.hs.taken, (unsigned long long)m.hs.taken_msgs,
 	    (unsigned long long)m.hs.reads, (unsigned long long)m.hs.given,
-	    (unsigned long long)m.hs.given_msgs, (unsigned long long)m.hs.done,
-	    (unsigned long long)m.hs.done_msgs);
+	    (unsigned long long)m.hs.given_msgs);
 	event_base_free(m.base); /* before the slots: their events live there */
 	free(m.slots);
 	free(m.pload);

@@ -35,7 +35,6 @@ _Static_assert(offsetof(struct slot, e) == 0, "svtable entries come first");
 struct hand_stats {
 	uint64_t taken, taken_msgs, reads; /* from the listener: connections, messages, reads */
 	uint64_t given, given_msgs;        /* to the workers: connections, messages */
-	uint64_t done, done_msgs; /* ended, as the workers reported: connections, messages */
 };
 
 #define TAKE_MSGS 8 /* messages at most per read of the listener channel (recvmmsg) */

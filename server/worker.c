@@ -171,27 +171,14 @@ static void report_done_flush(struct worker *w)
 	}
 }
 
-#define REPORT_BATCH 16   /* ended connections that are reported at once */
-#define REPORT_DELAY_MS 5 /* else within this long */
-
 /*
- * Counted now, reported within REPORT_DELAY_MS: short connections then
- * cost the manager a message (and a wake-up) per few milliseconds, not per
- * loop round. At the end of this round instead when the count matters at
- * once: REPORT_BATCH are due, we had no room before this one ended (the
- * manager holds connections back for a worker with room), or we drain.
+ * Counted now, reported once the loop has run what is active: connections
+ * that end in the same round cost the manager one message.
  */
 static void report_done(struct worker *w)
 {
-	struct timeval tv;
-
-	w->done_pending++;
-	if (w->done_pending >= REPORT_BATCH || w->nconns + 1 >= w->cfg.max_workload || w->draining)
+	if (w->done_pending++ == 0)
 		event_active(&w->ev_report, EV_TIMEOUT, 0);
-	else if (!evtimer_pending(&w->ev_report, NULL)) {
-		tv = clock_tv(REPORT_DELAY_MS);
-		evtimer_add(&w->ev_report, &tv);
-	}
 }
 
 static void report_cb(evutil_socket_t fd, short what, void *arg) { report_done_flush(arg); }
@@ -1262,10 +1249,8 @@ static void conn_start(struct worker *w, int fd, const struct msg_conn *mc)
 /* Exit once drained - and only once no connection can still be on its way to us. */
 static void worker_maybe_exit(struct worker *w)
 {
-	if (w->draining && w->last_conn_sent && w->nconns == 0) {
-		report_done_flush(w);
+	if (w->draining && w->last_conn_sent && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
-	}
 }
 
 /* Close what is left, and tell the manager how many (a last heartbeat) before exiting. */
@@ -1312,7 +1297,6 @@ static void worker_drain(struct worker *w, uint32_t deadline_ms, int hurry)
 
 	if (!w->draining) {
 		w->draining = 1;
-		report_done_flush(w); /* from now on each end is reported in its round */
 		log_info("%s %llu connection%s", w->retiring ? "retiring, parking" : "draining",
 		    (unsigned long long)w->nconns, log_s(w->nconns));
 		drain_deadline_set(w, deadline_ms);
